@@ -1,0 +1,47 @@
+"""apiframe_magic: Midjourney in Jupyter through APIFRAME's v1 API.
+
+`%load_ext apiframe_magic` registers the `%%imagine` magic. The client, the prompt parser and the
+simulator import nothing from IPython and work from plain scripts too.
+"""
+from __future__ import annotations
+
+from .errors import (
+    ApiConnectionError,
+    ApiframeError,
+    ApiTimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InvalidResponseError,
+    JobTimeoutError,
+    RateLimitError,
+    ServerError,
+    TaskFailedError,
+    TaskNotFoundError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApiframeClient", "parse_prompt", "expand_permutations", "PromptError", "Prompt",
+    "ApiframeError", "AuthenticationError", "BadRequestError", "RateLimitError", "ServerError",
+    "InvalidResponseError", "ApiConnectionError", "ApiTimeoutError", "TaskFailedError",
+    "TaskNotFoundError", "JobTimeoutError",
+]
+
+_LAZY = {
+    "ApiframeClient": ("client", "ApiframeClient"),
+    "parse_prompt": ("prompt", "parse_prompt"),
+    "expand_permutations": ("prompt", "expand_permutations"),
+    "PromptError": ("prompt", "PromptError"),
+    "Prompt": ("prompt", "Prompt"),
+}
+
+
+def __getattr__(name):
+    """Import submodules on first use so `import apiframe_magic` stays cheap."""
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
+    raise AttributeError(name)
