@@ -76,5 +76,13 @@ class TaskFailedError(ApiframeError):
         self.reason = reason
 
 
-class JobTimeoutError(ApiframeError):
+class JobTimeoutError(ApiframeError, TimeoutError):
     """A job passed its local deadline. The task may still finish: `resume` picks it up again."""
+
+
+class InvalidArgumentError(ApiframeError, ValueError):
+    """A client method was called with arguments the service would reject; nothing was sent."""
+
+
+class JobCancelledError(ApiframeError):
+    """The job was cancelled locally (the service has no cancel): it may still finish there."""
