@@ -1,0 +1,633 @@
+"""History of submitted tasks, on disk, so that nothing submitted is ever lost.
+
+A task is written here *before* its submit request goes out (state ``submitting``) and updated as
+soon as the answer arrives, so a crash, a kernel restart or a network fault leaves either a task id
+to resume or a row that says "this submit may have created a task". Nothing in here resubmits.
+
+Storage: one SQLite file (standard library ``sqlite3``) under :func:`data_dir`.
+
+- Several processes (two kernels) may write at once: WAL journal, ``busy_timeout`` of 10 s, one
+  short ``BEGIN IMMEDIATE`` transaction per write, ``synchronous=FULL`` so a committed row survives
+  a power cut as well as a crash.
+- Several threads of one process (the poller and the main thread) share one connection opened
+  with ``check_same_thread=False`` and serialised by a lock. The writes are tiny, so one connection
+  costs nothing in throughput and can be closed deterministically; SQLite's own file locking keeps
+  the processes apart. After a ``fork`` the child opens its own connection.
+- The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` holds one step per version.
+
+States (``JobRecord.state``)::
+
+    submitting --> active --> finished | failed
+         |           |  \\--> timed_out | cancelled --(mark_resumed)--> active
+         |           |                         (both resumable: the service has no cancel)
+         +--> rejected            (the service certainly did not create the task)
+         +--> uncertain           (it may have; never resubmitted automatically)
+
+Rows left in ``submitting`` by a process that died are reported as ``uncertain`` when a store is
+opened (see :meth:`HistoryStore.reclaim_interrupted_submits`): only rows whose writing process is
+gone (same host, pid no longer alive) or which are older than :data:`STALE_SUBMIT_SECONDS`, so a
+submit that another live kernel is making right now is never touched.
+
+Secrets: keys that look like credentials (``api_key``, ``authorization``, ``webhook_secret``, …) are
+removed from payloads and params before they are stored, and the value of ``APIFRAME_API_KEY`` is
+redacted from every text written, as a second line of defence.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .errors import ApiframeError
+
+DB_FILENAME = "history.sqlite3"
+BUSY_TIMEOUT_SECONDS = 10.0
+STALE_SUBMIT_SECONDS = 300.0
+SCHEMA_VERSION = 1
+
+SUBMITTING = "submitting"
+ACTIVE = "active"
+REJECTED = "rejected"
+UNCERTAIN = "uncertain"
+FINISHED = "finished"
+FAILED = "failed"
+TIMED_OUT = "timed_out"
+CANCELLED = "cancelled"
+
+ALL_STATES = frozenset({SUBMITTING, ACTIVE, REJECTED, UNCERTAIN, FINISHED, FAILED, TIMED_OUT,
+                        CANCELLED})
+TERMINAL_STATES = frozenset({FINISHED, FAILED, REJECTED})
+RESUMABLE_STATES = frozenset({ACTIVE, TIMED_OUT, CANCELLED})
+IN_DOUBT_STATES = frozenset({SUBMITTING, UNCERTAIN})
+
+_SECRET_KEY = re.compile(r"api_?key|authori[sz]ation|secret|password|token|bearer")
+_REDACTED = "[redacted]"
+
+
+class StoreError(ApiframeError):
+    """The history file cannot be opened or written, or a job id is unknown."""
+
+
+class JobNotFoundError(StoreError):
+    """No job with this id in the history."""
+
+
+# --------------------------------------------------------------------------------------------
+# Locations
+
+
+def data_dir() -> Path:
+    """The extension's data directory: ``$APIFRAME_MAGIC_HOME``, else ``~/.apiframe_magic``."""
+    configured = os.environ.get("APIFRAME_MAGIC_HOME")
+    return Path(configured).expanduser() if configured else Path.home() / ".apiframe_magic"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` readable by its owner only (0o700) where the OS honours modes."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def default_db_path() -> Path:
+    return data_dir() / DB_FILENAME
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One row of the history, as read. JSON columns are parsed on first access only, so listing
+    ten thousand jobs does not parse ten thousand result documents nobody looks at."""
+
+    job_id: str
+    task_id: str | None
+    kind: str
+    state: str
+    status: str | None
+    percentage: int | None
+    prompt: str | None
+    parent_job_id: str | None
+    error: str | None
+    sref: str | None
+    original_image_url: str | None
+    image_url: str | None
+    seed: str | None
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    pid: int | None
+    host: str | None
+    payload_json: str = field(default="{}", repr=False)
+    params_json: str | None = field(default=None, repr=False)
+    result_json: str | None = field(default=None, repr=False)
+    image_urls_json: str | None = field(default=None, repr=False)
+    content_json: str | None = field(default=None, repr=False)
+
+    @cached_property
+    def payload(self) -> dict:
+        """The request body as sent, minus secrets."""
+        return json.loads(self.payload_json)
+
+    @cached_property
+    def params(self) -> dict:
+        """Parsed prompt parameters, as the caller handed them to `record_submitting`."""
+        return json.loads(self.params_json) if self.params_json else {}
+
+    @cached_property
+    def result(self) -> dict | None:
+        """The raw finished (or failed) task object as the service sent it."""
+        return json.loads(self.result_json) if self.result_json else None
+
+    @cached_property
+    def image_urls(self) -> tuple[str, ...]:
+        return tuple(json.loads(self.image_urls_json)) if self.image_urls_json else ()
+
+    @cached_property
+    def content(self) -> tuple[str, ...] | None:
+        """Text results (describe, shorten prompts)."""
+        return tuple(json.loads(self.content_json)) if self.content_json else None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @property
+    def is_resumable(self) -> bool:
+        return self.state in RESUMABLE_STATES and self.task_id is not None
+
+    @property
+    def is_in_doubt(self) -> bool:
+        """The submit may or may not have created (and charged for) a task."""
+        return self.state in IN_DOUBT_STATES
+
+
+_COLUMNS = tuple(JobRecord.__dataclass_fields__)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
+
+
+# --------------------------------------------------------------------------------------------
+# Schema
+
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+        CREATE TABLE jobs (
+            job_id TEXT PRIMARY KEY,
+            task_id TEXT UNIQUE,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            status TEXT,
+            percentage INTEGER,
+            prompt TEXT,
+            parent_job_id TEXT,
+            error TEXT,
+            sref TEXT,
+            original_image_url TEXT,
+            image_url TEXT,
+            seed TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            finished_at REAL,
+            pid INTEGER,
+            host TEXT,
+            payload_json TEXT NOT NULL,
+            params_json TEXT,
+            result_json TEXT,
+            image_urls_json TEXT,
+            content_json TEXT
+        );
+        CREATE INDEX jobs_by_state ON jobs (state);
+        CREATE INDEX jobs_by_created ON jobs (created_at);
+        CREATE TABLE images (
+            job_id TEXT NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+            image_index TEXT NOT NULL,
+            url TEXT,
+            path TEXT NOT NULL,
+            recorded_at REAL NOT NULL,
+            PRIMARY KEY (job_id, image_index)
+        );
+    """,
+}
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema to SCHEMA_VERSION; the check runs inside the write lock, so two processes
+    opening a fresh file at once do not both create the tables."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"The history file was written by a newer apiframe_magic (schema "
+                             f"{version}, this one knows {SCHEMA_VERSION}). Upgrade the package.")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[step].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+# --------------------------------------------------------------------------------------------
+# Secrets and JSON
+
+
+def strip_secrets(value: Any) -> Any:
+    """A copy of `value` without any mapping key that names a credential (at any depth)."""
+    if isinstance(value, dict):
+        return {key: strip_secrets(item) for key, item in value.items()
+                if not _SECRET_KEY.search(str(key).lower().replace("-", "_"))}
+    if isinstance(value, (list, tuple)):
+        return [strip_secrets(item) for item in value]
+    return value
+
+
+def _redact(text: str | None) -> str | None:
+    """Remove the configured API key from a text, should it ever have slipped into one."""
+    key = os.environ.get("APIFRAME_API_KEY", "").strip()
+    if text is None or len(key) < 8 or key not in text:
+        return text
+    return text.replace(key, _REDACTED)
+
+
+def _dump(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _redact(json.dumps(strip_secrets(value), ensure_ascii=False, default=str))
+
+
+def _as_int(value: Any) -> int | None:
+    """The service sends percentage as a string ("40"); keep an int or nothing."""
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _as_text_list(value: Any) -> str | None:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        return None
+    return json.dumps([str(item) for item in value], ensure_ascii=False)
+
+
+def _index_key(index: str | int) -> str:
+    return str(index).strip().lower()
+
+
+def _index_value(key: str) -> str | int:
+    return int(key) if key.isdigit() else key
+
+
+# --------------------------------------------------------------------------------------------
+# Liveness of the process that wrote a `submitting` row
+
+
+def _pid_is_alive(pid: int) -> bool:
+    """True when a process with this pid exists (or when we cannot tell)."""
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would signal the process on Windows; rely on age alone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists but belongs to someone else
+    return True
+
+
+def _submit_was_interrupted(record_pid: int | None, record_host: str | None, created_at: float,
+                            now: float) -> bool:
+    """Whether a `submitting` row can no longer be completed by the process that wrote it."""
+    if now - created_at > STALE_SUBMIT_SECONDS:
+        return True
+    if record_pid is None or record_host != socket.gethostname() or record_pid == os.getpid():
+        return False
+    return not _pid_is_alive(record_pid)
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+
+
+class HistoryStore:
+    """The job history. Thread-safe; safe to share one file between processes."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, durable: bool = True):
+        """Open (and create or migrate) the history at `path`, default ``data_dir()/history.sqlite3``.
+
+        `durable=False` relaxes fsync to ``synchronous=NORMAL`` (still crash-safe, may lose the
+        last commits on power loss); for bulk tools and benchmarks only.
+        """
+        self.path = Path(path) if path is not None else default_db_path()
+        self._synchronous = "FULL" if durable else "NORMAL"
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._conn_pid = -1
+        self._connection()
+        self.reclaim_interrupted_submits()
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        """The process's connection; reopened in a forked child, which must not share it."""
+        if self._conn is None or self._conn_pid != os.getpid():
+            self._conn = self._open()
+            self._conn_pid = os.getpid()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        ensure_private_dir(self.path.parent)
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the job history at {self.path}: {exc}") from exc
+        self._restrict_file_modes()
+        return conn
+
+    def _restrict_file_modes(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.chmod(f"{self.path}{suffix}", 0o600)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._conn_pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> "HistoryStore":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction, holding the database's write lock from its first line."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"The job history at {self.path} is busy or unwritable: {exc}") from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._connection().execute(sql, tuple(args)).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"Cannot read the job history at {self.path}: {exc}") from exc
+
+    def _update(self, job_id: str, assignments: dict[str, Any], *, from_states: Iterable[str],
+                ) -> bool:
+        """Set columns of one job if it is in one of `from_states`; False if it is not."""
+        assignments = {**assignments, "updated_at": time.time()}
+        columns = ", ".join(f"{name} = ?" for name in assignments)
+        states = tuple(from_states)
+        marks = ", ".join("?" * len(states))
+        with self._write() as conn:
+            changed = conn.execute(
+                f"UPDATE jobs SET {columns} WHERE job_id = ? AND state IN ({marks})",
+                (*assignments.values(), job_id, *states)).rowcount
+            if not changed and conn.execute("SELECT 1 FROM jobs WHERE job_id = ?",
+                                            (job_id,)).fetchone() is None:
+                raise JobNotFoundError(f"No job {job_id!r} in the history at {self.path}.")
+        return bool(changed)
+
+    # -- the submit protocol ------------------------------------------------------------------
+
+    def record_submitting(self, kind: str, payload: dict, *, parent_job_id: str | None = None,
+                          prompt: str | None = None, params: dict | None = None) -> str:
+        """Write the intent to submit, before the POST; returns the new local job id."""
+        job_id = uuid.uuid4().hex
+        now = time.time()
+        row = {
+            "job_id": job_id, "kind": kind, "state": SUBMITTING, "prompt": _redact(prompt),
+            "parent_job_id": parent_job_id, "created_at": now, "updated_at": now,
+            "pid": os.getpid(), "host": socket.gethostname(),
+            "payload_json": _dump(payload or {}), "params_json": _dump(params),
+        }
+        with self._write() as conn:
+            conn.execute(f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                         tuple(row.values()))
+        return job_id
+
+    def mark_submitted(self, job_id: str, task_id: str) -> bool:
+        """The service answered with a task id: the job is live. Also accepted for an uncertain
+        job, when the user finds its task id after all."""
+        try:
+            return self._update(job_id, {"task_id": str(task_id), "state": ACTIVE, "error": None},
+                                from_states=(SUBMITTING, UNCERTAIN))
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"Task {task_id} is already recorded for another job.") from exc
+
+    def mark_rejected(self, job_id: str, error: str) -> bool:
+        """The service certainly did not create the task (400, 401, connection refused...)."""
+        return self._update(job_id, {"state": REJECTED, "error": _redact(error),
+                                     "finished_at": time.time()},
+                            from_states=(SUBMITTING, UNCERTAIN))
+
+    def mark_uncertain(self, job_id: str, error: str) -> bool:
+        """The submit failed ambiguously (read timeout, 5xx, crash): a task may exist."""
+        return self._update(job_id, {"state": UNCERTAIN, "error": _redact(error)},
+                            from_states=(SUBMITTING,))
+
+    # -- progress and outcome -----------------------------------------------------------------
+
+    def update_progress(self, job_id: str, status: str | None, percentage: Any = None) -> bool:
+        """Latest status and percentage from a poll. Ignored (False) once the job is terminal or
+        in doubt; never changes the state."""
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE jobs SET status = ?, percentage = ?, updated_at = ? "
+                "WHERE job_id = ? AND state IN (?, ?, ?)",
+                (_as_text(status), _as_int(percentage), time.time(), job_id,
+                 *sorted(RESUMABLE_STATES))).rowcount
+        return bool(changed)
+
+    def mark_finished(self, job_id: str, result: dict) -> bool:
+        """Keep the finished task object and the fields the UI needs without parsing it."""
+        result = dict(result or {})
+        columns = {
+            "state": FINISHED, "status": _as_text(result.get("status")) or FINISHED,
+            "percentage": _as_int(result.get("percentage", 100)), "error": None,
+            "result_json": _dump(result), "sref": _as_text(result.get("sref")),
+            "original_image_url": _as_text(result.get("original_image_url")),
+            "image_urls_json": _as_text_list(result.get("image_urls")),
+            "image_url": _as_text(result.get("image_url")),
+            "content_json": _as_text_list(result.get("content")),
+            "seed": _as_text(result.get("seed")), "finished_at": time.time(),
+        }
+        return self._update(job_id, columns, from_states=ALL_STATES - TERMINAL_STATES)
+
+    def mark_failed(self, job_id: str, error: str, result: dict | None = None) -> bool:
+        """The task ended with status failed (or the job cannot go on)."""
+        columns = {"state": FAILED, "error": _redact(error), "finished_at": time.time()}
+        if result is not None:
+            columns.update(result_json=_dump(result), status=_as_text(result.get("status")))
+        return self._update(job_id, columns, from_states=ALL_STATES - TERMINAL_STATES)
+
+    def mark_timed_out(self, job_id: str) -> bool:
+        """The local deadline passed; the task may still finish and can be resumed."""
+        return self._update(job_id, {"state": TIMED_OUT}, from_states=(ACTIVE,))
+
+    def mark_cancelled(self, job_id: str) -> bool:
+        """The user stopped tracking; the service has no cancel, so the task stays resumable."""
+        return self._update(job_id, {"state": CANCELLED}, from_states=(ACTIVE, TIMED_OUT))
+
+    def mark_resumed(self, job_id: str) -> bool:
+        """Tracking starts again for a timed-out or cancelled job."""
+        return self._update(job_id, {"state": ACTIVE}, from_states=(TIMED_OUT, CANCELLED))
+
+    def reclaim_interrupted_submits(self) -> list[str]:
+        """Turn `submitting` rows whose process died (or which are older than
+        STALE_SUBMIT_SECONDS) into `uncertain`; returns their job ids."""
+        now = time.time()
+        candidates = self._read("SELECT job_id, pid, host, created_at FROM jobs WHERE state = ?",
+                                (SUBMITTING,))
+        interrupted = [job_id for job_id, pid, host, created_at in candidates
+                       if _submit_was_interrupted(pid, host, created_at, now)]
+        for job_id in interrupted:
+            self._update(job_id, {"state": UNCERTAIN,
+                                  "error": "The process submitting this task stopped before the "
+                                           "service answered; a task may have been created."},
+                         from_states=(SUBMITTING,))
+        return interrupted
+
+    # -- images -------------------------------------------------------------------------------
+
+    def record_image(self, job_id: str, index: str | int, url: str | None,
+                     path: str | os.PathLike) -> None:
+        """Where a downloaded image of this job lives on disk (index: "grid", 1..4, "upscale")."""
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO images (job_id, image_index, url, path, recorded_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (job_id, _index_key(index), url, os.fspath(path), time.time()))
+        except sqlite3.IntegrityError as exc:
+            raise JobNotFoundError(f"No job {job_id!r} in the history at {self.path}.") from exc
+
+    def images(self, job_id: str) -> dict[str | int, Path]:
+        """Local files of a job by index (1..4 as ints), grid first, then 1..4, then the rest."""
+        rows = self._read("SELECT image_index, path FROM images WHERE job_id = ?", (job_id,))
+        order = {"grid": 0, "1": 1, "2": 2, "3": 3, "4": 4}
+        rows.sort(key=lambda row: (order.get(row[0], 9), row[0]))
+        return {_index_value(key): Path(path) for key, path in rows}
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> JobRecord | None:
+        rows = self._read(f"{_SELECT} WHERE job_id = ?", (job_id,))
+        return JobRecord(*rows[0]) if rows else None
+
+    def by_task_id(self, task_id: str) -> JobRecord | None:
+        rows = self._read(f"{_SELECT} WHERE task_id = ?", (str(task_id),))
+        return JobRecord(*rows[0]) if rows else None
+
+    def list(self, limit: int | None = None, states: Iterable[str] | None = None,
+             newest_first: bool = True) -> list[JobRecord]:
+        """Jobs in creation order (newest first by default), optionally only in `states`."""
+        sql, args = _SELECT, []
+        if states is not None:
+            states = tuple(states)
+            sql += f" WHERE state IN ({', '.join('?' * len(states))})"
+            args.extend(states)
+        direction = "DESC" if newest_first else "ASC"
+        sql += f" ORDER BY created_at {direction}, rowid {direction}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        return [JobRecord(*row) for row in self._read(sql, args)]
+
+    def resumable(self) -> list[JobRecord]:
+        """Jobs with a task id the poller can pick up again (active, timed out, cancelled)."""
+        return [record for record in self.list(states=RESUMABLE_STATES, newest_first=False)
+                if record.task_id is not None]
+
+    def in_doubt(self) -> list[JobRecord]:
+        """Submits that may have created a task we have no id for: tell the user to check the
+        APIFRAME dashboard; never resubmit them automatically."""
+        self.reclaim_interrupted_submits()
+        return self.list(states=IN_DOUBT_STATES, newest_first=False)
+
+    def unfinished(self) -> list[JobRecord]:
+        """Everything not terminal: resumable jobs, then jobs in doubt."""
+        return self.resumable() + self.in_doubt()
+
+    def count(self) -> int:
+        return self._read("SELECT count(*) FROM jobs")[0][0]
+
+
+# --------------------------------------------------------------------------------------------
+# A process-wide default store, for `from apiframe_magic import store; store.record_submitting(...)`
+
+_default_lock = threading.Lock()
+_default_store: HistoryStore | None = None
+
+
+def default_store() -> HistoryStore:
+    """The store at ``data_dir()/history.sqlite3``; reopened if APIFRAME_MAGIC_HOME changes."""
+    global _default_store
+    with _default_lock:
+        path = default_db_path()
+        if _default_store is None or _default_store.path != path:
+            if _default_store is not None:
+                _default_store.close()
+            _default_store = HistoryStore(path)
+        return _default_store
+
+
+def _delegate(name: str):
+    method = getattr(HistoryStore, name)
+
+    def call_default_store(*args, **kwargs):
+        return getattr(default_store(), name)(*args, **kwargs)
+
+    call_default_store.__name__ = call_default_store.__qualname__ = name
+    call_default_store.__doc__ = method.__doc__
+    return call_default_store
+
+
+_DELEGATED = ("record_submitting", "mark_submitted", "mark_rejected", "mark_uncertain",
+              "update_progress", "mark_finished", "mark_failed", "mark_timed_out",
+              "mark_cancelled", "mark_resumed", "record_image", "images", "get", "by_task_id",
+              "resumable", "in_doubt", "unfinished")
+for _name in _DELEGATED:
+    globals()[_name] = _delegate(_name)
+del _name
+list_jobs = _delegate("list")  # not `list`: that would shadow the builtin inside this module
