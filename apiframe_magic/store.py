@@ -135,6 +135,14 @@ class JobRecord:
     image_urls_json: str | None = field(default=None, repr=False)
     content_json: str | None = field(default=None, repr=False)
 
+    @classmethod
+    def _from_row(cls, row: tuple) -> "JobRecord":
+        """Build from a SELECT of _COLUMNS without the frozen __init__'s per-field setattr calls;
+        listing 10,000 jobs gets about 20% faster (benchmarks/bench_store.py)."""
+        record = object.__new__(cls)
+        record.__dict__.update(zip(_COLUMNS, row))
+        return record
+
     @cached_property
     def payload(self) -> dict:
         """The request body as sent, minus secrets."""
@@ -553,11 +561,11 @@ class HistoryStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         rows = self._read(f"{_SELECT} WHERE job_id = ?", (job_id,))
-        return JobRecord(*rows[0]) if rows else None
+        return JobRecord._from_row(rows[0]) if rows else None
 
     def by_task_id(self, task_id: str) -> JobRecord | None:
         rows = self._read(f"{_SELECT} WHERE task_id = ?", (str(task_id),))
-        return JobRecord(*rows[0]) if rows else None
+        return JobRecord._from_row(rows[0]) if rows else None
 
     def list(self, limit: int | None = None, states: Iterable[str] | None = None,
              newest_first: bool = True) -> list[JobRecord]:
@@ -572,7 +580,7 @@ class HistoryStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
-        return [JobRecord(*row) for row in self._read(sql, args)]
+        return [JobRecord._from_row(row) for row in self._read(sql, args)]
 
     def resumable(self) -> list[JobRecord]:
         """Jobs with a task id the poller can pick up again (active, timed out, cancelled)."""
