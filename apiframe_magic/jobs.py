@@ -1,0 +1,752 @@
+"""Jobs: the part that does the waiting, so nothing else has to.
+
+A `Job` is one submitted task. A `JobManager` owns the only thread that talks to the service after
+submission: it polls every active job with `/fetch-many` (chunks of 20) or `/fetch` (one job),
+adapts the interval to what it sees, honours Retry-After, submits queued jobs as slots free up, and
+fires callbacks. Widgets and the CLI only read job state and register callbacks.
+
+Every submit is written to the history store before the request is sent and updated after it, so a
+crash or a kernel restart never loses a paid task, and an ambiguous failure is kept as `uncertain`
+instead of being sent again.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+from .client import FETCH_MANY_LIMITS
+from .errors import (
+    ApiframeError,
+    AuthenticationError,
+    JobCancelledError,
+    JobTimeoutError,
+    RateLimitError,
+    TaskFailedError,
+    TaskNotFoundError,
+)
+from .models import Task
+
+log = logging.getLogger(__name__)
+
+# Endpoint kind -> client method. The payload keys are the wire names, which the methods share.
+CLIENT_METHODS = {
+    "imagine": "imagine", "reroll": "reroll", "variations": "variations", "blend": "blend",
+    "inpaint": "inpaint", "outpaint": "outpaint", "pan": "pan", "upscale-1x": "upscale_1x",
+    "upscale-alt": "upscale_alt", "upscale-highres": "upscale_highres", "faceswap": "faceswap",
+    "describe": "describe", "shorten": "shorten", "seed": "seed",
+    "imagine-video": "imagine_video", "imagine-video-extend": "imagine_video_extend",
+}
+
+# Local job states. "queued" waits for a free slot; the last five end the job.
+QUEUED, SUBMITTING, ACTIVE = "queued", "submitting", "active"
+FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN = (
+    "finished", "failed", "timed_out", "cancelled", "rejected", "uncertain")
+ENDED = frozenset({FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN})
+
+# How far along a service status is, to ignore progress that arrives out of order.
+_STATUS_RANK = {"staged": 0, "pending": 0, "retry": 0, "retrying": 0, "starting": 1,
+                "processing": 2, "finished": 3, "failed": 3}
+
+
+@dataclass
+class PollingPolicy:
+    """How often to ask. Times are seconds of wall clock.
+
+    The first look comes soon after submission (catching early failures), then the interval grows
+    while nothing changes and shrinks as a job's progress says it is close to the end. It never
+    goes below `floor`, and a Retry-After from the service always wins.
+    """
+
+    first_poll: float = 2.0
+    floor: float = 1.0
+    ceiling: float = 10.0
+    growth: float = 1.5
+    deadline: float = 15 * 60.0
+    max_in_flight: int = 10
+    not_found_limit: int = 3
+    error_backoff: float = 2.0
+
+    def scaled(self, factor: float) -> "PollingPolicy":
+        """The same policy with every time divided by `factor` (for a fast simulator)."""
+        return PollingPolicy(self.first_poll / factor, self.floor / factor,
+                             self.ceiling / factor, self.growth, self.deadline / factor,
+                             self.max_in_flight, self.not_found_limit,
+                             self.error_backoff / factor)
+
+
+class Job:
+    """One task: what was asked, what the service says now, and how it ended."""
+
+    def __init__(self, manager: "JobManager", kind: str, payload: dict, *,
+                 parent: "Job | None" = None, prompt: str | None = None,
+                 params: dict | None = None, deadline: float | None = None):
+        self.manager = manager
+        self.kind = kind
+        self.payload = payload
+        self.parent = parent
+        self.prompt = prompt if prompt is not None else payload.get("prompt")
+        self.params = dict(params or {})
+        self.job_id: str | None = None
+        self.task_id: str | None = None
+        self.state = QUEUED
+        self.status: str | None = None
+        self.percentage: int | None = None
+        self.result: Task | None = None
+        self.error: ApiframeError | None = None
+        self.created_at = time.time()
+        self.updated_at = self.created_at
+        self.finished_at: float | None = None
+        self.deadline_seconds = deadline
+        self.image_paths: dict[str, Any] = {}
+        self._callbacks: dict[str, list[Callable]] = {
+            "progress": [], "finished": [], "failed": [], "images": []}
+        self._ended = threading.Event()
+        self._images_ready = threading.Event()
+        # Poller bookkeeping (owned by the manager's thread).
+        self._next_poll = 0.0
+        self._interval = 0.0
+        self._last_change = time.monotonic()
+        self._deadline_at: float | None = None
+        self._not_found = 0
+        self._history: list[tuple[float, int]] = []
+
+    def __repr__(self) -> str:
+        pct = f" {self.percentage}%" if self.percentage is not None and not self.done else ""
+        return (f"<Job {self.kind} {self.task_id or self.job_id or 'unsent'} "
+                f"{self.state}{'/' + self.status if self.status and not self.done else ''}{pct}>")
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def done(self) -> bool:
+        return self.state in ENDED
+
+    @property
+    def sref(self) -> str | None:
+        return self.result.sref if self.result else None
+
+    @property
+    def seconds(self) -> float:
+        """How long the job has run (until it ended)."""
+        return (self.finished_at or time.time()) - self.created_at
+
+    # ---------------------------------------------------------------- callbacks
+
+    def on_progress(self, callback: Callable[["Job"], Any]) -> "Job":
+        """Called from the poller thread on every change of status or percentage."""
+        self._callbacks["progress"].append(callback)
+        return self
+
+    def on_finished(self, callback: Callable[["Job"], Any]) -> "Job":
+        return self._add_terminal_callback("finished", callback, self.state == FINISHED)
+
+    def on_failed(self, callback: Callable[["Job"], Any]) -> "Job":
+        """Called when the job ends without a result (failed, rejected, timed out, cancelled)."""
+        return self._add_terminal_callback("failed", callback, self.done and self.state != FINISHED)
+
+    def on_images(self, callback: Callable[["Job"], Any]) -> "Job":
+        """Called once the result's images are on disk (`job.image_paths`)."""
+        return self._add_terminal_callback("images", callback, self._images_ready.is_set())
+
+    def _add_terminal_callback(self, name: str, callback, already: bool) -> "Job":
+        self._callbacks[name].append(callback)
+        if already:
+            self.manager._run_callbacks(self, [callback])
+        return self
+
+    # ---------------------------------------------------------------- waiting
+
+    def wait(self, timeout: float | None = None, *, images: bool = False) -> Task:
+        """Block until the job ends; return its result or raise why it has none.
+
+        KeyboardInterrupt stops the waiting, not the job: it goes on in the background.
+        `images=True` also waits for the result's images to be downloaded.
+        """
+        end = None if timeout is None else time.monotonic() + timeout
+        for event in (self._ended, self._images_ready) if images else (self._ended,):
+            while not event.is_set():
+                remaining = None if end is None else end - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise JobTimeoutError(
+                        f"{self!r} is still running after {timeout:g} s; it goes on in the "
+                        "background (job.wait() again, or check it later)")
+                event.wait(0.2 if remaining is None else min(0.2, remaining))
+        return self._outcome()
+
+    def _outcome(self) -> Task:
+        if self.state == FINISHED and self.result is not None:
+            return self.result
+        if self.error is not None:
+            raise self.error
+        raise ApiframeError(f"{self!r} ended without a result")
+
+    def __await__(self):
+        """`await job` in a notebook: resolves on the running loop, no nest_asyncio needed."""
+        return self._await().__await__()
+
+    async def _await(self) -> Task:
+        if not self.done:
+            loop = asyncio.get_running_loop()
+            future = loop.create_future()
+
+            def settle(_job):
+                if not future.done():
+                    loop.call_soon_threadsafe(
+                        lambda: future.done() or future.set_result(None))
+
+            self._callbacks["finished"].append(settle)
+            self._callbacks["failed"].append(settle)
+            if self.done:
+                settle(self)
+            await future
+        return self._outcome()
+
+    # ---------------------------------------------------------------- next actions
+
+    def _child(self, kind: str, **payload) -> "Job":
+        if not self.task_id:
+            raise ApiframeError(f"{self!r} has no task id yet: wait until it is submitted")
+        return self.manager.submit(kind, {"parent_task_id": self.task_id, **payload},
+                                   parent=self, prompt=self.prompt, params=self.params)
+
+    def upscale(self, index: int) -> "Job":
+        """U1-U4: one image of the grid at full size."""
+        return self._child("upscale-1x", index=str(index))
+
+    def vary(self, index: int | str) -> "Job":
+        """V1-V4 (1-4), or Vary Strong/Subtle ("strong"/"subtle")."""
+        return self._child("variations", index=str(index))
+
+    def reroll(self) -> "Job":
+        return self._child("reroll")
+
+    def pan(self, direction: str) -> "Job":
+        return self._child("pan", direction=direction)
+
+    def zoom_out(self, ratio: float = 2.0) -> "Job":
+        return self._child("outpaint", zoom_ratio=ratio)
+
+    def upscale_alt(self, type: str = "subtle") -> "Job":
+        return self._child("upscale-alt", type=type)
+
+    def resume(self) -> "Job":
+        """Track this job again after a timeout or a cancel."""
+        return self.manager.reattach(self)
+
+    def cancel(self) -> None:
+        self.manager.cancel(self)
+
+
+class JobManager:
+    """Submits jobs, polls them all from one background thread, and records them on disk.
+
+    `JobManager(client, *, store=None, images=None, policy=None, webhook_secret=None)`.
+    `store` is a `store.HistoryStore` (history that survives restarts), `images` an
+    `images.ImageCache` (results downloaded once, in the background).
+    """
+
+    def __init__(self, client, *, store=None, images=None, policy: PollingPolicy | None = None,
+                 webhook_url: str | None = None, webhook_secret: str | None = None,
+                 download_images: bool = True):
+        self.client = client
+        self.store = store
+        self.images = images if download_images else None
+        self.policy = policy or PollingPolicy()
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.jobs: list[Job] = []
+        self.errors: list[str] = []          # what went wrong in the background, newest last
+        self.requests_sent = 0               # polling requests, for the benchmark and %imagine status
+        self._by_task: dict[str, Job] = {}
+        self._queue: list[Job] = []
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._pause_until = 0.0
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._downloads: ThreadPoolExecutor | None = None
+
+    # ---------------------------------------------------------------- submitting
+
+    def submit(self, kind: str, payload: Mapping[str, Any], *, parent: Job | None = None,
+               prompt: str | None = None, params: dict | None = None,
+               deadline: float | None = None) -> Job:
+        """Submit one task now if a slot is free, else queue it; returns its Job at once.
+
+        Errors of a submit made now (bad request, auth, an ambiguous network failure) are raised
+        here; a queued job's errors land in `job.error` and its failed callbacks.
+        """
+        if kind not in CLIENT_METHODS:
+            raise ValueError(f"unknown task kind {kind!r}; one of {', '.join(CLIENT_METHODS)}")
+        payload = {k: v for k, v in payload.items() if v is not None}
+        if self.webhook_url and "webhook_url" not in payload:
+            payload["webhook_url"] = self.webhook_url
+            payload["webhook_secret"] = self.webhook_secret
+        job = Job(self, kind, payload, parent=parent, prompt=prompt, params=params,
+                  deadline=deadline)
+        with self._lock:
+            self.jobs.append(job)
+            send_now = self._in_flight() < self.policy.max_in_flight and not self._queue
+            if send_now:
+                job.state = SUBMITTING  # claimed: counts against the in-flight limit from now
+            else:
+                self._queue.append(job)
+                self._ensure_thread()
+        if send_now:
+            self._send(job, raise_errors=True)
+        return job
+
+    def imagine(self, prompt: str, **payload) -> Job:
+        return self.submit("imagine", {"prompt": prompt, **payload}, prompt=prompt)
+
+    def _in_flight(self) -> int:
+        return sum(1 for j in self.jobs if j.state in (SUBMITTING, ACTIVE))
+
+    def _send(self, job: Job, *, raise_errors: bool) -> None:
+        """Record, POST, record again, for a job already claimed (state SUBMITTING).
+
+        Each job is claimed once under the lock, so no job is ever sent twice.
+        """
+        if self.store is not None:
+            job.job_id = self.store.record_submitting(
+                job.kind, job.payload, parent_job_id=job.parent.job_id if job.parent else None,
+                prompt=job.prompt, params=job.params)
+        method = getattr(self.client, CLIENT_METHODS[job.kind])
+        try:
+            task_id = method(**job.payload)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
+            error = exc if isinstance(exc, ApiframeError) else ApiframeError(
+                f"submitting {job.kind} failed: {exc}")
+            uncertain = getattr(error, "maybe_created", False)
+            if self.store is not None and job.job_id:
+                (self.store.mark_uncertain if uncertain else self.store.mark_rejected)(
+                    job.job_id, str(error))
+            self._end(job, UNCERTAIN if uncertain else REJECTED, error=error)
+            if raise_errors:
+                raise error from None
+            return
+        if self.store is not None and job.job_id:
+            self.store.mark_submitted(job.job_id, task_id)
+        now = time.monotonic()
+        with self._lock:
+            job.task_id = task_id
+            job.state = ACTIVE
+            job.status = "pending"
+            job.updated_at = time.time()
+            job._interval = self.policy.first_poll
+            job._next_poll = now + self.policy.first_poll
+            deadline = job.deadline_seconds if job.deadline_seconds is not None else self.policy.deadline
+            job._deadline_at = now + deadline if deadline else None
+            self._by_task[task_id] = job
+            self._ensure_thread()
+            self._wake.notify_all()
+
+    # ---------------------------------------------------------------- other controls
+
+    def get(self, key: str) -> Job | None:
+        """A job by task id or local job id."""
+        with self._lock:
+            return self._by_task.get(key) or next(
+                (j for j in self.jobs if j.job_id == key), None)
+
+    def active(self) -> list[Job]:
+        with self._lock:
+            return [j for j in self.jobs if not j.done]
+
+    def cancel(self, job: Job) -> None:
+        """Stop tracking a job locally. The service has no cancel: the task may still finish and
+        cost credits; `job.resume()` picks it up again."""
+        with self._lock:
+            if job.done:
+                return
+            if job in self._queue:
+                self._queue.remove(job)
+        if self.store is not None and job.job_id and job.task_id:
+            self.store.mark_cancelled(job.job_id)
+        self._end(job, CANCELLED, error=JobCancelledError(
+            f"{job!r} was cancelled locally; the service may still finish it "
+            "(job.resume() tracks it again)"))
+
+    def reattach(self, job: Job) -> Job:
+        """Poll a timed-out or cancelled job again."""
+        if job.state not in (TIMED_OUT, CANCELLED) or not job.task_id:
+            return job
+        if self.store is not None and job.job_id:
+            self.store.mark_resumed(job.job_id)
+        with self._lock:
+            job.state, job.error = ACTIVE, None
+            job._ended.clear()
+            job._images_ready.clear()
+            self._schedule_fresh(job)
+            self._by_task[job.task_id] = job
+            self._ensure_thread()
+            self._wake.notify_all()
+        return job
+
+    def resume(self, *, include_cancelled: bool = False) -> list[Job]:
+        """Re-attach every unfinished task from the history store (after a restart)."""
+        if self.store is None:
+            return []
+        states = {"active", "timed_out"} | ({"cancelled"} if include_cancelled else set())
+        records = [r for r in self.store.resumable() if r.state in states]
+        resumed = []
+        with self._lock:
+            for record in records:
+                if record.task_id in self._by_task:
+                    continue
+                if record.state != "active":
+                    self.store.mark_resumed(record.job_id)
+                job = Job(self, record.kind, dict(record.payload or {}), prompt=record.prompt,
+                          params=dict(record.params or {}))
+                job.job_id, job.task_id, job.state = record.job_id, record.task_id, ACTIVE
+                job.status, job.percentage = record.status, record.percentage
+                job.created_at = record.created_at
+                self._schedule_fresh(job, first=0.0)
+                self.jobs.append(job)
+                self._by_task[job.task_id] = job
+                resumed.append(job)
+            if resumed:
+                self._ensure_thread()
+                self._wake.notify_all()
+        return resumed
+
+    def _schedule_fresh(self, job: Job, first: float | None = None) -> None:
+        now = time.monotonic()
+        job._interval = self.policy.first_poll
+        job._next_poll = now + (self.policy.first_poll if first is None else first)
+        job._deadline_at = now + self.policy.deadline if self.policy.deadline else None
+        job._not_found = 0
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the poller thread; active jobs stay recorded and can be resumed."""
+        with self._lock:
+            self._stopping = True
+            self._wake.notify_all()
+            thread = self._thread
+        if wait and thread is not None:
+            thread.join(timeout=10)
+        if self._downloads is not None:
+            self._downloads.shutdown(wait=wait)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+
+    # ---------------------------------------------------------------- webhooks
+
+    def ingest(self, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> bool:
+        """Apply a webhook payload; returns True when it changed a job.
+
+        The `x-webhook-secret` header must match (constant-time compare) when a secret is set.
+        Duplicates and progress that arrives after a later state are ignored.
+        """
+        if self.webhook_secret is not None:
+            given = next((v for k, v in (headers or {}).items()
+                          if k.lower() == "x-webhook-secret"), None)
+            if given is None or not hmac.compare_digest(str(given).encode(),
+                                                        self.webhook_secret.encode()):
+                log.warning("webhook payload with a wrong or missing x-webhook-secret ignored")
+                return False
+        try:
+            task = Task.from_dict(payload)
+        except ValueError:
+            return False
+        with self._lock:
+            job = self._by_task.get(task.task_id)
+        if job is None:
+            return False
+        return self._apply(job, task, in_order=False)
+
+    # ---------------------------------------------------------------- applying updates
+
+    def _apply(self, job: Job, task: Task, *, in_order: bool = True) -> bool:
+        """Take one observation of a task; fire callbacks. Returns True when anything changed.
+
+        A poll answer is always current. Webhook payloads (`in_order=False`) can arrive late, so
+        one that goes back in status or percentage is ignored.
+        """
+        with self._lock:
+            if job.done:
+                return False
+            if not in_order and _is_older(task, job):
+                return False
+            changed = task.status != job.status or task.percentage != job.percentage
+            job.status, job.percentage = task.status, task.percentage
+            job.updated_at = time.time()
+            job._not_found = 0
+            if changed:
+                job._last_change = time.monotonic()
+                if task.percentage is not None:
+                    job._history.append((job._last_change, task.percentage))
+                    del job._history[:-4]
+        if task.finished:
+            if self.store is not None and job.job_id:
+                self.store.mark_finished(job.job_id, task.raw)
+            self._end(job, FINISHED, result=task)
+            self._download(job)
+        elif task.failed:
+            reason = task.error or "no reason given"
+            if self.store is not None and job.job_id:
+                self.store.mark_failed(job.job_id, reason, task.raw)
+            self._end(job, FAILED, result=task, error=TaskFailedError(
+                f"Midjourney could not complete {job.kind} {job.task_id}: {reason}",
+                task_id=job.task_id, reason=reason))
+        elif changed:
+            if self.store is not None and job.job_id:
+                self.store.update_progress(job.job_id, task.status, task.percentage)
+            self._run_callbacks(job, job._callbacks["progress"])
+        return changed or task.done
+
+    def _end(self, job: Job, state: str, *, result: Task | None = None,
+             error: ApiframeError | None = None) -> None:
+        with self._lock:
+            if job.done:
+                return
+            job.state, job.error = state, error
+            if result is not None:
+                job.result = result
+            job.finished_at = job.updated_at = time.time()
+            if job.task_id and state in (FINISHED, FAILED):
+                self._by_task.setdefault(job.task_id, job)
+            if state != FINISHED:
+                job._images_ready.set()
+            self._wake.notify_all()
+        job._ended.set()
+        self._run_callbacks(job, job._callbacks["progress"])
+        self._run_callbacks(job, job._callbacks["finished" if state == FINISHED else "failed"])
+
+    def _run_callbacks(self, job: Job, callbacks: Iterable[Callable]) -> None:
+        """A failing callback is logged and remembered, never allowed to stop the poller."""
+        for callback in list(callbacks):
+            try:
+                callback(job)
+            except Exception as exc:  # noqa: BLE001
+                message = f"callback {getattr(callback, '__name__', callback)!r} for {job!r} failed: {exc!r}"
+                log.warning(message)
+                self.errors.append(message)
+
+    # ---------------------------------------------------------------- images
+
+    def _download(self, job: Job) -> None:
+        if self.images is None or job.result is None or not job.result.all_image_urls:
+            job._images_ready.set()
+            self._run_callbacks(job, job._callbacks["images"])
+            return
+        with self._lock:
+            if self._downloads is None:
+                self._downloads = ThreadPoolExecutor(max_workers=2,
+                                                     thread_name_prefix="apiframe-images")
+        self._downloads.submit(self._download_now, job)
+
+    def _download_now(self, job: Job) -> None:
+        result = job.result
+        names = _image_names(result)
+        try:
+            paths = self.images.get_many([url for _, url in names])
+            job.image_paths = {name: path for (name, _), path in zip(names, paths)}
+            if self.store is not None and job.job_id:
+                for (name, url), path in zip(names, paths):
+                    self.store.record_image(job.job_id, name, url, str(path))
+        except Exception as exc:  # noqa: BLE001
+            message = f"downloading the images of {job!r} failed: {exc}"
+            log.warning(message)
+            self.errors.append(message)
+        finally:
+            job._images_ready.set()
+            self._run_callbacks(job, job._callbacks["images"])
+
+    # ---------------------------------------------------------------- the poller
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="apiframe-poller",
+                                             daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                self._expire_deadlines()
+                to_send = self._take_queued()
+                batch, wait_for = self._due_batch()
+                if not to_send and not batch:
+                    if wait_for is None and not self._queue and not self._active_jobs():
+                        self._wake.wait(timeout=1.0)
+                    else:
+                        self._wake.wait(timeout=max(0.005, wait_for or 0.05))
+                    continue
+            for job in to_send:
+                self._send(job, raise_errors=False)
+            if batch:
+                self._poll(batch)
+
+    def _active_jobs(self) -> list[Job]:
+        return [j for j in self._by_task.values() if j.state == ACTIVE]
+
+    def _take_queued(self) -> list[Job]:
+        free = max(0, self.policy.max_in_flight - self._in_flight())
+        taken, self._queue = self._queue[:free], self._queue[free:]
+        for job in taken:
+            job.state = SUBMITTING
+        return taken
+
+    def _expire_deadlines(self) -> None:
+        now = time.monotonic()
+        for job in self._active_jobs():
+            if job._deadline_at is not None and now >= job._deadline_at:
+                if self.store is not None and job.job_id:
+                    self.store.mark_timed_out(job.job_id)
+                self._end(job, TIMED_OUT, error=JobTimeoutError(
+                    f"{job!r} passed its deadline; the task may still finish on the service: "
+                    "job.resume() or `apiframe-magic resume` picks it up again"))
+
+    def _due_batch(self) -> tuple[list[Job], float | None]:
+        """The jobs to ask about now, and how long to sleep when none is due.
+
+        When any job is due, the request is filled up with the jobs due soonest: one
+        `/fetch-many` costs the same for 2 ids as for 20.
+        """
+        active = sorted(self._active_jobs(), key=lambda j: j._next_poll)
+        if not active:
+            return [], None
+        now = time.monotonic()
+        start = max(now, self._pause_until)
+        if active[0]._next_poll > start:
+            return [], active[0]._next_poll - now
+        if self._pause_until > now:
+            return [], self._pause_until - now
+        due = [j for j in active if j._next_poll <= now]
+        chunk = FETCH_MANY_LIMITS[1]
+        size = -(-len(due) // chunk) * chunk  # whole chunks
+        return active[:size], None
+
+    def _poll(self, batch: list[Job]) -> None:
+        """One round of requests for `batch`; failures slow down polling, never stop it."""
+        singles = [j for j in batch if j._not_found]
+        many = [j for j in batch if not j._not_found]
+        if len(many) == 1:
+            singles, many = singles + many, []
+        chunk = FETCH_MANY_LIMITS[1]
+        for start in range(0, len(many), chunk):
+            group = many[start:start + chunk]
+            if len(group) == 1:
+                singles.append(group[0])
+                continue
+            self._poll_many(group)
+        for job in singles:
+            self._poll_one(job)
+
+    def _poll_many(self, group: list[Job]) -> None:
+        try:
+            self.requests_sent += 1
+            tasks = self.client.fetch_many([j.task_id for j in group])
+        except ApiframeError as exc:
+            self._poll_failed(group, exc)
+            return
+        seen = set()
+        for task in tasks:
+            job = self._by_task.get(task.task_id)
+            if job is not None and job in group:
+                seen.add(task.task_id)
+                self._observe(job, task)
+        for job in group:
+            if job.task_id not in seen and not job.done:
+                job._not_found += 1  # ask /fetch next time: it says why
+                self._reschedule(job, changed=False)
+
+    def _poll_one(self, job: Job) -> None:
+        try:
+            self.requests_sent += 1
+            task = self.client.fetch(job.task_id)
+        except TaskNotFoundError as exc:
+            job._not_found += 1
+            if job._not_found >= self.policy.not_found_limit:
+                if self.store is not None and job.job_id:
+                    self.store.mark_failed(job.job_id, str(exc))
+                self._end(job, FAILED, error=exc)
+            else:
+                self._reschedule(job, changed=False)
+            return
+        except ApiframeError as exc:
+            self._poll_failed([job], exc)
+            return
+        self._observe(job, task)
+
+    def _observe(self, job: Job, task: Task) -> None:
+        try:
+            changed = self._apply(job, task)
+        except Exception as exc:  # noqa: BLE001 - one bad response must not stop the poller
+            message = f"could not apply an update to {job!r}: {exc!r}"
+            log.warning(message)
+            self.errors.append(message)
+            changed = False
+        if not job.done:
+            self._reschedule(job, changed=changed)
+
+    def _poll_failed(self, jobs: list[Job], exc: ApiframeError) -> None:
+        message = f"polling {len(jobs)} job(s) failed: {exc}"
+        log.info(message)
+        self.errors.append(message)
+        del self.errors[:-100]
+        with self._lock:
+            if isinstance(exc, RateLimitError) and exc.retry_after:
+                self._pause_until = time.monotonic() + exc.retry_after
+            backoff = self.policy.ceiling if isinstance(exc, AuthenticationError) else None
+            for job in jobs:
+                job._interval = backoff or min(self.policy.ceiling,
+                                               max(job._interval, self.policy.floor)
+                                               * self.policy.error_backoff)
+                job._next_poll = time.monotonic() + job._interval
+
+    def _reschedule(self, job: Job, *, changed: bool) -> None:
+        """Choose when to look at `job` next from how its progress is moving."""
+        policy = self.policy
+        with self._lock:
+            if changed:
+                interval = _eta_interval(job, policy)
+            else:
+                interval = job._interval * policy.growth
+            job._interval = min(policy.ceiling, max(policy.floor, interval))
+            job._next_poll = time.monotonic() + job._interval
+
+
+def _is_older(task: Task, job: Job) -> bool:
+    old_rank = _STATUS_RANK.get(job.status or "", 0)
+    new_rank = _STATUS_RANK.get(task.status, 0)
+    return new_rank < old_rank or (
+        new_rank == old_rank and (task.percentage or 0) < (job.percentage or 0))
+
+
+def _eta_interval(job: Job, policy: PollingPolicy) -> float:
+    """Half the estimated time left, from the last percentage readings; the floor near the end."""
+    history = job._history
+    if job.status in ("staged", "pending", "retry", "retrying") or len(history) < 2:
+        return max(policy.floor, job._interval)
+    (t0, p0), (t1, p1) = history[-2], history[-1]
+    if p1 <= p0 or t1 <= t0:
+        return job._interval * policy.growth
+    rate = (p1 - p0) / (t1 - t0)
+    remaining = (100 - p1) / rate
+    return remaining / 2
+
+
+def _image_names(result: Task) -> list[tuple[str, str]]:
+    """(name, url) for each image of a result: 'grid', '1'..'4', or 'image'."""
+    names = []
+    if result.original_image_url:
+        names.append(("grid", result.original_image_url))
+    names.extend((str(i), url) for i, url in enumerate(result.image_urls, start=1))
+    if result.image_url and not result.image_urls:
+        names.append(("image", result.image_url))
+    return names
