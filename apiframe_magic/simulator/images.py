@@ -1,0 +1,137 @@
+"""Image bytes the simulator serves: task images rendered on first request, and uploads.
+
+Renders are cached in a byte-bounded LRU, so a notebook re-displaying a grid costs nothing and
+memory stays flat in long demos.
+"""
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+from PIL import Image
+
+from . import art
+from .tasks import GRID, VIDEO, Task
+
+CACHE_BYTES = 96 * 1024 * 1024
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+_FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
+            "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
+
+
+@dataclass(frozen=True)
+class UploadImage:
+    """An image recipe that is an uploaded picture, optionally resized (upscales of uploads)."""
+
+    upload_id: str
+    size: tuple[int, int] | None = None
+
+    def with_size(self, size: tuple[int, int]) -> "UploadImage":
+        return replace(self, size=size)
+
+
+class UploadError(ValueError):
+    """The upload is not an acceptable image; the message goes into a 400."""
+
+
+class ImageStore:
+    """Uploaded files plus an LRU of rendered PNGs. Thread-safe."""
+
+    def __init__(self, cache_bytes: int = CACHE_BYTES):
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple, bytes] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._cached = 0
+        self._uploads: dict[str, tuple[bytes, str, tuple[int, int]]] = {}
+
+    # --- uploads ------------------------------------------------------------------------
+    def add_upload(self, data: bytes) -> str:
+        """Store an uploaded image; returns its file name (`<id>.<ext>`)."""
+        if not data:
+            raise UploadError("image is required")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise UploadError("image must not be larger than 2 MB")
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                fmt, size = img.format, img.size
+                img.verify()
+        except Exception as exc:
+            raise UploadError("image must be a PNG, JPEG, WEBP or GIF file") from exc
+        if fmt not in _FORMATS:
+            raise UploadError("image must be a PNG, JPEG, WEBP or GIF file")
+        ext, content_type = _FORMATS[fmt]
+        name = f"{uuid.uuid4()}.{ext}"
+        with self._lock:
+            self._uploads[name] = (data, content_type, size)
+        return name
+
+    def upload(self, name: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            found = self._uploads.get(name)
+        return (found[0], found[1]) if found else None
+
+    def upload_size(self, name: str) -> tuple[int, int] | None:
+        with self._lock:
+            found = self._uploads.get(name)
+        return found[2] if found else None
+
+    # --- task images ----------------------------------------------------------------------
+    def task_png(self, task: Task, name: str) -> bytes | None:
+        """PNG bytes of `grid`, `1`..`4` (grid tasks) or `image` (single-image tasks)."""
+        if task.kind == GRID:
+            if name == "grid":
+                return self._cached_render((task.task_id, "grid"), lambda: art.grid_png(
+                    [Image.open(io.BytesIO(self.task_png(task, str(i)))) for i in range(1, 5)]))
+            if name in ("1", "2", "3", "4"):
+                return self._cached_render((task.task_id, name),
+                                           lambda: self.render_recipe(task.images[int(name) - 1]))
+            return None
+        if name == "image" and task.images and task.kind != VIDEO:
+            return self._cached_render((task.task_id, name),
+                                       lambda: self.render_recipe(task.images[0]))
+        return None
+
+    def task_gif(self, task: Task, name: str) -> bytes | None:
+        """A short animated GIF standing in for a video (Pillow cannot write MP4)."""
+        if task.kind != VIDEO or name not in ("1", "2", "3", "4"):
+            return None
+
+        def render() -> bytes:
+            spec = task.images[int(name) - 1]
+            frames = [art.render(replace(spec, view=(spec.view[0] + k * 0.02, spec.view[1],
+                                                     spec.view[2]))) for k in range(8)]
+            buf = io.BytesIO()
+            frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
+                           duration=120, loop=0)
+            return buf.getvalue()
+
+        return self._cached_render((task.task_id, "video", name), render)
+
+    def render_recipe(self, recipe) -> bytes:
+        if isinstance(recipe, UploadImage):
+            found = self.upload(recipe.upload_id)
+            if found is None:
+                return art.to_png(Image.new("RGB", recipe.size or (512, 512), (128, 128, 128)))
+            img = Image.open(io.BytesIO(found[0])).convert("RGB")
+            if recipe.size:
+                img = img.resize(recipe.size, Image.Resampling.BICUBIC)
+            return art.to_png(img)
+        return art.render_png(recipe)
+
+    def _cached_render(self, key: tuple, render) -> bytes:
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        data = render()           # outside the lock: renders may run in parallel
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = data
+                self._cached += len(data)
+                while self._cached > self._cache_bytes and len(self._cache) > 1:
+                    _, old = self._cache.popitem(last=False)
+                    self._cached -= len(old)
+        return data

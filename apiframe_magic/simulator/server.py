@@ -1,0 +1,227 @@
+"""HTTP layer: routes, auth, JSON bodies, fault application. No business rules live here.
+
+Speaks HTTP/1.1 with keep-alive like the real service behind its proxy, so clients that reuse
+connections (requests.Session) see dropped connections the way they would in production.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from .faults import FaultAction
+from .images import MAX_UPLOAD_BYTES, UploadError
+from .multipart import file_field
+from .validation import CREATORS, ValidationError, check_fetch, check_fetch_many
+
+if TYPE_CHECKING:
+    from .app import Simulator
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+HTML_ERROR_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+                   b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>"
+                   b"\r\n</body>\r\n</html>\r\n")
+
+
+class Response:
+    """Status, headers and body of one answer."""
+
+    def __init__(self, status: int, body: bytes, content_type: str = "application/json",
+                 headers: dict | None = None):
+        self.status, self.body, self.content_type = status, body, content_type
+        self.headers = headers or {}
+
+    @classmethod
+    def json(cls, status: int, payload, headers: dict | None = None) -> "Response":
+        return cls(status, json.dumps(payload).encode("utf-8"), headers=headers)
+
+    @classmethod
+    def errors(cls, messages: list[str], status: int = 400) -> "Response":
+        return cls.json(status, {"errors": [{"msg": m} for m in messages]})
+
+
+class SimServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, simulator: "Simulator", verbose: bool = False):
+        self.simulator = simulator
+        self.verbose = verbose
+        super().__init__(address, SimHandler)
+
+
+class SimHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SimServer
+    server_version = "apiframe-sim/1.0"
+
+    def log_message(self, format, *args):   # noqa: A002 (stdlib signature)
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_PUT(self):
+        self._handle("PUT")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
+    # --- the pipeline ---------------------------------------------------------------------
+    def _handle(self, method: str) -> None:
+        sim = self.server.simulator
+        path = urlsplit(self.path).path.rstrip("/") or "/"
+        body = self._read_body()
+        if body is None:
+            return
+        sim.store.count_request(path)
+        try:
+            public = method == "GET" and path.startswith(("/images/", "/uploads/", "/videos/"))
+            creates = method == "POST" and path in CREATORS
+            if not public and not self._known_api_route(method, path):
+                return self._send(Response.errors([f"Cannot {method} {path}"], 404))
+            if not public and self.headers.get("Authorization") != sim.api_key:
+                return self._send(Response.json(401, {}))
+            fault = sim.injector.pick(path, creates, api_path=not public)
+            if fault and fault.phase == "before":
+                if fault.kind == "slow":
+                    time.sleep(fault.delay)
+                elif not (fault.kind == "malformed" and not creates):
+                    return self._apply_fault(fault, None, creates)
+            response = self._route(method, path, body)
+            if fault and (fault.phase == "after" or fault.kind == "malformed"):
+                if fault.kind == "slow":
+                    time.sleep(fault.delay)
+                else:
+                    return self._apply_fault(fault, response, creates)
+            self._send(response)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            self._send(Response.json(500, {}))
+
+    @staticmethod
+    def _known_api_route(method: str, path: str) -> bool:
+        if method == "GET":
+            return path in ("/account", "/")
+        return method == "POST" and (path in CREATORS or path in
+                                     ("/fetch", "/fetch-many", "/upload"))
+
+    def _read_body(self) -> bytes | None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send(Response.errors(["Request body too large"], 413))
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _json_body(self, body: bytes) -> dict:
+        """Like express.json(): only parsed when the Content-Type says JSON."""
+        if "application/json" not in (self.headers.get("Content-Type") or "").lower():
+            return {}
+        if not body.strip():
+            return {}
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise ValidationError(["Invalid JSON body"]) from None
+        if not isinstance(data, dict):
+            raise ValidationError(["Invalid request"])
+        return data
+
+    # --- routes ---------------------------------------------------------------------------
+    def _route(self, method: str, path: str, body: bytes) -> Response:
+        sim = self.server.simulator
+        if method == "GET":
+            return self._get(path)
+        try:
+            if path == "/upload":
+                return self._upload(body)
+            data = self._json_body(body)
+            if path == "/fetch":
+                task_id = check_fetch(data)
+                found = sim.store.snapshot(task_id)
+                return Response.json(200, found) if found else Response.errors(["Task not found"])
+            if path == "/fetch-many":
+                return Response.json(200, {"tasks": sim.store.snapshots(check_fetch_many(data))})
+            task = sim.store.create(path, data)
+            return Response.json(200, {"task_id": task.task_id})
+        except ValidationError as exc:
+            return Response.errors(exc.messages)
+
+    def _get(self, path: str) -> Response:
+        sim = self.server.simulator
+        if path == "/account":
+            return Response.json(200, sim.store.account())
+        if path == "/":
+            return Response.json(200, {"service": "APIFRAME v1 simulator",
+                                       "spec": "https://docs.apiframe.ai/api-endpoints"})
+        parts = path.strip("/").split("/")
+        data, ctype = None, "image/png"
+        if parts[0] == "uploads" and len(parts) == 2:
+            found = sim.images.upload(parts[1])
+            if found:
+                data, ctype = found
+        elif parts[0] in ("images", "videos") and len(parts) == 3:
+            task = sim.store.task(parts[1])
+            name, _, ext = parts[2].partition(".")
+            if task is not None and task.status_at(sim.clock.now())[0] == "finished":
+                if parts[0] == "images" and ext == "png":
+                    data = sim.images.task_png(task, name)
+                elif parts[0] == "videos" and ext == "gif":
+                    data, ctype = sim.images.task_gif(task, name), "image/gif"
+        if data is None:
+            return Response.errors(["Not found"], 404)
+        return Response(200, data, ctype, {"Cache-Control": "public, max-age=86400"})
+
+    def _upload(self, body: bytes) -> Response:
+        sim = self.server.simulator
+        data = file_field(self.headers.get("Content-Type") or "", body, "image")
+        if data is None:
+            return Response.errors(["image is required"])
+        if len(data) > MAX_UPLOAD_BYTES:
+            return Response.errors(["image must not be larger than 2 MB"])
+        try:
+            name = sim.images.add_upload(data)
+        except UploadError as exc:
+            return Response.errors([str(exc)])
+        return Response.json(200, {"imageURL": f"{sim.url}/uploads/{name}"})
+
+    # --- output ---------------------------------------------------------------------------
+    def _apply_fault(self, fault: FaultAction, response: Response | None, creates: bool) -> None:
+        if fault.kind == "drop":
+            self.close_connection = True
+            return
+        if fault.kind == "500":
+            return self._send(Response.json(500, {}))
+        if fault.kind == "429":
+            return self._send(Response.json(429, {"errors": [{"msg": "Too many requests"}]},
+                                            headers={"Retry-After": str(fault.retry_after)}))
+        # malformed
+        if fault.malformed_kind in ("html", "html200"):
+            status = 502 if fault.malformed_kind == "html" else 200
+            return self._send(Response(status, HTML_ERROR_PAGE, "text/html"))
+        if fault.malformed_kind == "empty":
+            return self._send(Response(200, b""))
+        full = response.body if response is not None else b'{"task_id": "00000000-0000-4000'
+        return self._send(Response(200, full[: max(1, len(full) // 2)]))
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
