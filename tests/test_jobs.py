@@ -1,0 +1,348 @@
+"""JobManager against the simulator over HTTP: batching, adaptive interval, queueing, cancel,
+deadline, webhook ingestion, faults, asyncio and KeyboardInterrupt."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from apiframe_magic import ApiframeClient
+from apiframe_magic.errors import JobCancelledError, JobTimeoutError, TaskFailedError
+from apiframe_magic.images import ImageCache
+from apiframe_magic.jobs import Job, JobManager, PollingPolicy, _eta_interval
+from apiframe_magic.store import HistoryStore
+
+FAST = PollingPolicy().scaled(100)  # the simulator runs at 100x
+
+
+class RecordingClient(ApiframeClient):
+    """A real client that also notes when each poll was made."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.polls: list[tuple[float, str, int]] = []
+
+    def fetch(self, task_id):
+        self.polls.append((time.monotonic(), "fetch", 1))
+        return super().fetch(task_id)
+
+    def fetch_many(self, task_ids):
+        self.polls.append((time.monotonic(), "fetch-many", len(task_ids)))
+        return super().fetch_many(task_ids)
+
+
+@pytest.fixture
+def recording(sim):
+    return RecordingClient(sim.api_key, base_url=sim.url, backoff=0.01)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with HistoryStore(tmp_path / "history.sqlite3") as s:
+        yield s
+
+
+@pytest.fixture
+def manager(recording, store, tmp_path):
+    with JobManager(recording, store=store, images=ImageCache(tmp_path / "images"),
+                    policy=FAST) as m:
+        yield m
+
+
+def test_one_job_finishes_with_images_and_history(manager, store):
+    job = manager.imagine("a red fox --ar 3:2", aspect_ratio="3:2")
+    assert store.get(job.job_id).state == "active"  # on disk before submit returned
+    result = job.wait(timeout=20, images=True)
+    assert result.finished and len(result.image_urls) == 4
+    assert set(job.image_paths) == {"grid", "1", "2", "3", "4"}
+    assert all(path.exists() for path in job.image_paths.values())
+    record = store.get(job.job_id)
+    assert record.state == "finished" and record.task_id == job.task_id
+    assert len(store.images(job.job_id)) == 5
+
+
+def test_one_active_job_is_polled_with_fetch(manager, recording):
+    manager.imagine("a single job").wait(timeout=20)
+    assert {kind for _, kind, _ in recording.polls} == {"fetch"}
+
+
+def test_many_jobs_are_batched_into_fetch_many(manager, recording, sim):
+    jobs = [manager.imagine(f"a cat number {i}") for i in range(8)]
+    for job in jobs:
+        job.wait(timeout=30)
+    kinds = [kind for _, kind, _ in recording.polls]
+    assert kinds.count("fetch-many") >= 1
+    assert max(n for _, _, n in recording.polls) >= 2
+    # far fewer requests than one poll per job per round
+    rounds = len(recording.polls)
+    assert sim.request_counts["/fetch"] + sim.request_counts["/fetch-many"] == rounds
+    assert rounds < 8 * 6
+
+
+def test_more_than_twenty_jobs_go_in_chunks_of_twenty(sim, recording, store):
+    policy = PollingPolicy().scaled(100)
+    policy.max_in_flight = 30
+    with JobManager(recording, store=store, policy=policy, download_images=False) as m:
+        jobs = [m.imagine(f"chunk {i}") for i in range(25)]
+        for job in jobs:
+            job.wait(timeout=60)
+    assert max(n for _, _, n in recording.polls) == 20
+    assert all(job.state == "finished" for job in jobs)
+
+
+def test_interval_never_goes_below_the_floor(sim, recording, store):
+    policy = PollingPolicy(first_poll=0.05, floor=0.05, ceiling=0.3)
+    with JobManager(recording, store=store, policy=policy, download_images=False) as m:
+        m.imagine("floor test").wait(timeout=20)
+    times = [t for t, _, _ in recording.polls]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert gaps and min(gaps) >= 0.05 * 0.9
+
+
+def test_interval_grows_when_nothing_changes_and_shrinks_near_the_end(manager):
+    policy = PollingPolicy(first_poll=2, floor=1, ceiling=10, growth=1.5)
+    job = Job(manager, "imagine", {"prompt": "x"})
+    job._interval = 2.0
+    job.status = "pending"
+    assert _eta_interval(job, policy) == 2.0  # queued: keep the current pace
+    job.status = "processing"
+    job._history = [(0.0, 10), (4.0, 50)]  # 10 %/s -> 5 s left
+    assert _eta_interval(job, policy) == pytest.approx(2.5)
+    job._history = [(0.0, 80), (2.0, 96)]  # 8 %/s -> 0.5 s left
+    assert _eta_interval(job, policy) < policy.floor
+
+
+def test_queue_keeps_jobs_in_flight_under_the_limit(sim, client, store):
+    policy = PollingPolicy().scaled(100)
+    policy.max_in_flight = 2
+    peak = 0
+    with JobManager(client, store=store, policy=policy, download_images=False) as m:
+        jobs = [m.imagine(f"queued {i}") for i in range(6)]
+        assert [j.state for j in jobs].count("queued") == 4
+        assert sim.tasks_created == 2
+        while not all(j.done for j in jobs):
+            peak = max(peak, sum(j.state in ("submitting", "active") for j in jobs))
+            time.sleep(0.01)
+    assert peak <= 2
+    assert all(j.state == "finished" for j in jobs)
+    assert sim.tasks_created == 6
+
+
+def test_cancel_stops_tracking_and_resume_picks_it_up(manager, store, recording):
+    job = manager.imagine("cancel me")
+    job.cancel()
+    assert job.state == "cancelled" and store.get(job.job_id).state == "cancelled"
+    with pytest.raises(JobCancelledError):
+        job.wait(timeout=1)
+    polls_after_cancel = len(recording.polls)
+    time.sleep(0.3)
+    assert len(recording.polls) == polls_after_cancel
+    job.resume()
+    assert job.wait(timeout=20).finished
+    assert store.get(job.job_id).state == "finished"
+
+
+def test_deadline_marks_timed_out_and_the_job_can_resume(sim, client, store):
+    policy = PollingPolicy().scaled(100)
+    policy.deadline = 0.05
+    with JobManager(client, store=store, policy=policy, download_images=False) as m:
+        job = m.imagine("slow to finish")
+        with pytest.raises(JobTimeoutError, match="resume"):
+            job.wait(timeout=10)
+        assert job.state == "timed_out" and store.get(job.job_id).state == "timed_out"
+        m.policy.deadline = 60
+        assert job.resume().wait(timeout=20).finished
+
+
+def test_wait_timeout_does_not_end_the_job(manager):
+    job = manager.imagine("patience")
+    with pytest.raises(TimeoutError):
+        job.wait(timeout=0.01)
+    assert job.wait(timeout=20).finished
+
+
+def test_failed_task_raises_its_reason_and_fires_callbacks(sim, manager, store):
+    sim.fail_next(1, "task_failed", reason="Banned prompt")
+    failures = []
+    job = manager.imagine("doomed").on_failed(failures.append)
+    with pytest.raises(TaskFailedError, match="Banned prompt"):
+        job.wait(timeout=20)
+    assert failures == [job]
+    assert store.get(job.job_id).state == "failed"
+    assert "Banned prompt" in store.get(job.job_id).error
+
+
+def test_progress_callbacks_see_rising_percentages(sim, manager):
+    seen = []
+    job = manager.imagine("watch me").on_progress(lambda j: seen.append(j.percentage or 0))
+    finished = []
+    job.on_finished(finished.append)
+    job.wait(timeout=20)
+    assert seen == sorted(seen) and seen[-1] == 100
+    assert finished == [job]
+    late = []
+    job.on_finished(late.append)  # registered after the end: called at once
+    assert late == [job]
+
+
+def test_a_failing_callback_never_stops_the_poller(manager):
+    def broken(job):
+        raise RuntimeError("boom")
+
+    first = manager.imagine("one").on_progress(broken).on_finished(broken)
+    second = manager.imagine("two")
+    assert first.wait(timeout=20).finished and second.wait(timeout=20).finished
+    assert any("boom" in e for e in manager.errors)
+
+
+def test_rejected_submit_raises_at_once_and_is_recorded(sim, manager, store):
+    with pytest.raises(Exception, match="parent"):
+        manager.submit("upscale-1x", {"parent_task_id": "no-such-task", "index": "1"})
+    rejected = store.list(states=["rejected"])
+    assert len(rejected) == 1 and sim.tasks_created == 0
+
+
+def test_ambiguous_submit_is_recorded_uncertain_and_never_resent(sim, manager, store):
+    sim.fail_next(1, "500", paths="/imagine", phase="after")
+    with pytest.raises(Exception, match="may have been created"):
+        manager.imagine("maybe")
+    assert [r.state for r in store.list()] == ["uncertain"]
+    time.sleep(0.2)
+    assert sim.tasks_created == 1
+
+
+def test_next_actions_chain_from_a_finished_grid(manager):
+    grid = manager.imagine("a castle")
+    grid.wait(timeout=20)
+    upscale = grid.upscale(3)
+    variation = grid.vary(2)
+    assert upscale.wait(timeout=20).image_url
+    assert len(variation.wait(timeout=20).image_urls) == 4
+    assert upscale.parent is grid and upscale.payload["index"] == "3"
+    zoom = upscale.zoom_out(1.5)
+    assert zoom.wait(timeout=20).task_type.startswith("outpaint")
+
+
+def test_await_a_job_from_asyncio(manager):
+    async def main():
+        job = manager.imagine("awaited")
+        return await job
+
+    assert asyncio.run(main()).finished
+
+
+def test_keyboard_interrupt_stops_the_waiting_not_the_job(manager):
+    job = manager.imagine("interrupt the wait")
+    timer = threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        job.wait(timeout=20)
+    assert job.wait(timeout=20).finished
+
+
+# ------------------------------------------------------------------------------ webhooks
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.received.append(body)
+        self.server.manager.ingest(body, dict(self.headers))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhooks_finish_a_job_without_polling(sim, recording, store, receiver):
+    policy = PollingPolicy(first_poll=60, floor=60, ceiling=60)
+    url = f"http://127.0.0.1:{receiver.server_port}/hook"
+    with JobManager(recording, store=store, policy=policy, webhook_url=url,
+                    webhook_secret="s3cret", download_images=False) as m:
+        receiver.manager = m
+        job = m.imagine("delivered by webhook")
+        assert job.wait(timeout=20).finished
+    assert recording.polls == []
+    assert receiver.received and receiver.received[-1]["status"] == "finished"
+    assert "s3cret" not in json.dumps(store.get(job.job_id).payload)
+
+
+def test_ingest_checks_the_secret_dedupes_and_ignores_late_progress(manager):
+    manager.webhook_secret = "right"
+    job = manager.imagine("ingest me")
+    tid = job.task_id
+    progress = {"task_id": tid, "status": "processing", "percentage": "60"}
+    assert not manager.ingest(progress, {"x-webhook-secret": "wrong"})
+    assert not manager.ingest(progress, {})
+    assert manager.ingest(progress, {"X-Webhook-Secret": "right"})
+    assert job.percentage == 60
+    assert not manager.ingest({**progress, "percentage": "40"}, {"x-webhook-secret": "right"})
+    assert not manager.ingest({"task_id": tid, "status": "pending"}, {"x-webhook-secret": "right"})
+    assert job.percentage == 60 and job.status == "processing"
+    final = {"task_id": tid, "status": "finished", "original_image_url": "http://x/g.png",
+             "image_urls": ["http://x/1.png"] * 4}
+    assert manager.ingest(final, {"x-webhook-secret": "right"})
+    assert not manager.ingest(final, {"x-webhook-secret": "right"})  # duplicate
+    assert not manager.ingest({"task_id": "unknown", "status": "finished"},
+                              {"x-webhook-secret": "right"})
+    assert job.state == "finished"
+
+
+# ------------------------------------------------------------------------------ faults
+
+
+def test_every_job_ends_and_nothing_is_submitted_twice_under_faults(sim, store):
+    from apiframe_magic.simulator import Faults
+
+    client = ApiframeClient(sim.api_key, base_url=sim.url, timeout=(2, 0.5), backoff=0.01,
+                            read_retries=2)
+    sim.faults = Faults(error_rate=0.15, rate_limit_rate=0.1, retry_after=0, drop_rate=0.1,
+                        malformed_rate=0.1, slow_rate=0.05, slow_seconds=0.8,
+                        fail_prompts=("fail-me",), phase="after", seed=7)
+    policy = PollingPolicy().scaled(100)
+    policy.deadline = 15
+    jobs, submit_errors = [], 0
+    with JobManager(client, store=store, policy=policy, download_images=False) as m:
+        for i in range(12):
+            try:
+                jobs.append(m.imagine(f"storm {i}" + (" fail-me" if i % 4 == 0 else "")))
+            except Exception:  # noqa: BLE001 - ambiguous or rejected submits are recorded
+                submit_errors += 1
+        for job in jobs:
+            try:
+                job.wait(timeout=30)
+            except Exception:  # noqa: BLE001
+                pass
+        sim.faults = Faults()
+    assert all(job.done for job in jobs)
+    ended = {job.state for job in jobs}
+    assert ended <= {"finished", "failed", "uncertain", "rejected", "timed_out"}
+    assert any(job.state == "finished" for job in jobs)
+    records = store.list()
+    assert len(records) == 12
+    with_task = [r for r in records if r.task_id]
+    assert len({r.task_id for r in with_task}) == len(with_task)
+    # one creation per submit at most: nothing was sent twice
+    assert sim.tasks_created <= 12
+    assert sim.tasks_created >= len(with_task)
+    for job in jobs:
+        if job.state == "failed" and "fail-me" in job.prompt:
+            assert "Simulated failure" in str(job.error)
