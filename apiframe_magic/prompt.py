@@ -810,7 +810,11 @@ class _Parser:
     def take_values(self, head: _Head) -> tuple[list, int]:
         """The value tokens that belong to `head`, by the arity of its kind."""
         spec = _ALIASES.get(head.name)
-        values = [(head.glued, (head.index, len(head.raw)))] if head.glued else []
+        values = []
+        if head.glued:      # "--ar=16:9" reads the value as 16:9 (after the spacing error)
+            value = head.glued.lstrip("=:")
+            offset = len(head.raw) + len(head.glued) - len(value)
+            values = [(value, (head.index, offset))] if value else []
         index, tokens, heads = head.next, self.tokens, self.heads
         kind = spec.kind if spec else None
         if kind is None or kind in _LIST_KINDS:
@@ -867,7 +871,7 @@ class _Parser:
                        position, f"use --{name}")
         elif head.dash == "spaced":
             self.error("space after --", head.raw, position, f"write --{name}")
-        elif head.glued:
+        elif head.glued and _ALIASES.get(name, _SPECS["tile"]).kind != _FLAG:
             value = head.glued.lstrip("=:-")
             self.error(f"no space between --{name} and its value", head.raw + head.glued,
                        position, f"write --{name} {value}".rstrip())
