@@ -353,7 +353,8 @@ def _version_from_label(label: str) -> _Version:
     number = match.group(2) if match else None
     if not match or (family != "niji" and number is None) or (number and len(number) > 12):
         raise PromptError([PromptProblem(
-            f"version {label!r} is not a Midjourney version", hint='use e.g. "7", "6.1" or "niji 6"')])
+            f"version {label!r} is not a Midjourney version",
+            hint='use e.g. "7", "6.1" or "niji 6"')])
     family = "niji" if family == "niji" else "v"
     if number is None:
         return _Version("niji", None, "niji")
@@ -468,7 +469,9 @@ def _iw_bounds(version: _Version):
 def _sv_bounds(version: _Version):
     number = version.number
     if version.family == "niji":
-        return (1, 4, "no") if number == 6 else (1, 4, "maybe") if number is None or number > 6 else None
+        if number == 6:
+            return (1, 4, "no")
+        return (1, 4, "maybe") if number is None or number > 6 else None
     if number < 6:
         return None
     return (1, 4, "no") if number < 7 else (1, 6, "no") if number < 8 else (1, 7, "no")
@@ -687,11 +690,12 @@ def _read_head(tokens: list[str], index: int) -> _Head | None:
             if name in _KNOWN_NAMES and rest:
                 return _Head(dash + letters, name, index, index + 1, glued=rest)
             return _Head(token, (letters + rest).lower(), index, index + 1)
-        if dash == "--" and not rest and index + 1 < len(tokens):
-            following = tokens[index + 1]
+        if dash == "--" and not rest:
+            following = tokens[index + 1] if index + 1 < len(tokens) else ""
             if following.lower() in _KNOWN_NAMES:
                 return _Head(f"-- {following}", following.lower(), index, index + 2,
                              dash="spaced")
+            return _Head("--", "", index, index + 1)     # a lone "--": reported, not text
         return None
     if name in _KNOWN_NAMES:
         return _Head(dash + letters, name, index, index + 1, dash="endash", glued=rest)
@@ -770,7 +774,8 @@ class _Parser:
         self.check_length(canonical)
         if self.errors:
             raise PromptError(sorted(self.errors, key=_problem_order))
-        warnings = tuple(str(w) for w in sorted(self.warnings, key=_problem_order))
+        warnings = (tuple(str(w) for w in sorted(self.warnings, key=_problem_order))
+                    if self.warnings else ())
         prompt = Prompt(self.text, self.images, self.params, warnings,
                         self.effective_version_label())
         object.__setattr__(prompt, "_canonical", canonical)
@@ -852,6 +857,10 @@ class _Parser:
                        self.pos(head.index), _DEPRECATED[head.name])
             return
         spec = _ALIASES.get(head.name)
+        if spec is None and not head.name:
+            self.error("-- without a parameter name", token, self.pos(head.index),
+                       "remove it, or write the name right after the dashes, e.g. --ar")
+            return
         if spec is None:
             self.error(f"unknown parameter --{head.name}", token, self.pos(head.index),
                        _suggest(head.name))
@@ -1169,7 +1178,8 @@ def _out_of_range(parser, spec, token, position) -> object:
 
 def _convert_flag(parser, spec, head, values, token):
     if values:      # only a glued value reaches here ("--tile5")
-        parser.error(f"{_flag(head)} takes no value", token, parser.pos(head.index), f"write {_flag(head)}")
+        parser.error(f"{_flag(head)} takes no value", token, parser.pos(head.index),
+                     f"write {_flag(head)}")
     return True
 
 
@@ -1177,25 +1187,27 @@ def _convert_int(parser, spec, head, values, token):
     raw = _single(parser, spec, head, values)
     if raw is _INVALID:
         return raw
-    return _read_int(parser, spec, _flag(head), raw, token, parser.pos(head.index))
+    return _read_int(parser, spec, _flag(head), raw, token, head.index)
 
 
-def _read_int(parser, spec, flag, raw: str, token: str, position: int):
+def _read_int(parser, spec, flag, raw: str, token: str, where):
+    """A whole number in the widest range; `where` is resolved to a position only on error."""
     if _INT_RE.match(raw):
         value = int(raw) if len(raw) <= MAX_NUMBER_DIGITS else None
         if value is not None and spec.low <= value <= spec.high:
             return value
-        return _out_of_range(parser, spec, token, position)
+        return _out_of_range(parser, spec, token, parser.at(where))
     punctuation = _punctuation_hint(flag, raw, _INT_RE)
     if punctuation:
-        parser.error("trailing punctuation in the value", token, position, punctuation)
+        parser.error("trailing punctuation in the value", token, parser.at(where), punctuation)
     elif _FLOAT_RE.match(raw):
         whole = round(float(raw)) if len(raw) <= MAX_NUMBER_DIGITS else int(spec.high)
-        parser.error("needs a whole number", token, position, f"use whole numbers: {flag} {whole}")
+        parser.error("needs a whole number", token, parser.at(where),
+                     f"use whole numbers: {flag} {whole}")
     elif _SIGNED_RE.fullmatch(raw):
-        return _out_of_range(parser, spec, token, position)
+        return _out_of_range(parser, spec, token, parser.at(where))
     else:
-        parser.error("needs a whole number", token, position, _between(spec.low, spec.high))
+        parser.error("needs a whole number", token, parser.at(where), _between(spec.low, spec.high))
     return _INVALID
 
 
@@ -1210,7 +1222,8 @@ def _convert_float(parser, spec, head, values, token):
         return _out_of_range(parser, spec, token, parser.pos(head.index))
     punctuation = _punctuation_hint(_flag(head), raw, _FLOAT_RE)
     if punctuation:
-        parser.error("trailing punctuation in the value", token, parser.pos(head.index), punctuation)
+        parser.error("trailing punctuation in the value", token, parser.pos(head.index),
+                     punctuation)
     elif _SIGNED_RE.fullmatch(raw):
         return _out_of_range(parser, spec, token, parser.pos(head.index))
     else:
@@ -1258,40 +1271,39 @@ def _convert_version(parser, spec, head, values, token):
     raw = _single(parser, spec, head, values)
     if raw is _INVALID:
         return raw
-    return _read_version(parser, _flag(head), raw, token, parser.pos(head.index), KNOWN_VERSIONS)
+    return _read_version(parser, _flag(head), raw, token, head.index, KNOWN_VERSIONS)
 
 
-def _read_version(parser, flag, raw, token, position, known):
+def _read_version(parser, flag, raw, token, where, known):
     """A version number: known ones pass, plausible unknown ones warn, the rest are errors."""
     match = _VERSION_RE.match(raw)
     known_list = "known versions: " + ", ".join(sorted(known, key=float))
     if not match or len(raw) > 12 or (flag == "--niji" and match.group(2)):
         punctuation = _punctuation_hint(flag, raw, _VERSION_RE)
         message = "trailing punctuation in the value" if punctuation else "not a version number"
-        parser.error(message, token, position, punctuation or known_list)
+        parser.error(message, token, parser.at(where), punctuation or known_list)
         return _INVALID
     label = _normalise_version_number(*match.groups())
     if label in known:
         return label
     if 1 <= float(label) < 10:
-        parser.warn(f"{flag} {label} is not a version this parser knows", token, position,
+        parser.warn(f"{flag} {label} is not a version this parser knows", token, parser.at(where),
                     known_list)
         return label
-    parser.error(f"{flag} {label} is not a Midjourney version", token, position, known_list)
+    parser.error(f"{flag} {label} is not a Midjourney version", token, parser.at(where), known_list)
     return _INVALID
 
 
 def _convert_niji(parser, spec, head, values, token):
     if not values:
         return True
-    return _read_version(parser, "--niji", values[0][0], token, parser.pos(head.index),
-                         KNOWN_NIJI_VERSIONS)
+    return _read_version(parser, "--niji", values[0][0], token, head.index, KNOWN_NIJI_VERSIONS)
 
 
 def _convert_optint(parser, spec, head, values, token):
     if not values:
         return True
-    return _read_int(parser, spec, _flag(head), values[0][0], token, parser.pos(head.index))
+    return _read_int(parser, spec, _flag(head), values[0][0], token, head.index)
 
 
 def _convert_keyword(parser, spec, head, values, token):
@@ -1301,7 +1313,8 @@ def _convert_keyword(parser, spec, head, values, token):
     if not _KEYWORD_RE.match(raw):
         punctuation = _punctuation_hint(_flag(head), raw, _KEYWORD_RE)
         parser.error("trailing punctuation in the value" if punctuation else "not a keyword",
-                     token, parser.pos(head.index), punctuation or _value_example(spec, _flag(head)))
+                     token, parser.pos(head.index),
+                     punctuation or _value_example(spec, _flag(head)))
         return _INVALID
     value, allowed = raw.lower(), _KEYWORD_VALUES.get(spec.name)
     if allowed is not None and value not in allowed:
@@ -1328,18 +1341,18 @@ def _convert_refs(parser, spec, head, values, token):
         parser.error("--sref needs a URL, a style code or random", head.raw, parser.pos(head.index),
                      "e.g. --sref 762351716")
         return _INVALID
-    references = [_read_reference(parser, raw, parser.at(where)) for raw, where in values]
+    references = [_read_reference(parser, raw, where) for raw, where in values]
     return _INVALID if _INVALID in references else references
 
 
-def _read_reference(parser, raw: str, position: int):
+def _read_reference(parser, raw: str, where):
     """One `--sref` item with its optional `::w` weight (an sref weight, not a multi-prompt)."""
     item, weight = raw, None
     match = _WEIGHTED_RE.match(raw)
     if match:
         item, weight = match.group(1), float(match.group(2))
         if not isfinite(weight) or len(match.group(2)) > MAX_NUMBER_DIGITS:
-            parser.error("style reference weight is too large", raw, position, "e.g. ::2")
+            parser.error("style reference weight is too large", raw, parser.at(where), "e.g. ::2")
             return _INVALID
     if _is_url(item):
         return Reference("url", item, weight)
@@ -1350,7 +1363,7 @@ def _read_reference(parser, raw: str, position: int):
     stripped = _strip_trailing_punctuation(item)
     hint = ("separate references with spaces, without punctuation" if stripped != item and stripped
             else "e.g. --sref 762351716, --sref https://…/style.png or --sref random")
-    parser.error("not an image URL, style code or random", raw, position, hint)
+    parser.error("not an image URL, style code or random", raw, parser.at(where), hint)
     return _INVALID
 
 
@@ -1468,4 +1481,7 @@ def validate(text: str, *, version: str | None = None, default_version: str | No
                     problems.append(replace(problem, job=number if len(jobs) > 1 else None))
     if problems:
         raise PromptError(problems)
+    if len(prompts) > 1 and any("relax" in prompt.params for prompt in prompts):
+        warning = "--relax: permutations run in Fast or Turbo mode only; remove --relax"
+        prompts = [replace(p, warnings=p.warnings + (warning,)) for p in prompts]
     return prompts

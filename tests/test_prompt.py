@@ -491,6 +491,18 @@ def test_spaced_and_glued_dashes():
     assert only_problem("a cat --tile5").message == "--tile takes no value"
 
 
+@pytest.mark.parametrize("text", ["a cat --", "a cat -- sleeping", "a cat --ar 16:9 --"])
+def test_a_lone_double_dash_is_reported(text):
+    problem = only_problem(text)
+    assert problem.message == "-- without a parameter name"
+    assert problem.position == text.rindex("--")
+    assert problem.token.startswith("--")
+
+
+def test_dashes_that_are_not_parameters_stay_text():
+    assert parsed("a --- b ---- c - d").text == "a --- b ---- c - d"
+
+
 def test_keyword_values():
     assert warned(parsed("a cat --style cute --niji 5"), "") is False
     assert warned(parsed("a cat --style 2qjxzx8b8"), "not a built-in style")
@@ -782,6 +794,12 @@ def test_validate_collects_problems_across_jobs_and_numbers_them():
     found = caught.value.problems
     assert [(p.job, p.token) for p in found] == [(1, "--c 500"), (2, "--s 2000"), (3, "--s 5000")]
     assert str(caught.value).splitlines()[0].startswith("job 1: --c 500 at character")
+
+
+def test_validate_warns_that_permutations_do_not_run_in_relax_mode():
+    prompts = validate("a {red, blue} bird --relax")
+    assert all(warned(p, "Fast or Turbo") for p in prompts)
+    assert not validate("a red bird --relax")[0].warnings
 
 
 def test_validate_single_job_has_no_job_number():
