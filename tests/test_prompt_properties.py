@@ -170,3 +170,55 @@ def test_prompts_built_from_valid_pieces_are_accepted_and_round_trip(built):
     got = {("relax" if n in ("relax", "fast", "turbo") else n) for n in prompt.params}
     assert got == expected
     assert_round_trip(prompt)
+
+
+# ---------------------------------------------------------------------------------------------
+# Permutations against an independent reference expansion
+# ---------------------------------------------------------------------------------------------
+
+plain = st.text(alphabet="ab xyz.:-\t", max_size=6)
+escaped_comma = st.just(("\\,", ","))
+
+
+def brace_tree(depth: int = 0):
+    """(template, expected jobs before tidying) for a random sequence of text and groups."""
+    # the docs define the \, escape inside braces only; outside it is left as typed
+    unescaped = (lambda e: [e[1]]) if depth else (lambda e: [e[0]])
+    leaf = st.one_of(plain.map(lambda t: (t, [t])), escaped_comma.map(lambda e: (e[0], unescaped(e))))
+    if depth >= 3:
+        parts = st.lists(leaf, max_size=3)
+    else:
+        group = st.lists(st.deferred(lambda: brace_tree(depth + 1)), min_size=1, max_size=3).map(
+            lambda options: ("{" + ",".join(t for t, _ in options) + "}",
+                             [job.strip() for _, jobs in options for job in jobs]))
+        parts = st.lists(st.one_of(leaf, group), max_size=3)
+    return parts.map(_join_parts)
+
+
+def _join_parts(parts):
+    template = "".join(t for t, _ in parts)
+    jobs = [""]
+    for _, options in parts:
+        jobs = [job + option for job in jobs for option in options]
+    return template, jobs
+
+
+def _reference_tidy(job: str) -> str:
+    import re
+    return re.sub(r"[ \t]{2,}", " ", job).strip()
+
+
+@SETTINGS
+@given(brace_tree())
+def test_permutations_match_a_reference_expansion(built):
+    template, jobs = built
+    if "{" not in template:
+        assert expand_permutations(template) == [template]
+        return
+    # the reference keeps spaces before an escaped comma; the expander drops them ("a \, b")
+    expected = [_reference_tidy(job) for job in jobs]
+    if "\\," in template and any(" ," in job for job in expected):
+        return
+    assert expand_permutations(template, max_jobs=10**9) == expected
+    from apiframe_magic.prompt import count_permutations
+    assert count_permutations(template) == len(expected)
