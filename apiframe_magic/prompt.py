@@ -1053,8 +1053,9 @@ class _Parser:
                         if found and found[0] == "no"]
             if failures:
                 also = f" (and {len(failures) - 1} more recent model)" if len(failures) > 1 else ""
-                self.warn(f"{subject} {failures[0]}{also}; the account's default model is "
-                          "unknown here".lstrip(), *self.locate(name), hint)
+                message = f"{subject} {failures[0]}{also}".lstrip()
+                self.warn(f"{message}; the account's default model is unknown here",
+                          *self.locate(name), hint)
             return
         found = rule(version)
         if found is None:
