@@ -23,7 +23,8 @@ DEFAULT_FAILURE_REASON = "Simulated failure: Midjourney could not finish this jo
 class Faults:
     """Rates are probabilities in 0..1 per request. `paths` limits them to those paths (None:
     every API path). `phase` applies to task-creating POSTs: "before" rejects the request,
-    "after" creates the task and then misbehaves. Tasks fail if their prompt contains one of
+    "after" creates the task and then misbehaves (a 429 is always "before": a rate limiter
+    rejects, it never creates). Tasks fail if their prompt contains one of
     `fail_prompts` (case-insensitive, on every path) or with probability `task_failure_rate`."""
 
     error_rate: float = 0.0
@@ -139,7 +140,8 @@ class FaultInjector:
                     continue
                 shot.remaining -= 1
                 self._one_shots = [s for s in self._one_shots if s.remaining > 0]
-                return FaultAction(shot.kind, shot.phase if creates_task else "before",
+                phase = shot.phase if creates_task and shot.kind != "429" else "before"
+                return FaultAction(shot.kind, phase,
                                    shot.retry_after, shot.delay, shot.malformed_kind)
             f = self._faults
             if (f.paths is None and not api_path) or not _path_matches(f.paths, path):
@@ -149,8 +151,8 @@ class FaultInjector:
                                ("429", f.rate_limit_rate), ("malformed", f.malformed_rate),
                                ("slow", f.slow_rate)):
                 if rate > 0 and self._rng.random() < rate:
-                    return FaultAction(kind, phase, f.retry_after, f.slow_seconds,
-                                       f.malformed_kind)
+                    return FaultAction(kind, "before" if kind == "429" else phase,
+                                       f.retry_after, f.slow_seconds, f.malformed_kind)
         return None
 
     def task_failure(self, path: str, prompt: str) -> str | None:

@@ -234,7 +234,7 @@ class RecipeBook:
         parent: Task = f["parent"]
         index = int(f["index"])
         spec = parent.images[index - 1]
-        recipe = spec.with_size(size_for_aspect(_aspect_of(spec.size), UPSCALE_SIDE))
+        recipe = spec.with_size(size_for_aspect(parent.aspect, UPSCALE_SIDE))
         draft = self._single_from(f"upscale#{index}", COSTS["/upscale-1x"], parent, recipe)
         draft.sref = parent.sref
         return draft
@@ -273,7 +273,8 @@ class RecipeBook:
         recipe, source = self.resolve_url(url)
         subject = parse_flags(source.prompt).text if source is not None else None
         motif = recipe.palette.motif if isinstance(recipe, ArtSpec) else "hills"
-        aspect = _aspect_of(recipe.size) if recipe.size else "1:1"
+        aspect = source.aspect if source is not None else \
+            _aspect_of(recipe.size) if recipe.size else "1:1"
         return Draft("describe", DESCRIBE, COSTS["/describe"], describe_image_url=url,
                      content=texts.describe(subject, motif, aspect, url))
 

@@ -118,23 +118,22 @@ class _Checker:
             return None
         found = self.parents(task_id) if self.parents else None
         if found is None:
-            self.fail("Parent task not found" if name == "parent_task_id" else "Task not found")
+            self.fail(f"{name} not found: no task with this id")
             return None
         task, status = found
         if status == "failed":
-            self.fail("Parent task failed" if name == "parent_task_id" else "Task failed")
+            self.fail(f"{name} refers to a failed task")
             return None
         if status != "finished":
-            self.fail("Parent task is not finished yet" if name == "parent_task_id"
-                      else "Task is not finished yet")
+            self.fail(f"{name} refers to a task that is not finished yet")
             return None
         if upscale_1x and not task.task_type.startswith(UPSCALE_1X_PREFIX):
-            self.fail("Parent task must be an upscale-1x task (U1-U4)")
+            self.fail(f"{name} must be an upscale-1x task (U1-U4)")
             return None
         if not upscale_1x and task.kind not in kinds:
             what = ("a grid task (" + GRID_TYPES_HELP + ")" if kinds == (GRID,)
                     else "a task with images")
-            self.fail(f"{'Parent task' if name == 'parent_task_id' else 'Task'} must be {what}")
+            self.fail(f"{name} must be {what}")
             return None
         self.out[name] = task_id
         return task
