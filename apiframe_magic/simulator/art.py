@@ -77,7 +77,8 @@ def _layout(spec: ArtSpec) -> _Layout:
     layers = []
     count = 3 if motif == "water" else 4
     for i in range(count):
-        base = 0.46 + i * (0.13 if motif != "water" else 0.05) + rnd.uniform(-0.03, 0.03)
+        spacing = {"water": 0.05, "flowers": 0.1}.get(motif, 0.13)
+        base = 0.46 + i * spacing + rnd.uniform(-0.03, 0.03)
         amp_scale = (0.11 if motif == "mountains" else 0.05) * (1.0 - 0.15 * i)
         waves = [(rnd.uniform(0.6, 1.6) * (k + 1), amp_scale / (k + 1) * rnd.uniform(0.6, 1.2),
                   rnd.uniform(0, 2 * math.pi)) for k in range(3)]
@@ -96,7 +97,7 @@ def _layout(spec: ArtSpec) -> _Layout:
             x += width + rnd.uniform(0.0, 0.015)
     if motif == "flowers":
         layout.flowers = [(rnd.uniform(-1, 2), rnd.uniform(0.0, 1.0), rnd.uniform(0.6, 1.4))
-                          for _ in range(520)]
+                          for _ in range(700)]
     for seed, amount in spec.jitter:
         _perturb(layout, random.Random(seed), amount)
     return layout
@@ -163,7 +164,8 @@ def _background(spec: ArtSpec, lay: _Layout, view: _View) -> Image.Image:
                     for y in range(small.h)])
     sky = column.resize((small.w, small.h), Image.Resampling.NEAREST).convert("RGBA")
 
-    glow = Image.new("RGBA", (small.w, small.h), (0, 0, 0, 0))
+    # transparent pixels carry the shape's own colour, so blurring does not darken the edges
+    glow = Image.new("RGBA", (small.w, small.h), pal.sun + (0,))
     d = ImageDraw.Draw(glow)
     sx, sy, sr = lay.sun
     x, y, r = small.px(sx), small.py(sy), small.scale(sr)
@@ -171,7 +173,7 @@ def _background(spec: ArtSpec, lay: _Layout, view: _View) -> Image.Image:
     d.ellipse((x - 1.5 * r, y - 1.5 * r, x + 1.5 * r, y + 1.5 * r), fill=pal.sun + (130,))
     sky.alpha_composite(glow.filter(ImageFilter.GaussianBlur(max(2.0, small.w / 15))))
 
-    clouds = Image.new("RGBA", (small.w, small.h), (0, 0, 0, 0))
+    clouds = Image.new("RGBA", (small.w, small.h), (255, 255, 255, 0))
     d = ImageDraw.Draw(clouds)
     for cx, cy, cw, ch in lay.clouds:
         for k in range(3):
@@ -296,7 +298,7 @@ def _draw_flowers(draw, view: _View, lay: _Layout, pal: Palette) -> None:
         x, y = view.px(fx), view.py(wy)
         if not (-20 < x < view.w + 20 and -20 < y < view.h + 20):
             continue
-        r = view.scale(0.004 + 0.02 * depth) * size * 0.6
+        r = view.scale(0.005 + 0.03 * depth) * size * 0.6
         draw.ellipse((x - r, y - r * 0.8, x + r, y + r * 0.8), fill=pal.accent)
         draw.ellipse((x - r * 0.4, y - r * 0.35, x + r * 0.4, y + r * 0.35), fill=centre)
 
