@@ -1,0 +1,479 @@
+"""Result images: downloaded once, kept in a content-addressed cache, shown as thumbnails.
+
+Layout under the cache directory (default ``data_dir()/images``)::
+
+    objects/ab/abcdef...png     the bytes, named by their sha256 and Pillow's format
+    by-url/<sha256 of the URL>  one line: the object's path relative to objects/
+    thumbs/<sha256>_<side>.jpg  thumbnails, keyed by content and size
+    tmp/                        downloads in progress (moved into objects/ with os.replace)
+
+Only the hash of a URL is stored, so a signed CDN URL does not end up on disk in clear. Every file
+appears atomically (temporary file + ``os.replace``): a crash never leaves half an image behind.
+Two processes sharing the cache may both download a URL once; they write identical objects.
+
+What is accepted: http(s) URLs only, a 2xx answer, an ``image/*`` Content-Type, at most `max_bytes`
+(checked against Content-Length and again while streaming), and bytes Pillow recognises and
+``verify()``s. Anything else raises :class:`ImageDownloadError` with the reason; raw ``requests``
+and Pillow exceptions never escape. Pillow's ``verify()`` checks the structure (PNG chunk CRCs
+included) without decoding pixels; urllib3 2 raises on a body shorter than its Content-Length.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterable, Mapping
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from PIL import Image, ImageOps
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import ApiframeError
+from .store import data_dir, ensure_private_dir
+
+DEFAULT_MAX_BYTES = 25 * 2**20
+DEFAULT_TIMEOUT = (5, 60)
+DEFAULT_WORKERS = 5
+CHUNK_SIZE = 64 * 1024
+ALLOWED_SCHEMES = ("http", "https")
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+USER_AGENT = "apiframe-magic image cache"
+
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tif",
+               "BMP": "bmp"}
+_THUMBNAIL_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+_OBJECT_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{1,5}$")
+_UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class ImageDownloadError(ApiframeError):
+    """An image could not be downloaded, or what came back is not an acceptable image.
+    `url` is the URL without its query string (signed URLs carry tokens)."""
+
+    def __init__(self, message: str, *, url: str | None = None, status_code: int | None = None):
+        super().__init__(message, status_code=status_code)
+        self.url = url
+
+
+class ImageFileError(ApiframeError):
+    """A local image file is missing or cannot be decoded (for thumbnails and saving)."""
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP
+
+
+def make_session(workers: int = DEFAULT_WORKERS, *, retries: int = 3,
+                 backoff_factor: float = 0.25) -> requests.Session:
+    """A pooled session for image GETs: one connection per worker, retries with backoff on
+    connection errors and 429/5xx, one retry after a read timeout (a slow host would otherwise hold
+    a worker for retries x timeout). Retry-After is not honoured: a CDN's hour-long value would
+    stall a worker; the bounded backoff is used instead."""
+    retry = Retry(total=retries, connect=retries, read=min(retries, 1), status=retries,
+                  backoff_factor=backoff_factor, status_forcelist=RETRY_STATUSES,
+                  allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False,
+                  respect_retry_after_header=False)
+    adapter = HTTPAdapter(pool_connections=workers, pool_maxsize=workers, max_retries=retry)
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    session.max_redirects = 5
+    return session
+
+
+def _without_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """Used as the `auth` of every image GET: it replaces session auth and ~/.netrc, and drops any
+    Authorization header, so the API key is never sent to an image host."""
+    request.headers.pop("Authorization", None)
+    return request
+
+
+def public_url(url: str) -> str:
+    """The URL as it may appear in a message: no credentials, no query string."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else url[:80]
+
+
+def check_url(url: str) -> None:
+    """Reject anything but an absolute http(s) URL (file:, ftp:, data: ...)."""
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        valid = parts is not None and parts.scheme.lower() in ALLOWED_SCHEMES and parts.hostname
+    except ValueError:
+        valid = False
+    if not valid:
+        shown = url[:40] if isinstance(url, str) else repr(url)
+        raise ImageDownloadError(f"Refusing to download {shown!r}: only http and https image "
+                                 f"URLs are accepted.", url=shown)
+
+
+def _caused_by_timeout(exc: requests.exceptions.RequestException) -> bool:
+    """requests reports a read timeout as ConnectionError once urllib3's retries are used up, or
+    when it happens while streaming the body; the urllib3 error inside tells the truth."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return True
+    inner = exc.args[0] if exc.args else None
+    return any(isinstance(cause, urllib3.exceptions.TimeoutError)
+               # urllib3 makes "connection refused" a ConnectTimeoutError subclass
+               and not isinstance(cause, urllib3.exceptions.NewConnectionError)
+               for cause in (inner, getattr(inner, "reason", None)))
+
+
+def _download_error(exc: requests.exceptions.RequestException, shown: str) -> ImageDownloadError:
+    if _caused_by_timeout(exc):
+        return ImageDownloadError(f"Timed out downloading {shown}.", url=shown)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return ImageDownloadError(f"Could not download {shown}: the connection failed or broke "
+                                  f"off.", url=shown)
+    return ImageDownloadError(f"Could not download {shown}: {type(exc).__name__}.", url=shown)
+
+
+def _media_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+def _declared_length(response: requests.Response) -> int | None:
+    try:
+        return int(response.headers["Content-Length"])
+    except (KeyError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_SIZE), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` so that `path` is either absent or complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False)
+    try:
+        with handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+    except BaseException:
+        _remove_quietly(Path(handle.name))
+        raise
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def _same_content(first: Path, second: Path) -> bool:
+    return (first.stat().st_size == second.stat().st_size
+            and sha256_file(first) == sha256_file(second))
+
+
+def _safe_name(text: object) -> str:
+    return _UNSAFE_FILENAME_CHARS.sub("_", str(text)).strip("._") or "image"
+
+
+# --------------------------------------------------------------------------------------------
+# The cache
+
+
+class ImageCache:
+    """Download-once, content-addressed image cache. Thread-safe: concurrent `get` calls for one
+    URL share a single download (an in-flight future per URL)."""
+
+    def __init__(self, cache_dir: str | os.PathLike | None = None, *,
+                 session: requests.Session | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                 timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+                 workers: int = DEFAULT_WORKERS):
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else data_dir() / "images"
+        self.objects_dir = self.cache_dir / "objects"
+        self.by_url_dir = self.cache_dir / "by-url"
+        self.thumbs_dir = self.cache_dir / "thumbs"
+        self.tmp_dir = self.cache_dir / "tmp"
+        for directory in (self.cache_dir, self.objects_dir, self.by_url_dir, self.thumbs_dir,
+                          self.tmp_dir):
+            ensure_private_dir(directory)
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.workers = max(1, workers)
+        self._owns_session = session is None
+        self.session = session if session is not None else make_session(self.workers)
+        self._inflight: dict[str, Future] = {}
+        self._inflight_lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> "ImageCache":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- public -------------------------------------------------------------------------------
+
+    def cached_path(self, url: str) -> Path | None:
+        """The local file for `url` if it was downloaded before (no network)."""
+        index_file = self._index_file(url)
+        try:
+            relative = index_file.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not _OBJECT_NAME.match(relative):
+            return None
+        path = self.objects_dir / relative
+        return path if path.is_file() else None
+
+    def get(self, url: str) -> Path:
+        """The local path of the image at `url`, downloading it if this cache never has."""
+        check_url(url)
+        cached = self.cached_path(url)
+        if cached is not None:
+            return cached
+        with self._inflight_lock:
+            pending = self._inflight.get(url)
+            if pending is None:
+                mine = self._inflight[url] = Future()
+        if pending is not None:
+            return pending.result()
+        try:
+            path = self.cached_path(url) or self._download(url)
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        else:
+            mine.set_result(path)
+            return path
+        finally:
+            with self._inflight_lock:
+                del self._inflight[url]
+
+    def get_many(self, urls: Iterable[str], *, return_exceptions: bool = False,
+                 ) -> list[Path | ImageDownloadError]:
+        """`get` for each URL on a pool of `workers` threads, results in input order.
+
+        Waits for every download, then raises the first error in input order; with
+        `return_exceptions=True` the errors take their URL's place in the list instead."""
+        urls = list(urls)
+        if not urls:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(urls)),
+                                thread_name_prefix="apiframe-image") as pool:
+            futures = [pool.submit(self.get, url) for url in urls]
+        outcomes = [future.exception() or future.result() for future in futures]
+        if not return_exceptions:
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        return outcomes
+
+    def thumbnail(self, path: str | os.PathLike, max_side: int = 512,
+                  format: str = "JPEG") -> bytes:
+        """Bytes of a thumbnail no larger than `max_side`, cached by content hash and size."""
+        format = format.upper()
+        if format not in _THUMBNAIL_FORMATS:
+            raise ValueError(f"format must be one of {sorted(_THUMBNAIL_FORMATS)}, not {format!r}")
+        path = Path(path)
+        content_hash = self._content_hash(path)
+        cached = self.thumbs_dir / f"{content_hash}_{max_side}.{_THUMBNAIL_FORMATS[format]}"
+        if cached.is_file():
+            return cached.read_bytes()
+        data = render_thumbnail(path, max_side, format)
+        _write_atomically(cached, data)
+        return data
+
+    def save(self, task_id: str, paths_by_index: Mapping[str | int, str | os.PathLike],
+             directory: str | os.PathLike) -> list[Path]:
+        """Copy full-resolution images out of the cache; see :func:`save`."""
+        return save(task_id, paths_by_index, directory)
+
+    # -- download -----------------------------------------------------------------------------
+
+    def _index_file(self, url: str) -> Path:
+        return self.by_url_dir / hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+    def _content_hash(self, path: Path) -> str:
+        """The sha256 of a file; free for our own objects, whose name is their hash."""
+        if path.parent.parent == self.objects_dir and len(path.stem) == 64:
+            return path.stem
+        try:
+            return sha256_file(path)
+        except OSError as exc:
+            raise ImageFileError(f"Cannot read image {path}: {exc.strerror or exc}") from exc
+
+    def _download(self, url: str) -> Path:
+        """Fetch, validate and file the image; record url -> object last, so the index never
+        points at a missing or partial file."""
+        temporary, content_hash = self._fetch_to_temporary_file(url)
+        try:
+            extension = self._verified_extension(temporary, url)
+            path = self.objects_dir / content_hash[:2] / f"{content_hash}.{extension}"
+            path.parent.mkdir(exist_ok=True)
+            os.replace(temporary, path)
+        finally:
+            _remove_quietly(temporary)
+        _write_atomically(self._index_file(url), path.relative_to(self.objects_dir)
+                          .as_posix().encode("ascii"))
+        return path
+
+    def _fetch_to_temporary_file(self, url: str) -> tuple[Path, str]:
+        """Stream the body into tmp/ while hashing it; returns (file, sha256)."""
+        shown = public_url(url)
+        try:
+            with self.session.get(url, stream=True, timeout=self.timeout,
+                                  auth=_without_credentials,
+                                  headers={"Accept": "image/*"}) as response:
+                self._check_response(response, shown)
+                return self._stream_to_file(response, shown)
+        except requests.exceptions.RequestException as exc:
+            raise _download_error(exc, shown) from exc
+
+    def _check_response(self, response: requests.Response, shown: str) -> None:
+        if not 200 <= response.status_code < 300:
+            raise ImageDownloadError(f"Downloading {shown} failed with HTTP "
+                                     f"{response.status_code}.", url=shown,
+                                     status_code=response.status_code)
+        media_type = _media_type(response)
+        if not media_type.startswith("image/"):
+            raise ImageDownloadError(f"{shown} is not an image (Content-Type "
+                                     f"{media_type or 'missing'!r}).", url=shown)
+        declared = _declared_length(response)
+        if declared is not None and declared > self.max_bytes:
+            raise ImageDownloadError(self._too_large_message(shown, declared), url=shown)
+
+    def _too_large_message(self, shown: str, size: int | None = None) -> str:
+        size_text = f" ({size / 2**20:.1f} MiB)" if size is not None else ""
+        return (f"{shown} is larger than the {self.max_bytes / 2**20:.1f} MiB limit{size_text}; "
+                f"not downloaded.")
+
+    def _stream_to_file(self, response: requests.Response, shown: str) -> tuple[Path, str]:
+        digest = hashlib.sha256()
+        received = 0
+        handle = tempfile.NamedTemporaryFile(dir=self.tmp_dir, prefix="download-", delete=False)
+        try:
+            with handle:
+                for chunk in response.iter_content(CHUNK_SIZE):
+                    received += len(chunk)
+                    if received > self.max_bytes:
+                        raise ImageDownloadError(self._too_large_message(shown), url=shown)
+                    digest.update(chunk)
+                    handle.write(chunk)
+        except BaseException:
+            _remove_quietly(Path(handle.name))
+            raise
+        return Path(handle.name), digest.hexdigest()
+
+    def _verified_extension(self, path: Path, url: str) -> str:
+        """The file extension for Pillow's format of the bytes; ImageDownloadError if Pillow
+        cannot make sense of them."""
+        shown = public_url(url)
+        try:
+            with Image.open(path) as image:
+                image_format = image.format
+                image.verify()
+        except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ...)
+            raise ImageDownloadError(f"{shown} did not contain a readable image "
+                                     f"({type(exc).__name__}).", url=shown) from exc
+        return _EXTENSIONS.get(image_format or "", (image_format or "img").lower())
+
+
+# --------------------------------------------------------------------------------------------
+# Thumbnails and saving
+
+
+def render_thumbnail(path: Path, max_side: int, format: str) -> bytes:
+    """Scale down (never up), honour EXIF rotation, flatten transparency onto white for JPEG."""
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            if format == "JPEG":
+                image = _flatten_to_rgb(image)
+            output = io.BytesIO()
+            image.save(output, format=format, **({"quality": 85} if format != "PNG" else {}))
+    except Exception as exc:  # missing file, or one of the many types Pillow decoders raise
+        raise ImageFileError(f"Cannot make a thumbnail of {path}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    return output.getvalue()
+
+
+def _flatten_to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGB", "L"):
+        return image
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA"):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def save(task_id: str, paths_by_index: Mapping[str | int, str | os.PathLike],
+         directory: str | os.PathLike) -> list[Path]:
+    """Copy full-resolution files to `directory` as ``<task_id>_<index>.<ext>``
+    (``_grid``, ``_1`` .. ``_4``, ``_upscale``), in the mapping's order.
+
+    Saving the same content again is a no-op returning the existing file; a different file that
+    already has the name is kept, and the new one gets a ``-2``, ``-3`` ... suffix."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    return [_save_one(Path(source), directory, f"{_safe_name(task_id)}_{_safe_name(index)}")
+            for index, source in paths_by_index.items()]
+
+
+def _save_one(source: Path, directory: Path, stem: str) -> Path:
+    if not source.is_file():
+        raise ImageFileError(f"Cannot save {source}: the file does not exist.")
+    extension = source.suffix.lower()
+    for attempt in range(1, 1000):
+        target = directory / (f"{stem}{extension}" if attempt == 1
+                              else f"{stem}-{attempt}{extension}")
+        if target.exists():
+            if _same_content(source, target):
+                return target
+            continue
+        if _copy_without_clobbering(source, target):
+            return target
+    raise ImageFileError(f"Cannot save {source} into {directory}: too many files named {stem}.")
+
+
+def _copy_without_clobbering(source: Path, target: Path) -> bool:
+    """Copy via a temporary file, then hard-link it into place: the name appears complete or not
+    at all, and a file that appeared meanwhile is never overwritten. False if the name is taken."""
+    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=".saving-", delete=False)
+    temporary = Path(handle.name)
+    try:
+        with handle, open(source, "rb") as reader:
+            shutil.copyfileobj(reader, handle)
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links on this file system: check, then rename
+            if target.exists():
+                return False
+            os.replace(temporary, target)
+        return True
+    finally:
+        _remove_quietly(temporary)
