@@ -378,6 +378,8 @@ class ImageCache:
                         raise ImageDownloadError(self._too_large_message(shown), url=shown)
                     digest.update(chunk)
                     handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())  # durable before it gets its final name
         except BaseException:
             _remove_quietly(Path(handle.name))
             raise
