@@ -399,18 +399,20 @@ class HistoryStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction, holding the database's write lock from its first line."""
+        """One short write transaction, holding the database's write lock from its first line.
+        Constraint violations pass through for the caller to explain; other SQLite errors
+        (busy beyond the timeout, disk full) become StoreError."""
         with self._lock:
             conn = self._connection()
             try:
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError(f"The job history at {self.path} is busy or unwritable: {exc}") from exc
-            try:
                 yield conn
                 conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
+            except BaseException as exc:
+                if conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                    raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from exc
                 raise
 
     def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:

@@ -400,3 +400,18 @@ def test_module_functions_use_the_store_under_the_data_dir(home, tmp_path, monke
     assert store_module.get(job_id) is None
     assert store_module.list_jobs() == []
     store_module.default_store().close()
+
+
+def test_a_write_lock_held_too_long_is_a_typed_error(home, monkeypatch):
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_SECONDS", 0.2)
+    with HistoryStore() as history:
+        blocker = sqlite3.connect(history.path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StoreError, match="Cannot write"):
+                history.record_submitting("imagine", {"prompt": "blocked"})
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert history.record_submitting("imagine", {"prompt": "free again"})
+        assert history.count() == 1
