@@ -26,6 +26,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -47,6 +48,7 @@ CHUNK_SIZE = 64 * 1024
 ALLOWED_SCHEMES = ("http", "https")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = "apiframe-magic image cache"
+ABANDONED_DOWNLOAD_SECONDS = 3600
 
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tif",
                "BMP": "bmp"}
@@ -219,6 +221,18 @@ class ImageCache:
         self.session = session if session is not None else make_session(self.workers)
         self._inflight: dict[str, Future] = {}
         self._inflight_lock = threading.Lock()
+        self._sweep_abandoned_downloads()
+
+    def _sweep_abandoned_downloads(self) -> None:
+        """Delete partial downloads a crashed process left in tmp/ (never in objects/). Only old
+        ones: another kernel sharing the cache may be downloading right now."""
+        cutoff = time.time() - ABANDONED_DOWNLOAD_SECONDS
+        for leftover in self.tmp_dir.glob("download-*"):
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+            except OSError:
+                pass
 
     def close(self) -> None:
         if self._owns_session:

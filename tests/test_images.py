@@ -392,3 +392,16 @@ def test_save_of_a_missing_file_is_a_typed_error(tmp_path):
     with pytest.raises(ImageFileError, match="does not exist"):
         save("t", {"grid": tmp_path / "nope.png"}, tmp_path / "out")
 
+
+
+def test_partial_downloads_left_by_a_crash_are_swept_when_old(tmp_path):
+    with ImageCache(tmp_path / "c") as first:
+        old = first.tmp_dir / "download-old"
+        recent = first.tmp_dir / "download-recent"
+        old.write_bytes(b"half an image")
+        recent.write_bytes(b"another kernel's download in progress")
+        an_hour_and_more = time.time() - 3700
+        os.utime(old, (an_hour_and_more, an_hour_and_more))
+    with ImageCache(tmp_path / "c"):
+        assert not old.exists()
+        assert recent.exists()
