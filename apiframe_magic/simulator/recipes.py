@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from math import gcd
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -84,7 +85,6 @@ def _grid_specs(text: str, aspect: str, seed: int) -> list[ArtSpec]:
 
 def _aspect_of(size: tuple[int, int]) -> str:
     w, h = size
-    from math import gcd
     g = gcd(w, h) or 1
     return f"{w // g}:{h // g}"
 
