@@ -211,9 +211,7 @@ class ImageCache:
         self.by_url_dir = self.cache_dir / "by-url"
         self.thumbs_dir = self.cache_dir / "thumbs"
         self.tmp_dir = self.cache_dir / "tmp"
-        for directory in (self.cache_dir, self.objects_dir, self.by_url_dir, self.thumbs_dir,
-                          self.tmp_dir):
-            ensure_private_dir(directory)
+        self._directories_ready = False
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.workers = max(1, workers)
@@ -222,6 +220,15 @@ class ImageCache:
         self._inflight: dict[str, Future] = {}
         self._inflight_lock = threading.Lock()
         self._sweep_abandoned_downloads()
+
+    def _prepare_directories(self) -> None:
+        """Create the cache's directories (0o700) on the first write, not on construction, so
+        that a cache nobody uses leaves no trace on disk."""
+        if not self._directories_ready:
+            for directory in (self.cache_dir, self.objects_dir, self.by_url_dir, self.thumbs_dir,
+                              self.tmp_dir):
+                ensure_private_dir(directory)
+            self._directories_ready = True
 
     def _sweep_abandoned_downloads(self) -> None:
         """Delete partial downloads a crashed process left in tmp/ (never in objects/). Only old
@@ -313,6 +320,7 @@ class ImageCache:
         if cached.is_file():
             return cached.read_bytes()
         data = render_thumbnail(path, max_side, format)
+        self._prepare_directories()
         _write_atomically(cached, data)
         return data
 
@@ -338,6 +346,7 @@ class ImageCache:
     def _download(self, url: str) -> Path:
         """Fetch, validate and file the image; record url -> object last, so the index never
         points at a missing or partial file."""
+        self._prepare_directories()
         temporary, content_hash = self._fetch_to_temporary_file(url)
         try:
             extension = self._verified_extension(temporary, url)

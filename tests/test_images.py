@@ -5,6 +5,7 @@ import hashlib
 import io
 import os
 import socket
+import stat
 import threading
 import time
 from collections import Counter
@@ -319,11 +320,15 @@ def test_no_authorization_header_reaches_an_image_host(server, tmp_path, unique)
     session.close()
 
 
-def test_default_cache_dir_is_under_the_data_dir(tmp_path, monkeypatch):
+def test_default_cache_dir_is_under_the_data_dir_and_made_on_first_use(
+        server, unique, tmp_path, monkeypatch):
     monkeypatch.setenv("APIFRAME_MAGIC_HOME", str(tmp_path / "magic"))
     with ImageCache() as default:
         assert default.cache_dir == tmp_path / "magic" / "images"
-        assert default.objects_dir.is_dir()
+        assert not (tmp_path / "magic").exists()  # constructing costs nothing on disk
+        assert default.get(f"{server.url}/grid.png?{unique}").is_file()
+    if os.name == "posix":
+        assert stat.S_IMODE(default.cache_dir.stat().st_mode) == 0o700
 
 
 # -- thumbnails -------------------------------------------------------------------------------
@@ -396,6 +401,7 @@ def test_save_of_a_missing_file_is_a_typed_error(tmp_path):
 
 def test_partial_downloads_left_by_a_crash_are_swept_when_old(tmp_path):
     with ImageCache(tmp_path / "c") as first:
+        first.tmp_dir.mkdir(parents=True)
         old = first.tmp_dir / "download-old"
         recent = first.tmp_dir / "download-recent"
         old.write_bytes(b"half an image")
