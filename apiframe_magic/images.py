@@ -109,16 +109,17 @@ def public_url(url: str) -> str:
 
 
 def check_url(url: str) -> None:
-    """Reject anything but an absolute http(s) URL (file:, ftp:, data: ...)."""
+    """Reject anything but an absolute http(s) URL (file:, ftp:, data:, a malformed port ...)."""
     try:
-        parts = urlsplit(url) if isinstance(url, str) else None
-        valid = parts is not None and parts.scheme.lower() in ALLOWED_SCHEMES and parts.hostname
-    except ValueError:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+        valid = parts.scheme.lower() in ALLOWED_SCHEMES and bool(parts.hostname)
+    except (ValueError, TypeError, AttributeError):  # not a string, or not parseable
         valid = False
     if not valid:
         shown = url[:40] if isinstance(url, str) else repr(url)
-        raise ImageDownloadError(f"Refusing to download {shown!r}: only http and https image "
-                                 f"URLs are accepted.", url=shown)
+        raise ImageDownloadError(f"Refusing to download {shown!r}: only absolute http and https "
+                                 f"image URLs are accepted.", url=shown)
 
 
 def _caused_by_timeout(exc: requests.exceptions.RequestException) -> bool:

@@ -230,9 +230,10 @@ def test_get_many_raises_the_first_error_after_all_finished(server, cache, uniqu
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/a.png",
                                  "data:image/png;base64,iVBORw0KGgo=", "/relative/a.png",
-                                 "http:///no-host.png", "", None])
+                                 "http:///no-host.png", "http://127.0.0.1:99999/a.png", "",
+                                 None, b"http://127.0.0.1/a.png"])
 def test_only_http_and_https_urls_are_accepted(cache, url):
-    with pytest.raises(ImageDownloadError, match="only http and https"):
+    with pytest.raises(ImageDownloadError, match="only absolute http and https"):
         cache.get(url)
 
 
