@@ -61,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         return _serve_simulator(args)
     from . import runtime
 
+    if args.command == "imagine":  # bad input fails before anything is started or written
+        prompts = _validated_prompts(args.prompt, args.max_jobs)
+        if prompts is None:
+            return 2
+        args.prompts = prompts
     try:
         rt = runtime.start(sim_speed=args.sim_speed)
     except ApiframeError as exc:
@@ -85,11 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_imagine(rt, args) -> int:
-    prompts = _validated_prompts(args.prompt, args.max_jobs)
-    if prompts is None:
-        return 2
     jobs = []
-    for text, aspect in prompts:
+    for text, aspect in args.prompts:
         job = rt.manager.imagine(text, aspect_ratio=aspect)
         print(f"submitted {job.task_id or '(queued)'}: {text}", file=sys.stderr)
         jobs.append(job)

@@ -492,6 +492,7 @@ def _copy_without_clobbering(source: Path, target: Path) -> bool:
     try:
         with handle, open(source, "rb") as reader:
             shutil.copyfileobj(reader, handle)
+        os.chmod(temporary, 0o644)  # a saved image is the user's file, not a private temp file
         try:
             os.link(temporary, target)
         except FileExistsError:

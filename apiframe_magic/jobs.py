@@ -432,7 +432,7 @@ class JobManager:
         if wait and thread is not None:
             thread.join(timeout=10)
         if self._downloads is not None:
-            self._downloads.shutdown(wait=wait)
+            self._downloads.shutdown(wait=wait, cancel_futures=True)
 
     def __enter__(self):
         return self

@@ -88,11 +88,13 @@ def test_many_jobs_are_batched_into_fetch_many(manager, recording, sim):
 def test_more_than_twenty_jobs_go_in_chunks_of_twenty(sim, recording, store):
     policy = PollingPolicy().scaled(100)
     policy.max_in_flight = 30
+    policy.first_poll = 3.0  # every job is submitted before the first poll
     with JobManager(recording, store=store, policy=policy, download_images=False) as m:
         jobs = [m.imagine(f"chunk {i}") for i in range(25)]
         for job in jobs:
             job.wait(timeout=60)
-    assert max(n for _, _, n in recording.polls) == 20
+    sizes = [n for _, _, n in recording.polls]
+    assert max(sizes) == 20 and sizes[:2] == [20, 5]
     assert all(job.state == "finished" for job in jobs)
 
 
@@ -285,8 +287,9 @@ def test_webhooks_finish_a_job_without_polling(sim, recording, store, receiver):
     assert "s3cret" not in json.dumps(store.get(job.job_id).payload)
 
 
-def test_ingest_checks_the_secret_dedupes_and_ignores_late_progress(manager):
-    manager.webhook_secret = "right"
+def test_ingest_checks_the_secret_dedupes_and_ignores_late_progress(recording, store):
+    manager = JobManager(recording, store=store, policy=PollingPolicy(first_poll=60),
+                         webhook_secret="right", download_images=False)
     job = manager.imagine("ingest me")
     tid = job.task_id
     progress = {"task_id": tid, "status": "processing", "percentage": "60"}
@@ -303,7 +306,8 @@ def test_ingest_checks_the_secret_dedupes_and_ignores_late_progress(manager):
     assert not manager.ingest(final, {"x-webhook-secret": "right"})  # duplicate
     assert not manager.ingest({"task_id": "unknown", "status": "finished"},
                               {"x-webhook-secret": "right"})
-    assert job.state == "finished"
+    assert job.state == "finished" and job.result.original_image_url == "http://x/g.png"
+    manager.shutdown()
 
 
 # ------------------------------------------------------------------------------ faults
