@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 from math import gcd
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -18,7 +18,7 @@ from .art import ArtSpec, size_for_aspect
 from .images import ImageStore, UploadImage
 from .palettes import mix_palettes, palette_for
 from .promptflags import MAX_SEED, parse_flags
-from .tasks import DESCRIBE, GRID, SEED, SHORTEN, SINGLE, VIDEO, Task
+from .tasks import DESCRIBE, GRID, SEED, SHORTEN, SINGLE, VIDEO, Draft, Task
 
 VARIANT_SIDE = 512        # long side of each grid variant (the grid is twice that)
 UPSCALE_SIDE = 1024       # long side of an upscale-1x
@@ -49,26 +49,6 @@ HIGHRES_COSTS = {"2x": 1, "4x": 2}
 _STRENGTH = {"strong": 0.55, "subtle": 0.15}
 _PAN_SHIFT = {"up": (0.0, -0.3), "down": (0.0, 0.3), "left": (-0.3, 0.0), "right": (0.3, 0.0)}
 _BLEND_ASPECT = {"square": "1:1", "portrait": "2:3", "landscape": "3:2"}
-
-
-@dataclass
-class Draft:
-    """Everything about a new task except its id and timeline."""
-
-    task_type: str
-    kind: str
-    cost: int
-    prompt: str = ""
-    aspect: str = "1:1"
-    seed: int = 0
-    sref: str | None = None
-    parent_id: str | None = None
-    images: list[Any] = field(default_factory=list)
-    content: list[str] | None = None
-    full_content: str | None = None
-    seed_result: str | None = None
-    describe_image_url: str | None = None
-    problem: str | None = None        # makes the task fail like Midjourney rejects a bad flag
 
 
 def _hash_int(*parts: object) -> int:

@@ -6,6 +6,7 @@ pending -> starting -> processing -> finished/failed. Reading a task is pure ari
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import heapq
 import random
@@ -88,12 +89,8 @@ class SimStore:
     def _make_task(self, endpoint: str, draft: Draft, timeline: Timeline, reason: str | None,
                    fields: dict) -> Task:
         task_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-        return Task(task_id=task_id, endpoint=endpoint, task_type=draft.task_type,
-                    kind=draft.kind, timeline=timeline, cost=draft.cost, prompt=draft.prompt,
-                    aspect=draft.aspect, seed=draft.seed, sref=draft.sref,
-                    parent_id=draft.parent_id, images=draft.images, content=draft.content,
-                    full_content=draft.full_content, seed_result=draft.seed_result,
-                    describe_image_url=draft.describe_image_url,
+        drafted = {f.name: getattr(draft, f.name) for f in dataclasses.fields(Draft)}
+        return Task(**drafted, task_id=task_id, endpoint=endpoint, timeline=timeline,
                     failure_reason=reason or "", webhook_url=fields.get("webhook_url"),
                     webhook_secret=fields.get("webhook_secret"))
 

@@ -60,15 +60,11 @@ class Timeline:
 
 
 @dataclass
-class Task:
-    """A task as the simulator keeps it. `images` holds one recipe per output image (4 for a grid,
-    1 for single-image tasks); the image server renders them on first download."""
+class Draft:
+    """Everything about a new task except its id and timeline."""
 
-    task_id: str
-    endpoint: str
     task_type: str
     kind: str
-    timeline: Timeline
     cost: int
     prompt: str = ""
     aspect: str = "1:1"
@@ -80,6 +76,18 @@ class Task:
     full_content: str | None = None
     seed_result: str | None = None
     describe_image_url: str | None = None
+    problem: str | None = None        # makes the task fail like Midjourney rejects a bad flag
+
+
+@dataclass(kw_only=True)
+class Task(Draft):
+    """A task as the simulator keeps it: its draft plus id, timeline and delivery. `images` holds
+    one recipe per output image (4 for a grid, 1 for single-image tasks); the image server
+    renders them on first download."""
+
+    task_id: str
+    endpoint: str
+    timeline: Timeline
     failure_reason: str = ""
     webhook_url: str | None = None
     webhook_secret: str | None = None
