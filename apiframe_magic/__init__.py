@@ -11,7 +11,9 @@ from .errors import (
     ApiTimeoutError,
     AuthenticationError,
     BadRequestError,
+    InvalidArgumentError,
     InvalidResponseError,
+    JobCancelledError,
     JobTimeoutError,
     RateLimitError,
     ServerError,
@@ -25,7 +27,8 @@ __all__ = [
     "ApiframeClient", "parse_prompt", "expand_permutations", "PromptError", "Prompt",
     "ApiframeError", "AuthenticationError", "BadRequestError", "RateLimitError", "ServerError",
     "InvalidResponseError", "ApiConnectionError", "ApiTimeoutError", "TaskFailedError",
-    "TaskNotFoundError", "JobTimeoutError",
+    "TaskNotFoundError", "JobTimeoutError", "JobCancelledError", "InvalidArgumentError",
+    "validate", "Job", "JobManager",
 ]
 
 _LAZY = {
@@ -34,6 +37,9 @@ _LAZY = {
     "expand_permutations": ("prompt", "expand_permutations"),
     "PromptError": ("prompt", "PromptError"),
     "Prompt": ("prompt", "Prompt"),
+    "validate": ("prompt", "validate"),
+    "Job": ("jobs", "Job"),
+    "JobManager": ("jobs", "JobManager"),
 }
 
 

@@ -313,12 +313,13 @@ class JobManager:
 
         Each job is claimed once under the lock, so no job is ever sent twice.
         """
-        if self.store is not None:
-            job.job_id = self.store.record_submitting(
-                job.kind, job.payload, parent_job_id=job.parent.job_id if job.parent else None,
-                prompt=job.prompt, params=job.params)
         method = getattr(self.client, CLIENT_METHODS[job.kind])
         try:
+            if self.store is not None:  # on disk before anything is sent
+                job.job_id = self.store.record_submitting(
+                    job.kind, job.payload,
+                    parent_job_id=job.parent.job_id if job.parent else None,
+                    prompt=job.prompt, params=job.params)
             task_id = method(**job.payload)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
             error = exc if isinstance(exc, ApiframeError) else ApiframeError(
@@ -574,22 +575,32 @@ class JobManager:
 
     def _run(self) -> None:
         while True:
-            with self._lock:
-                if self._stopping:
+            try:
+                if not self._run_once():
                     return
-                self._expire_deadlines()
-                to_send = self._take_queued()
-                batch, wait_for = self._due_batch()
-                if not to_send and not batch:
-                    if wait_for is None and not self._queue and not self._active_jobs():
-                        self._wake.wait(timeout=1.0)
-                    else:
-                        self._wake.wait(timeout=max(0.005, wait_for or 0.05))
-                    continue
-            for job in to_send:
-                self._send(job, raise_errors=False)
-            if batch:
-                self._poll(batch)
+            except Exception as exc:  # noqa: BLE001 - the poller serves every job: keep it alive
+                message = f"the poller hit an unexpected error and carries on: {exc!r}"
+                log.exception(message)
+                self.errors.append(message)
+                time.sleep(self.policy.floor)
+
+    def _run_once(self) -> bool:
+        """One turn of the poller; False when it should stop."""
+        with self._lock:
+            if self._stopping:
+                return False
+            self._expire_deadlines()
+            to_send = self._take_queued()
+            batch, wait_for = self._due_batch()
+            if not to_send and not batch:
+                idle = wait_for is None and not self._queue and not self._active_jobs()
+                self._wake.wait(timeout=1.0 if idle else max(0.005, wait_for or 0.05))
+                return True
+        for job in to_send:
+            self._send(job, raise_errors=False)
+        if batch:
+            self._poll(batch)
+        return True
 
     def _active_jobs(self) -> list[Job]:
         return [j for j in self._by_task.values() if j.state == ACTIVE]

@@ -350,3 +350,20 @@ def test_every_job_ends_and_nothing_is_submitted_twice_under_faults(sim, store):
     for job in jobs:
         if job.state == "failed" and "fail-me" in job.prompt:
             assert "Simulated failure" in str(job.error)
+
+
+def test_a_history_failure_on_a_queued_job_rejects_it_and_the_rest_go_on(sim, client, tmp_path):
+    class FlakyStore(HistoryStore):
+        def record_submitting(self, kind, payload, **kwargs):
+            if "unlucky" in payload.get("prompt", ""):
+                raise OSError("disk full")
+            return super().record_submitting(kind, payload, **kwargs)
+
+    policy = PollingPolicy().scaled(100)
+    policy.max_in_flight = 1
+    with FlakyStore(tmp_path / "flaky.sqlite3") as store, \
+            JobManager(client, store=store, policy=policy, download_images=False) as m:
+        jobs = [m.imagine("first"), m.imagine("unlucky"), m.imagine("third")]
+        assert jobs[2].wait(timeout=20).finished
+        assert jobs[1].state == "rejected" and "disk full" in str(jobs[1].error)
+    assert sim.tasks_created == 2
