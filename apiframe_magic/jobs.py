@@ -321,6 +321,9 @@ class JobManager:
                     parent_job_id=job.parent.job_id if job.parent else None,
                     prompt=job.prompt, params=job.params)
             task_id = method(**job.payload)
+        except KeyboardInterrupt:
+            self._interrupted(job)
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
             error = exc if isinstance(exc, ApiframeError) else ApiframeError(
                 f"submitting {job.kind} failed: {exc}")
@@ -347,6 +350,15 @@ class JobManager:
             self._by_task[task_id] = job
             self._ensure_thread()
             self._wake.notify_all()
+
+    def _interrupted(self, job: Job) -> None:
+        """Ctrl-C during a submit: the request may have gone out, so the job is uncertain."""
+        error = ApiframeError(f"submitting {job.kind} was interrupted: the task may have been "
+                              "created; check the history before submitting again",
+                              maybe_created=True)
+        if self.store is not None and job.job_id:
+            self.store.mark_uncertain(job.job_id, str(error))
+        self._end(job, UNCERTAIN, error=error)
 
     # ---------------------------------------------------------------- other controls
 

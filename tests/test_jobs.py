@@ -367,3 +367,16 @@ def test_a_history_failure_on_a_queued_job_rejects_it_and_the_rest_go_on(sim, cl
         assert jobs[2].wait(timeout=20).finished
         assert jobs[1].state == "rejected" and "disk full" in str(jobs[1].error)
     assert sim.tasks_created == 2
+
+
+def test_ctrl_c_during_a_submit_leaves_an_uncertain_record(sim, manager, store):
+    sim.fail_next(1, "slow", paths="/imagine", phase="after", delay=1.0)
+    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        manager.imagine("interrupted submit")
+    [record] = store.list()
+    assert record.state == "uncertain" and "interrupted" in record.error
+    assert manager.jobs[0].state == "uncertain"
+    time.sleep(1.0)
+    assert sim.tasks_created == 1
