@@ -337,16 +337,12 @@ class JobManager:
             return
         if self.store is not None and job.job_id:
             self.store.mark_submitted(job.job_id, task_id)
-        now = time.monotonic()
         with self._lock:
             job.task_id = task_id
             job.state = ACTIVE
             job.status = "pending"
             job.updated_at = time.time()
-            job._interval = self.policy.first_poll
-            job._next_poll = now + self.policy.first_poll
-            deadline = job.deadline_seconds if job.deadline_seconds is not None else self.policy.deadline
-            job._deadline_at = now + deadline if deadline else None
+            self._schedule_fresh(job)
             self._by_task[task_id] = job
             self._ensure_thread()
             self._wake.notify_all()
@@ -430,10 +426,13 @@ class JobManager:
         return resumed
 
     def _schedule_fresh(self, job: Job, first: float | None = None) -> None:
+        """Start (or restart) tracking: first look soon, deadline counted from now."""
         now = time.monotonic()
         job._interval = self.policy.first_poll
         job._next_poll = now + (self.policy.first_poll if first is None else first)
-        job._deadline_at = now + self.policy.deadline if self.policy.deadline else None
+        deadline = (job.deadline_seconds if job.deadline_seconds is not None
+                    else self.policy.deadline)
+        job._deadline_at = now + deadline if deadline else None
         job._not_found = 0
 
     def shutdown(self, wait: bool = True) -> None:
