@@ -50,3 +50,24 @@ def test_history_fetch_and_account(tmp_path):
     assert account.returncode == 0 and "credits:" in account.stdout
     missing = run_cli("fetch", "00000000-0000-4000-8000-000000000000", env_extra=env)
     assert missing.returncode == 1 and "does not know this task" in missing.stderr
+
+
+def test_simulator_subcommand_serves_the_api(tmp_path):
+    import requests
+
+    env = {**os.environ}
+    server = subprocess.Popen([sys.executable, "-m", "apiframe_magic.cli", "simulator",
+                               "--port", "0", "--speed", "100", "--api-key", "k-123"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        line = server.stdout.readline()
+        url = next(word for word in line.split() if word.startswith("http://127.0.0.1:"))
+        answer = requests.post(url + "/imagine", json={"prompt": "a cat"},
+                               headers={"Authorization": "k-123"}, timeout=5)
+        assert answer.status_code == 200 and answer.json()["task_id"]
+        wrong = requests.get(url + "/account", headers={"Authorization": "nope"}, timeout=5)
+        assert wrong.status_code == 401 and wrong.json() == {}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
