@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import ApiframeError
+from .models import Task
 
 DB_FILENAME = "history.sqlite3"
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -490,17 +491,20 @@ class HistoryStore:
         return bool(changed)
 
     def mark_finished(self, job_id: str, result: dict) -> bool:
-        """Keep the finished task object and the fields the UI needs without parsing it."""
+        """Keep the finished task object and the fields the UI needs without parsing it.
+
+        The fields are read by `models.Task`, the one tolerant reader of task objects."""
         result = dict(result or {})
+        task = Task.from_dict({"task_id": job_id, **result})
         columns = {
             "state": FINISHED, "status": _as_text(result.get("status")) or FINISHED,
-            "percentage": _as_int(result.get("percentage", 100)), "error": None,
-            "result_json": _dump(result), "sref": _as_text(result.get("sref")),
-            "original_image_url": _as_text(result.get("original_image_url")),
-            "image_urls_json": _as_text_list(result.get("image_urls")),
-            "image_url": _as_text(result.get("image_url")),
-            "content_json": _as_text_list(result.get("content")),
-            "seed": _as_text(result.get("seed")), "finished_at": time.time(),
+            "percentage": 100 if task.percentage is None else task.percentage,
+            "error": None, "result_json": _dump(result), "sref": task.sref,
+            "original_image_url": task.original_image_url,
+            "image_urls_json": _as_text_list(task.image_urls or None),
+            "image_url": task.image_url,
+            "content_json": _as_text_list(task.content),
+            "seed": task.seed, "finished_at": time.time(),
         }
         return self._update(job_id, columns, from_states=ALL_STATES - TERMINAL_STATES)
 
