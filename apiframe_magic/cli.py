@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from .client import excerpt
 from .errors import ApiframeError
 
 DEFAULT_OUT = "apiframe-images"
@@ -131,15 +132,15 @@ def cmd_history(rt, args) -> int:
         pct = f" {r.percentage}%" if r.state == "active" and r.percentage is not None else ""
         sref = f"  sref {r.sref}" if r.sref else ""
         print(f"{when}  {r.task_id or '-':36}  {r.kind:12} {r.state}{pct}{sref}  "
-              f"{_short(r.prompt or '')}")
+              f"{excerpt(r.prompt or '', 60)}")
     return 0
 
 
 def cmd_resume(rt, args) -> int:
     doubtful = rt.store.in_doubt()
     for r in doubtful:
-        print(f"uncertain: a submit of {r.kind} {_short(r.prompt or '')!r} may have created a task "
-              "(check your APIFRAME dashboard; it is never resubmitted automatically)",
+        print(f"uncertain: a submit of {r.kind} {excerpt(r.prompt or '', 60)!r} may have "
+              "created a task (check your APIFRAME dashboard; it is never resubmitted automatically)",
               file=sys.stderr)
     jobs = rt.manager.resume()
     if not jobs:
@@ -232,11 +233,6 @@ def _save_results(rt, jobs, out: Path) -> int:
         if job.sref:
             print(f"  sref: {job.sref}   (reuse the style: --sref {job.sref})")
     return 1 if failures else 0
-
-
-def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _serve_simulator(args) -> int:

@@ -89,12 +89,13 @@ class _KeyAuth(requests.auth.AuthBase):
         return "<api key hidden>"
 
 
-def _excerpt(text: str, limit: int = 120) -> str:
+def excerpt(text: str, limit: int = 120) -> str:
+    """One line of at most `limit` characters, for messages that quote a body or a prompt."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _chain(exc: BaseException):
+def exception_chain(exc: BaseException):
     """Every exception wrapped inside `exc` (requests wraps urllib3, which wraps the socket)."""
     seen, stack = set(), [exc]
     while stack:
@@ -112,14 +113,14 @@ def _is_connect_failure(exc: BaseException) -> bool:
     from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
     return isinstance(exc, requests.exceptions.ConnectTimeout) or any(
-        isinstance(err, (NewConnectionError, ConnectTimeoutError)) for err in _chain(exc))
+        isinstance(err, (NewConnectionError, ConnectTimeoutError)) for err in exception_chain(exc))
 
 
 def _is_read_timeout(exc: BaseException) -> bool:
     from urllib3.exceptions import ReadTimeoutError
 
     return isinstance(exc, requests.exceptions.ReadTimeout) or any(
-        isinstance(err, ReadTimeoutError) for err in _chain(exc))
+        isinstance(err, ReadTimeoutError) for err in exception_chain(exc))
 
 
 class ApiframeClient:
@@ -210,7 +211,7 @@ class ApiframeClient:
             if not decodable or body is None:
                 raise InvalidResponseError(
                     f"{path}: the service answered HTTP {status} with a body that is not JSON "
-                    f"({_excerpt(text) or 'empty body'!r})"
+                    f"({excerpt(text) or 'empty body'!r})"
                     + ("; the task may have been created" if submitting else ""),
                     status_code=status, maybe_created=submitting)
             return body
@@ -221,7 +222,7 @@ class ApiframeClient:
         if isinstance(body, dict) and isinstance(body.get("errors"), list):
             messages = [str(e.get("msg")) for e in body["errors"]
                         if isinstance(e, dict) and e.get("msg") is not None]
-        detail = "; ".join(messages) or (_excerpt(text) if body is None and text.strip() else "")
+        detail = "; ".join(messages) or (excerpt(text) if body is None and text.strip() else "")
         suffix = f": {detail}" if detail else ""
         if status == 401:
             return AuthenticationError(
@@ -255,7 +256,7 @@ class ApiframeClient:
             task_id = body.get("taskId")
         if task_id is None or str(task_id).strip() == "":
             raise InvalidResponseError(
-                f"{path}: the answer had no task_id ({_excerpt(json.dumps(body))!r}); the task "
+                f"{path}: the answer had no task_id ({excerpt(json.dumps(body))!r}); the task "
                 "may have been created", maybe_created=True)
         return str(task_id)
 
@@ -433,13 +434,13 @@ class ApiframeClient:
         tasks = body.get("tasks") if isinstance(body, dict) else None
         if not isinstance(tasks, list):
             raise InvalidResponseError(f"/fetch-many: expected {{'tasks': [...]}}, got "
-                                       f"{_excerpt(json.dumps(body))!r}")
+                                       f"{excerpt(json.dumps(body))!r}")
         return [_read_task("/fetch-many", item) for item in tasks]
 
     def account(self) -> Account:
         body = self._request("GET", "/account")
         if not isinstance(body, dict):
-            raise InvalidResponseError(f"/account: expected an object, got {_excerpt(str(body))!r}")
+            raise InvalidResponseError(f"/account: expected an object, got {excerpt(str(body))!r}")
         return Account.from_dict(body)
 
     def upload(self, image: str | os.PathLike | bytes | Any, *, filename: str | None = None) -> str:
@@ -453,7 +454,7 @@ class ApiframeClient:
                              submitting=False)
         url = body.get("imageURL") or body.get("image_url") if isinstance(body, dict) else None
         if not url:
-            raise InvalidResponseError(f"/upload: no imageURL in {_excerpt(json.dumps(body))!r}")
+            raise InvalidResponseError(f"/upload: no imageURL in {excerpt(json.dumps(body))!r}")
         return str(url)
 
 

@@ -38,6 +38,7 @@ from PIL import Image, ImageOps
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from .client import exception_chain
 from .errors import ApiframeError
 from .store import data_dir, ensure_private_dir
 
@@ -125,13 +126,11 @@ def check_url(url: str) -> None:
 def _caused_by_timeout(exc: requests.exceptions.RequestException) -> bool:
     """requests reports a read timeout as ConnectionError once urllib3's retries are used up, or
     when it happens while streaming the body; the urllib3 error inside tells the truth."""
-    if isinstance(exc, requests.exceptions.Timeout):
-        return True
-    inner = exc.args[0] if exc.args else None
-    return any(isinstance(cause, urllib3.exceptions.TimeoutError)
-               # urllib3 makes "connection refused" a ConnectTimeoutError subclass
-               and not isinstance(cause, urllib3.exceptions.NewConnectionError)
-               for cause in (inner, getattr(inner, "reason", None)))
+    return isinstance(exc, requests.exceptions.Timeout) or any(
+        isinstance(cause, urllib3.exceptions.TimeoutError)
+        # urllib3 makes "connection refused" a ConnectTimeoutError subclass
+        and not isinstance(cause, urllib3.exceptions.NewConnectionError)
+        for cause in exception_chain(exc))
 
 
 def _download_error(exc: requests.exceptions.RequestException, shown: str) -> ImageDownloadError:
