@@ -111,7 +111,6 @@ class Job:
         # Poller bookkeeping (owned by the manager's thread).
         self._next_poll = 0.0
         self._interval = 0.0
-        self._last_change = time.monotonic()
         self._deadline_at: float | None = None
         self._not_found = 0
         self._history: list[tuple[float, int]] = []
@@ -262,7 +261,6 @@ class JobManager:
         self.webhook_secret = webhook_secret
         self.jobs: list[Job] = []
         self.errors: list[str] = []          # what went wrong in the background, newest last
-        self.requests_sent = 0               # polling requests, for the benchmark and %imagine status
         self._by_task: dict[str, Job] = {}
         self._queue: list[Job] = []
         self._lock = threading.RLock()
@@ -494,11 +492,9 @@ class JobManager:
             job.status, job.percentage = task.status, task.percentage
             job.updated_at = time.time()
             job._not_found = 0
-            if changed:
-                job._last_change = time.monotonic()
-                if task.percentage is not None:
-                    job._history.append((job._last_change, task.percentage))
-                    del job._history[:-4]
+            if changed and task.percentage is not None:
+                job._history.append((time.monotonic(), task.percentage))
+                del job._history[:-2]  # the rate needs the last two readings
         if task.finished:
             if self.store is not None and job.job_id:
                 self.store.mark_finished(job.job_id, task.raw)
@@ -671,7 +667,6 @@ class JobManager:
 
     def _poll_many(self, group: list[Job]) -> None:
         try:
-            self.requests_sent += 1
             tasks = self.client.fetch_many([j.task_id for j in group])
         except ApiframeError as exc:
             self._poll_failed(group, exc)
@@ -689,7 +684,6 @@ class JobManager:
 
     def _poll_one(self, job: Job) -> None:
         try:
-            self.requests_sent += 1
             task = self.client.fetch(job.task_id)
         except TaskNotFoundError as exc:
             job._not_found += 1
