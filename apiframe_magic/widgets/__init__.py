@@ -1,0 +1,8 @@
+"""The live widget UI: a view per job (`JobView`) and the prompt form (`ImaginePanel`).
+
+Pure ipywidgets; rules and reasons in ../shared/design/widget-ui.md. Imported only when a widget
+frontend is live, never at `%load_ext`.
+"""
+from .context import UiContext
+
+__all__ = ["UiContext"]
