@@ -51,3 +51,32 @@ def __getattr__(name):
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(f".{module}", __name__), attr)
     raise AttributeError(name)
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext apiframe_magic`: register %%imagine / %imagine; nothing starts until first use."""
+    from .magic import Imagine
+    from .notebook import set_current
+
+    if "Imagine" in ipython.magics_manager.registry:
+        return
+    magics = Imagine(ipython)
+    ipython.register_magics(magics)
+    magics.presenter.install()
+    set_current(magics.presenter)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """`%unload_ext apiframe_magic`: stop the poller and the simulator; the history stays."""
+    from .notebook import set_current
+
+    magics = ipython.magics_manager.registry.pop("Imagine", None)
+    if magics is None:
+        return
+    magics.presenter.uninstall()
+    magics.close()
+    set_current(None)
+    for kind in ("line", "cell"):
+        ipython.magics_manager.magics[kind].pop("imagine", None)
+    if magics in ipython.configurables:
+        ipython.configurables.remove(magics)

@@ -241,6 +241,20 @@ class Job:
     def cancel(self) -> None:
         self.manager.cancel(self)
 
+    # ---------------------------------------------------------------- in a notebook
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The static form: the grid as image/jpeg with a caption, or escaped HTML while running."""
+        from . import notebook
+
+        return notebook.mimebundle([self])
+
+    def show(self) -> None:
+        """Display the job again: live where widgets render, else its static form."""
+        from . import notebook
+
+        notebook.show([self])
+
 
 class JobManager:
     """Submits jobs, polls them all from one background thread, and records them on disk.

@@ -1,0 +1,493 @@
+"""What each `%imagine` form does. `magic.py` parses the line; these functions do the work.
+
+Every handler takes the `Imagine` magics instance and the rest of the line. Mistakes are one-line
+`UsageError`s raised before anything is sent; failures from the service are shown in words.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from IPython.core.error import UsageError
+
+from . import frontend, notebook, render, submission
+from .errors import ApiframeError
+from .magic import WAIT_ENV, _check_version_label, _Parser
+from .prompt import PromptError
+
+ALL = "all"
+
+
+# ---------------------------------------------------------------------- %%imagine
+
+
+def run_prompt(magics, args, text: str):
+    """Validate, show the plan or submit, then show the jobs (and wait where that is the rule)."""
+    if args.as_name and not args.as_name.isidentifier():
+        raise UsageError(f"--as {args.as_name!r}: not a Python variable name")
+    if args.version:
+        _check_version(args.version)
+    try:
+        plan = submission.plan(
+            text, version=args.version, default_version=magics.default_version or None,
+            mode=args.mode, confirm_above=magics.confirm_above, yes=args.yes,
+            image_prompts=_image_prompts(magics, args.image),
+            webhook_url=args.webhook_url, webhook_secret=args.webhook_secret)
+    except PromptError as error:
+        raise UsageError(_prompt_message(error)) from None
+    except submission.NeedsConfirmation as error:
+        raise UsageError(str(error)) from None
+    save_dir = _writable_dir(args.save) if args.save else None
+    for warning in plan.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.dry_run:
+        _print_dry_run(plan)
+        return None
+    rt = magics.current_runtime()
+    try:
+        jobs = submission.submit(plan, rt.manager, rt.client)
+    except ApiframeError as error:
+        jobs = getattr(error, "jobs", [])
+        if not jobs:
+            raise UsageError(render.explain(error)) from None
+        print(f"error: {render.explain(error)}; {len(jobs)} of {len(plan.prompts)} jobs were "
+              "sent and are shown below", file=sys.stderr)
+    return _present(magics, jobs, group=len(plan.prompts) > 1, wait=_should_wait(magics, args),
+                    save_dir=save_dir, as_name=args.as_name)
+
+
+def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = None,
+             as_name: str | None = None):
+    """Show the jobs of one run, wait if asked, save, and return the Job or JobGroup."""
+    from .groups import JobGroup
+
+    presenter = magics.presenter
+    twin = presenter.show(jobs, group=group)
+    text_mode = presenter.mode == "text"
+    if text_mode and save_dir is None:
+        save_dir = Path(magics.save_dir)
+    if wait:
+        finished = notebook.wait_for(jobs, twin, text_progress=text_mode)
+        if finished and text_mode:
+            for job in jobs:
+                print(render.caption(job) if job.state != "finished" else
+                      render.caption(job, _save(magics, job, save_dir) if save_dir else ()))
+        elif finished and save_dir is not None:
+            for job in jobs:
+                if job.state == "finished":
+                    _save(magics, job, save_dir)
+    elif save_dir is not None:
+        for job in jobs:
+            job.on_images(lambda job, where=save_dir: _save(magics, job, where, quiet=True))
+    elif text_mode:
+        for job in jobs:
+            print(f"{job.task_id or '(queued)'}: {render.status_words(job)}: {job.prompt}")
+    result = JobGroup(jobs) if group else jobs[0]
+    if as_name:
+        magics.shell.user_ns[as_name] = result
+    presenter.mark_shown(result)
+    return result
+
+
+def _should_wait(magics, args) -> bool:
+    if args.wait or args.no_wait:
+        return bool(args.wait)
+    forced = os.environ.get(WAIT_ENV, "").strip().lower()
+    if forced in ("1", "true", "yes", "always"):
+        return True
+    if forced in ("0", "false", "no", "never"):
+        return False
+    if magics.wait != "auto":
+        return magics.wait == "always"
+    return magics.presenter.mode == "text" or frontend.waits_by_default(magics.presenter.frontend)
+
+
+def _check_version(label: str) -> None:
+    from traitlets import TraitError
+
+    try:
+        _check_version_label(label, "--version")
+    except TraitError as error:
+        raise UsageError(str(error)) from None
+
+
+def _prompt_message(error: PromptError) -> str:
+    lines = [str(problem) for problem in error.problems] or [str(error)]
+    if len(lines) == 1:
+        return f"invalid prompt: {lines[0]}"
+    return "invalid prompt:\n" + "\n".join(f"  - {line}" for line in lines)
+
+
+def _image_prompts(magics, items) -> list:
+    """--image values as things `client.upload` takes: a path, bytes or a PIL image; URLs as is."""
+    prompts = []
+    for item in items:
+        if item.startswith(("http://", "https://")):
+            prompts.append(item)
+            continue
+        path = Path(item).expanduser()
+        if path.is_file():
+            if not os.access(path, os.R_OK):
+                raise UsageError(f"--image {item}: the file cannot be read (permissions)")
+            prompts.append(path)
+            continue
+        if item.isidentifier() and item in magics.shell.user_ns:
+            value = magics.shell.user_ns[item]
+            if isinstance(value, (bytes, bytearray)) or hasattr(value, "save"):
+                prompts.append(bytes(value) if isinstance(value, bytearray) else value)
+                continue
+            raise UsageError(f"--image {item}: the variable holds a {type(value).__name__}; it "
+                             "must hold a PIL image or the bytes of an image file")
+        raise UsageError(f"--image {item}: no such file, and no variable of that name; give a "
+                         "path to an image file, an https:// URL, or a variable name")
+    return prompts
+
+
+def _writable_dir(value: str) -> Path:
+    """The --save directory, checked before anything is paid for."""
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--save {value}: that is a file, not a directory")
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"--save {value}: {probe} is not writable; choose another directory")
+    return path
+
+
+def _save(magics, job, directory: Path, quiet: bool = False) -> list[Path]:
+    rt = magics.current_runtime()
+    try:
+        return rt.images.save(job.task_id, job.image_paths, directory) if job.image_paths else []
+    except Exception as error:  # noqa: BLE001 - saving must never lose the job
+        if not quiet:
+            print(f"error: saving {job.task_id} failed: {error}", file=sys.stderr)
+        return []
+
+
+def _print_dry_run(plan) -> None:
+    from .credits import credits_for
+
+    uploads = [str(item) if isinstance(item, (str, Path)) else f"<{type(item).__name__}>"
+               for item in plan.image_prompts if not submission._is_url(item)]
+    for item in uploads:
+        print(f"POST /upload   {item}   (free; its URL goes in front of the prompt)")
+    for number, prompt in enumerate(plan.prompts, start=1):
+        body = plan.payload(prompt, ["<uploaded-url>"] * len(uploads))
+        if "webhook_secret" in body:
+            body["webhook_secret"] = "<hidden>"
+        print(f"POST /imagine  {body}   ({credits_for('imagine')} credits)")
+    jobs = len(plan.prompts)
+    print(f"dry run: {jobs} job{'s' if jobs != 1 else ''}, {plan.credits} credits; "
+          "nothing was sent")
+
+
+# ---------------------------------------------------------------------- finding jobs
+
+
+def find_jobs(magics, ident: str) -> list:
+    """Live jobs whose task id or job id starts with `ident` ("all": every job in flight)."""
+    jobs = magics.all_jobs()
+    if ident == ALL:
+        return [job for job in jobs if not job.done]
+    found = [job for job in jobs if _matches(job.task_id, ident) or _matches(job.job_id, ident)]
+    return _unique(found, ident, lambda job: job.task_id or job.job_id)
+
+
+def find_record(magics, ident: str):
+    """The history record whose task id (or job id) starts with `ident`."""
+    rt = magics.current_runtime()
+    exact = rt.store.by_task_id(ident) or rt.store.get(ident)
+    if exact is not None:
+        return exact
+    found = [r for r in rt.store.list() if _matches(r.task_id, ident) or _matches(r.job_id, ident)]
+    records = _unique(found, ident, lambda record: record.task_id or record.job_id)
+    return records[0]
+
+
+def _matches(value: str | None, prefix: str) -> bool:
+    return bool(value) and value.startswith(prefix)
+
+
+def _unique(found: list, ident: str, name) -> list:
+    if not found:
+        raise UsageError(f"no job with an id starting {ident!r}; `%imagine history` lists them")
+    if len(found) > 1 and len({name(x) for x in found}) > 1:
+        names = ", ".join(sorted({name(x) for x in found})[:5])
+        raise UsageError(f"{ident!r} matches {len(found)} jobs ({names}); give more characters")
+    return found[:1]
+
+
+def job_from_record(magics, record):
+    """A Job for a past record: the live one if this kernel tracks it, else rebuilt from disk."""
+    from .errors import TaskFailedError
+    from .jobs import ENDED, Job
+    from .models import Task
+
+    rt = magics.current_runtime()
+    live = next((job for job in magics.all_jobs() if job.job_id == record.job_id), None)
+    if live is not None:
+        return live
+    if record.state not in ENDED:
+        raise UsageError(f"{record.task_id or record.job_id} is {record.state}; "
+                         "`%imagine resume` tracks it again")
+    job = Job(rt.manager, record.kind, dict(record.payload or {}), prompt=record.prompt,
+              params=dict(record.params or {}))
+    job.job_id, job.task_id, job.state = record.job_id, record.task_id, record.state
+    job.created_at, job.finished_at = record.created_at, record.finished_at or record.updated_at
+    if record.result:
+        job.result = Task.from_dict({"task_id": record.task_id, **record.result})
+    if record.state != "finished":
+        job.error = TaskFailedError(record.error or f"ended {record.state}",
+                                    task_id=record.task_id, reason=record.error)
+    job.image_paths = _cached_images(rt, record, job.result)
+    job._ended.set()
+    job._images_ready.set()
+    return job
+
+
+def _cached_images(rt, record, result) -> dict:
+    """The record's images on disk, downloading the ones missing from the cache once."""
+    from .jobs import _image_names
+
+    paths = {str(key): path for key, path in rt.store.images(record.job_id).items()
+             if Path(path).is_file()}
+    if result is None:
+        return paths
+    missing = [(name, url) for name, url in _image_names(result) if name not in paths]
+    if missing:
+        outcomes = rt.images.get_many([url for _, url in missing], return_exceptions=True)
+        for (name, url), outcome in zip(missing, outcomes):
+            if not isinstance(outcome, BaseException):
+                paths[name] = outcome
+                rt.store.record_image(record.job_id, name, url, str(outcome))
+    order = {"grid": 0, "1": 1, "2": 2, "3": 3, "4": 4}
+    return dict(sorted(paths.items(), key=lambda item: order.get(item[0], 9)))
+
+
+# ---------------------------------------------------------------------- subcommands
+
+
+def _words(rest: str, usage: str, low: int, high: int | None = None) -> list[str]:
+    try:
+        words = shlex.split(rest)
+    except ValueError as error:
+        raise UsageError(f"%imagine {usage}: {error}") from None
+    if len(words) < low or (high is not None and len(words) > high):
+        raise UsageError(f"usage: %imagine {usage}")
+    return words
+
+
+def do_help(magics, rest):
+    magics._print_help()
+
+
+def do_jobs(magics, rest):
+    _words(rest, "jobs", 0, 0)
+    jobs = [job for job in magics.all_jobs() if not job.done]
+    if not jobs:
+        print("No jobs in flight. (`%imagine history` lists past ones.)")
+        return
+    for job in jobs:
+        print(f"{job.task_id or '(not sent)':<38} {render.status_words(job):<32} {job.prompt or job.kind}")
+
+
+def do_wait(magics, rest):
+    words = _words(rest, "wait [ID|all]", 0, 1)
+    jobs = find_jobs(magics, words[0] if words else ALL)
+    if not jobs:
+        print("Nothing to wait for.")
+        return
+    if notebook.wait_for(jobs, None, text_progress=True):
+        for job in jobs:
+            print(render.caption(job).splitlines()[1] if job.task_id else render.caption(job))
+
+
+def do_history(magics, rest):
+    parser = _sub_parser("history")
+    parser.add_argument("n", nargs="?", type=int, default=20)
+    parser.add_argument("--search", default=None)
+    args = parser.parse_args(_words(rest, "history [N] [--search TEXT]", 0))
+    if args.n < 1:
+        raise UsageError("%imagine history N: N must be 1 or more")
+    rt = magics.current_runtime()
+    records = rt.store.list()
+    if args.search:
+        needle = args.search.lower()
+        records = [r for r in records if needle in (r.prompt or "").lower()
+                   or needle == (r.sref or "").lower()]
+    if not records:
+        print("No jobs in the history yet." if not args.search else
+              f"No job matches {args.search!r}.")
+        return
+    for record in records[:args.n]:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
+        sref = f" sref {record.sref}" if record.sref else ""
+        prompt = (record.prompt or "").replace("\n", " ")
+        print(f"{when}  {record.task_id or record.job_id:<36}  {record.kind:<12} "
+              f"{record.state:<9}{sref}  {prompt[:80]}")
+
+
+def do_show(magics, rest):
+    (ident,) = _words(rest, "show ID", 1, 1)
+    job = job_from_record(magics, find_record(magics, ident))
+    magics.presenter.present([job])
+
+
+def do_resume(magics, rest):
+    _words(rest, "resume", 0, 0)
+    rt = magics.current_runtime()
+    jobs = rt.manager.resume()
+    doubtful = rt.store.in_doubt()
+    if doubtful:
+        print(f"{len(doubtful)} submit(s) may have created tasks this kernel never heard back "
+              "about; check them in your APIFRAME dashboard before sending them again.",
+              file=sys.stderr)
+    if not jobs:
+        print("Nothing to resume: every task in the history has ended.")
+        return None
+    print(f"Resumed {len(jobs)} job(s).")
+    return _present(magics, jobs, group=len(jobs) > 1, wait=_should_wait_default(magics))
+
+
+def do_cancel(magics, rest):
+    (ident,) = _words(rest, "cancel ID|all", 1, 1)
+    jobs = find_jobs(magics, ident)
+    for job in jobs:
+        job.cancel()
+    print(f"Stopped tracking {len(jobs)} job(s); the service may still finish them "
+          "(`%imagine resume` tracks them again).")
+
+
+def do_save(magics, rest):
+    words = _words(rest, "save ID [DIR]", 1, 2)
+    directory = _writable_dir(words[1] if len(words) > 1 else magics.save_dir)
+    record = find_record(magics, words[0])
+    if record.state != "finished":
+        raise UsageError(f"{record.task_id or record.job_id} is {record.state}: only finished "
+                         "jobs have images to save")
+    job = job_from_record(magics, record)
+    if not job.image_paths:
+        raise UsageError(f"{record.task_id}: its images are not in the cache and could not be "
+                         "downloaded; try again later")
+    for path in _save(magics, job, directory):
+        print(path)
+
+
+def do_account(magics, rest):
+    _words(rest, "account", 0, 0)
+    rt = magics.current_runtime()
+    try:
+        account = rt.client.account()
+    except ApiframeError as error:
+        raise UsageError(render.explain(error)) from None
+    where = " (offline simulator)" if rt.offline else ""
+    print(f"credits: {account.credits} · plan: {account.plan} · images made: "
+          f"{account.total_images}{where}")
+
+
+def do_describe(magics, rest):
+    (source,) = _words(rest, "describe URL|PATH", 1, 1)
+    url = _image_url(magics, source)
+    return _submit_one(magics, "describe", {"image_url": url}, f"describe {source}")
+
+
+def do_blend(magics, rest):
+    sources = _words(rest, "blend URL|PATH URL|PATH ... (2 to 5 images)", 2, 5)
+    urls = [_image_url(magics, source) for source in sources]
+    return _submit_one(magics, "blend", {"image_urls": urls}, "blend " + " ".join(sources))
+
+
+def do_shorten(magics, rest):
+    text = rest.strip()
+    if not text:
+        raise UsageError("usage: %imagine shorten PROMPT")
+    try:
+        submission.plan(text, default_version=magics.default_version or None, yes=True)
+    except (PromptError, submission.NeedsConfirmation) as error:
+        raise UsageError(_prompt_message(error) if isinstance(error, PromptError)
+                         else str(error)) from None
+    return _submit_one(magics, "shorten", {"prompt": text}, text)
+
+
+def do_seed(magics, rest):
+    (ident,) = _words(rest, "seed ID", 1, 1)
+    record = find_record(magics, ident)
+    if not record.task_id:
+        raise UsageError(f"{ident}: that job was never sent, so it has no seed")
+    return _submit_one(magics, "seed", {"task_id": record.task_id}, record.prompt)
+
+
+def do_config(magics, rest):
+    _words(rest, "config", 0, 0)
+    for name in sorted(magics.class_own_traits(config=True)):
+        trait = magics.traits()[name]
+        print(f"Imagine.{name:<16} = {getattr(magics, name)!r:<28} # {trait.help}")
+    choice = magics.keys.current()
+    print(f"API key: {'set, from ' + choice.source if choice.key else 'not set (offline simulator)'}")
+
+
+def do_login(magics, rest):
+    _words(rest, "login", 0, 0)
+    key = getpass.getpass("APIFRAME API key (hidden; kept in this kernel only): ").strip()
+    if not key:
+        raise UsageError("no key typed; nothing changed")
+    from .client import ApiframeClient
+
+    try:
+        ApiframeClient(key, base_url=magics.base_url).close()
+    except ApiframeError as error:
+        raise UsageError(f"that key cannot be used: {render.explain(error)}") from None
+    magics.keys.login(key)
+    print("Key kept for this kernel (not written anywhere); the next %%imagine uses APIFRAME.")
+
+
+def do_panel(magics, rest):
+    _words(rest, "panel", 0, 0)
+    if magics.presenter.mode != "widgets":
+        raise UsageError("the prompt panel needs a notebook that renders widgets (JupyterLab, "
+                         "Notebook 7, VS Code); here, use %%imagine cells")
+    from IPython.display import display
+
+    from .widgets import ImaginePanel
+
+    display(ImaginePanel(magics.ui_context()))
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _sub_parser(name: str):
+    return _Parser(prog=f"%imagine {name}", add_help=False)
+
+
+def _should_wait_default(magics) -> bool:
+    return _should_wait(magics, argparse.Namespace(wait=False, no_wait=False))
+
+
+def _image_url(magics, source: str) -> str:
+    """A URL as is; a local file or a variable uploaded first (uploads are free)."""
+    (item,) = _image_prompts(magics, [source])
+    if isinstance(item, str):
+        return item
+    rt = magics.current_runtime()
+    try:
+        return rt.client.upload(item)
+    except ApiframeError as error:
+        raise UsageError(f"{source}: {render.explain(error)}") from None
+
+
+def _submit_one(magics, kind: str, payload: dict, prompt: str | None):
+    rt = magics.current_runtime()
+    try:
+        job = rt.manager.submit(kind, payload, prompt=prompt)
+    except ApiframeError as error:
+        raise UsageError(render.explain(error)) from None
+    return _present(magics, [job], group=False, wait=_should_wait_default(magics))
+

@@ -1,0 +1,67 @@
+"""Several jobs from one prompt (its permutations), handled as one result."""
+from __future__ import annotations
+
+import asyncio
+from typing import Iterator, Sequence
+
+from .errors import ApiframeError
+
+
+class JobGroup(Sequence):
+    """The jobs of one `%%imagine` run, in prompt order: iterable, indexable, waitable, awaitable."""
+
+    def __init__(self, jobs):
+        self.jobs = list(jobs)
+
+    def __getitem__(self, index):
+        return self.jobs[index]
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __iter__(self) -> Iterator:
+        return iter(self.jobs)
+
+    def __repr__(self) -> str:
+        done = sum(job.done for job in self.jobs)
+        return f"<JobGroup {len(self.jobs)} jobs, {done} done>"
+
+    @property
+    def done(self) -> bool:
+        return all(job.done for job in self.jobs)
+
+    def wait(self, timeout: float | None = None, *, images: bool = False) -> list:
+        """Block until every job ends; each job's result, or the error it ended with.
+
+        KeyboardInterrupt stops the waiting, not the jobs.
+        """
+        outcomes = []
+        for job in self.jobs:
+            try:
+                outcomes.append(job.wait(timeout, images=images))
+            except ApiframeError as error:
+                outcomes.append(error)
+        return outcomes
+
+    def __await__(self):
+        return self._await().__await__()
+
+    async def _await(self) -> list:
+        outcomes = await asyncio.gather(*(job._await() for job in self.jobs),
+                                        return_exceptions=True)
+        return list(outcomes)
+
+    def cancel(self) -> None:
+        for job in self.jobs:
+            job.cancel()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from . import notebook
+
+        return notebook.mimebundle(self.jobs, group=True)
+
+    def show(self) -> None:
+        """Display the group again (live where widgets render, else its static output)."""
+        from . import notebook
+
+        notebook.show(self.jobs, group=True)

@@ -1,0 +1,221 @@
+"""Showing jobs in whatever is running the kernel: live views, static twins, or text.
+
+- Where widgets render (JupyterLab, Notebook 7, VS Code): a live `JobView` per job, then the twin.
+- Everywhere else in a kernel (nbclient, papermill, Colab): the twin only.
+- A terminal IPython: a progress line while waiting, then the local paths.
+
+The twin is one output per run, shown with `display_id` the moment the cell runs and updated in
+place from the job callbacks (`DisplayHandle.update` is routed by id, so it lands in the right
+cell from any thread). Nothing here prints or displays from a thread.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Callable
+
+from . import frontend, render
+
+
+class Twin:
+    """The static output of one run: one job, or several shown as a contact sheet."""
+
+    def __init__(self, jobs, *, group: bool, max_side: int):
+        from IPython.display import display
+
+        self.jobs, self.group, self.max_side = list(jobs), group, max_side
+        self._lock = threading.Lock()
+        self._key = None
+        data, metadata = self._bundle()
+        self.handle = display(data, metadata=metadata, raw=True, display_id=True)
+        for job in self.jobs:
+            job.on_progress(self._changed)
+            job.on_failed(self._changed)
+            job.on_images(self._changed)
+
+    def _bundle(self):
+        if self.group:
+            return render.group_bundle(self.jobs, self.max_side)
+        return render.job_bundle(self.jobs[0], self.max_side)
+
+    def _state_key(self):
+        return tuple((job.state, job.status, job.percentage, getattr(job, "notice", None),
+                      tuple(job.image_paths or ())) for job in self.jobs)
+
+    def _changed(self, _job=None) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Render and send the current state, unless it is what was sent last."""
+        with self._lock:
+            key = self._state_key()
+            if key == self._key:
+                return
+            data, metadata = self._bundle()
+            self._key = key
+            self.handle.update(data, metadata=metadata, raw=True)
+
+
+# ------------------------------------------------------------------------------ the presenter
+
+
+class Presenter:
+    """Shows runs according to the frontend and the configuration; one per magics instance."""
+
+    def __init__(self, shell, *, display_mode: Callable[[], str], twin_size: Callable[[], int],
+                 ui_context: Callable[[], object] | None = None):
+        self.shell = shell
+        self._display_mode = display_mode
+        self._twin_size = twin_size
+        self._ui_context = ui_context
+        self._just_shown: set[int] = set()
+        self.frontend = frontend.detect(shell)
+
+    @property
+    def mode(self) -> str:
+        """'widgets', 'static' or 'text': what this kernel can show, unless configured."""
+        chosen = self._display_mode()
+        if chosen != "auto":
+            return chosen
+        if self.frontend == frontend.TERMINAL:
+            return "text"
+        return "widgets" if frontend.shows_widgets(self.frontend) else "static"
+
+    def show(self, jobs, *, group: bool = False) -> Twin | None:
+        """Display the jobs of one run; the live views first, the static twin after them."""
+        mode = self.mode
+        if mode == "text":
+            return None
+        if mode == "widgets" and self._ui_context is not None:
+            self._show_views(jobs)
+        return Twin(jobs, group=group, max_side=self._twin_size())
+
+    def _show_views(self, jobs) -> None:
+        from IPython.display import display
+
+        from .widgets import JobView
+
+        context = self._ui_context()
+        for job in jobs:
+            display(JobView(job, context))
+
+    def mark_shown(self, result) -> None:
+        """The cell already shows `result`: the display hook must not show it a second time."""
+        self._just_shown.add(id(result))
+
+    def display_object(self, result) -> None:
+        """IPython's display formatter for jobs and groups (see `install`)."""
+        if id(result) in self._just_shown:
+            self._just_shown.discard(id(result))
+            return
+        group = hasattr(result, "jobs")
+        self.present(list(result) if group else [result], group=group)
+
+    def present(self, jobs, *, group: bool = False) -> None:
+        """Show jobs again: the caption in a terminal, else as `show` does."""
+        if self.mode == "text":
+            print(mimebundle(jobs, group=group)[0]["text/plain"])
+        else:
+            self.show(jobs, group=group)
+
+    def forget_shown(self, *_args) -> None:
+        self._just_shown.clear()
+
+    def install(self) -> None:
+        """Register the display formatter by name, so jobs.py (and requests) load on first use."""
+        formatter = self.shell.display_formatter.ipython_display_formatter
+        for module, name in _RESULT_TYPES:
+            formatter.for_type_by_name(module, name, self.display_object)
+        self.shell.events.register("post_run_cell", self.forget_shown)
+
+    def uninstall(self) -> None:
+        formatter = self.shell.display_formatter.ipython_display_formatter
+        for module, name in _RESULT_TYPES:
+            formatter.deferred_printers.pop((module, name), None)
+            cls = getattr(sys.modules.get(module), name, None)
+            formatter.type_printers.pop(cls, None)
+        try:
+            self.shell.events.unregister("post_run_cell", self.forget_shown)
+        except ValueError:
+            pass
+
+
+_RESULT_TYPES = (("apiframe_magic.jobs", "Job"), ("apiframe_magic.groups", "JobGroup"))
+
+
+# ------------------------------------------------------------------------------ waiting
+
+
+def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bool:
+    """Block until every job has ended and its images are on disk; False if interrupted.
+
+    Ctrl-C (a kernel interrupt) stops the waiting, never the jobs. The twin gets its final state
+    from this thread before the cell ends, so headless runs keep the final image.
+    """
+    stream = stream or sys.stdout
+    last = None
+    try:
+        while True:
+            pending = [job for job in jobs if not job.done or not job._images_ready.is_set()]
+            if text_progress:
+                line = progress_line(jobs)
+                if line != last:
+                    stream.write("\r" + line.ljust(len(last or "")))
+                    stream.flush()
+                    last = line
+            if not pending:
+                break
+            pending[0]._images_ready.wait(0.1) if pending[0].done else pending[0]._ended.wait(0.1)
+    except KeyboardInterrupt:
+        if text_progress:
+            stream.write("\n")
+        print("Stopped waiting; the jobs go on in the background (`%imagine jobs`, "
+              "`%imagine wait`).", file=sys.stderr)
+        return False
+    finally:
+        if twin is not None:
+            twin.refresh()
+    if text_progress:
+        stream.write("\n")
+    return True
+
+
+def progress_line(jobs, width: int = 24) -> str:
+    """`[#####-----]  40% processing` for one job; an average and a count for several."""
+    if len(jobs) == 1:
+        job = jobs[0]
+        percent = 100 if job.state == "finished" else (job.percentage or 0)
+        words = render.status_words(job)
+    else:
+        percent = sum(100 if j.done else (j.percentage or 0) for j in jobs) // len(jobs)
+        words = f"{sum(j.done for j in jobs)}/{len(jobs)} done"
+    filled = width * percent // 100
+    return f"[{'#' * filled}{'-' * (width - filled)}] {percent:3d}% {words}"
+
+
+# ------------------------------------------------------------------------------ for Job / JobGroup
+
+_current: Presenter | None = None
+
+
+def set_current(presenter: Presenter | None) -> None:
+    global _current
+    _current = presenter
+
+
+def mimebundle(jobs, *, group: bool = False, max_side: int = render.DEFAULT_TWIN_SIZE):
+    """(data, metadata) of the static form, for `_repr_mimebundle_`."""
+    if group:
+        return render.group_bundle(jobs, max_side)
+    return render.job_bundle(jobs[0], max_side)
+
+
+def show(jobs, *, group: bool = False) -> None:
+    """`job.show()`: live where the magic is loaded and widgets render, else the static form."""
+    if _current is not None:
+        _current.present(jobs, group=group)
+        return
+    from IPython.display import display
+
+    data, metadata = mimebundle(jobs, group=group)
+    display(data, metadata=metadata, raw=True)
