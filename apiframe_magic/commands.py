@@ -70,7 +70,7 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
     twin = presenter.show(jobs, group=group)
     text_mode = presenter.mode == "text"
     if text_mode and save_dir is None:
-        save_dir = Path(magics.save_dir)
+        save_dir = Path(magics.save_dir).absolute()
     if wait:
         finished = notebook.wait_for(jobs, twin, text_progress=text_mode)
         if finished and text_mode:
@@ -149,15 +149,19 @@ def _image_prompts(magics, items) -> list:
 
 
 def _writable_dir(value: str) -> Path:
-    """The --save directory, checked before anything is paid for."""
-    path = Path(value).expanduser()
+    """The --save directory, created and tried with a file before anything is paid for."""
+    import tempfile
+
+    path = Path(value).expanduser().absolute()
     if path.exists() and not path.is_dir():
         raise UsageError(f"--save {value}: that is a file, not a directory")
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"--save {value}: {probe} is not writable; choose another directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise UsageError(f"--save {value}: cannot write there ({error.strerror or error}); "
+                         "choose another directory") from None
     return path
 
 

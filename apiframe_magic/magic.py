@@ -47,9 +47,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _cell_parser() -> _Parser:
     parser = _Parser(prog="%%imagine", add_help=False, allow_abbrev=False,
-                     usage="%%imagine [options]  (the cell below is the prompt)\n"
-                           "       %imagine [options] -- PROMPT\n"
-                           "       %imagine SUBCOMMAND ...  (%imagine help lists them)",
+                     usage="%%%%imagine [options]  (the cell below is the prompt)\n"
+                           "       %%imagine [options] -- PROMPT\n"
+                           "       %%imagine SUBCOMMAND ...  (%%imagine help lists them)",
                      description="Validate a Midjourney prompt, submit it through APIFRAME and "
                                  "show the grid and the four images when they are ready. "
                                  "Midjourney's own --ar, --sref, --v ... stay in the prompt.")
