@@ -17,7 +17,7 @@ from IPython.core.error import UsageError
 
 from . import frontend, notebook, render, submission
 from .errors import ApiframeError
-from .magic import WAIT_ENV, _check_version_label, _Parser
+from .magic import WAIT_ENV, _check_version_label, _Parser, expand_variables
 from .prompt import PromptError
 
 ALL = "all"
@@ -32,6 +32,8 @@ def run_prompt(magics, args, text: str):
         raise UsageError(f"--as {args.as_name!r}: not a Python variable name")
     if args.version:
         _check_version(args.version)
+    if args.expand:
+        text = expand_variables(text, magics.shell.user_ns)
     try:
         plan = submission.plan(
             text, version=args.version, default_version=magics.default_version or None,

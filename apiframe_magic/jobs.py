@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -254,6 +255,13 @@ class Job:
         from . import notebook
 
         notebook.show([self])
+
+    def save(self, directory: str | os.PathLike) -> list:
+        """Copy the finished job's images into `directory` (waits for them); returns the paths."""
+        self.wait(images=True)
+        if self.manager.images is None or not self.image_paths:
+            raise ApiframeError(f"{self!r} has no downloaded images to save")
+        return self.manager.images.save(self.task_id, self.image_paths, directory)
 
 
 class JobManager:
@@ -538,12 +546,13 @@ class JobManager:
             job.finished_at = job.updated_at = time.time()
             if job.task_id and state in (FINISHED, FAILED):
                 self._by_task.setdefault(job.task_id, job)
-            if state != FINISHED:
-                job._images_ready.set()
             self._wake.notify_all()
-        job._ended.set()
+        # Callbacks first, then wake the waiters: a cell that waited sees every output updated.
         self._run_callbacks(job, job._callbacks["progress"])
         self._run_callbacks(job, job._callbacks["finished" if state == FINISHED else "failed"])
+        if state != FINISHED:
+            job._images_ready.set()
+        job._ended.set()
 
     def _run_callbacks(self, job: Job, callbacks: Iterable[Callable]) -> None:
         """A failing callback is logged and remembered, never allowed to stop the poller."""
@@ -559,8 +568,8 @@ class JobManager:
 
     def _download(self, job: Job) -> None:
         if self.images is None or job.result is None or not job.result.all_image_urls:
-            job._images_ready.set()
             self._run_callbacks(job, job._callbacks["images"])
+            job._images_ready.set()
             return
         with self._lock:
             if self._downloads is None:
@@ -582,8 +591,8 @@ class JobManager:
             log.warning(message)
             self.errors.append(message)
         finally:
-            job._images_ready.set()
             self._run_callbacks(job, job._callbacks["images"])
+            job._images_ready.set()
 
     # ---------------------------------------------------------------- the poller
 

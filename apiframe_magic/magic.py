@@ -74,6 +74,9 @@ def _cell_parser() -> _Parser:
                              "or bytes; uploaded, its URL put in front of the prompt (repeatable)")
     parser.add_argument("--yes", action="store_true",
                         help="confirm a run of many jobs (permutations)")
+    parser.add_argument("--expand", action="store_true",
+                        help="replace {{name}} or {{name.attr}} in the prompt with its value "
+                             "from the notebook (Midjourney's own {a, b} stay as they are)")
     parser.add_argument("--as", dest="as_name", metavar="NAME",
                         help="also bind the result (a Job, or a JobGroup) to this variable")
     return parser
@@ -125,12 +128,19 @@ class Imagine(Magics):
                         ).tag(config=True)
     confirm_above = Int(10, help="a run of more jobs than this needs --yes (above 40 always)"
                         ).tag(config=True)
-    sim_speed = Float(10.0, help="clock speed of the offline simulator (10: an imagine takes "
+    sim_speed = Float(help="clock speed of the offline simulator (10: an imagine takes "
                                  "about 4 s)").tag(config=True)
     max_live_views = Int(20, help="live job views kept; older finished ones close (their "
                                   "static image stays)").tag(config=True)
 
     # ------------------------------------------------------------------ configuration checks
+
+    @default("sim_speed")
+    def _sim_speed_default(self):
+        try:  # the same variable the CLI reads; not imported from runtime, which loads requests
+            return float(os.environ.get("APIFRAME_SIM_SPEED", "") or 10.0)
+        except ValueError:
+            return 10.0
 
     @default("base_url")
     def _base_url_default(self):
@@ -278,7 +288,7 @@ class Imagine(Magics):
                              "%imagine -- PROMPT")
         from . import commands
 
-        return getattr(commands, f"do_{name}")(self, rest)
+        return getattr(commands, f"do_{name}")(self, expand_variables(rest, self.shell.user_ns))
 
     def _print_help(self) -> None:
         print(_cell_parser().format_help())
@@ -311,6 +321,29 @@ class Imagine(Magics):
 
 
 # ---------------------------------------------------------------------- helpers
+
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+
+
+def expand_variables(text: str, namespace: dict) -> str:
+    """`{{name}}` and `{{name.attr}}` from the notebook's variables; anything else untouched."""
+
+    def value(match: re.Match) -> str:
+        first, *attributes = match.group(1).split(".")
+        if first not in namespace:
+            raise UsageError(f"{{{{{match.group(1)}}}}}: there is no variable {first!r} in the "
+                             "notebook")
+        found = namespace[first]
+        for attribute in attributes:
+            try:
+                found = getattr(found, attribute)
+            except AttributeError:
+                raise UsageError(f"{{{{{match.group(1)}}}}}: {type(found).__name__} has no "
+                                 f"attribute {attribute!r}") from None
+        return str(found)
+
+    return _VARIABLE.sub(value, text)
+
 
 
 def _in_range(proposal, low: int, high: int) -> int:

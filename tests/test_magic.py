@@ -467,3 +467,27 @@ def test_frontend_detection(monkeypatch):
     monkeypatch.setitem(sys.modules, "google.colab", object())
     assert frontend.detect(kernel, {"JPY_SESSION_NAME": "x"}) == frontend.COLAB
     assert frontend.waits_by_default(frontend.COLAB) and not frontend.waits_by_default(frontend.LIVE)
+
+
+def test_expand_fills_notebook_variables_and_leaves_permutations(ip, capsys):
+    ip.user_ns["style"] = type("S", (), {"code": "12345"})()
+    ip.run_cell_magic("imagine", "--dry-run --expand", "a {red, blue} fox --sref {{style.code}}")
+    out = capsys.readouterr().out
+    assert "a red fox --sref 12345" in out and "a blue fox --sref 12345" in out
+    ip.run_cell_magic("imagine", "--dry-run", "a fox {{style.code}}")  # no --expand: Midjourney's
+    out = capsys.readouterr().out
+    assert "12345" not in out and "a fox style.code" in out
+    with pytest.raises(UsageError, match="no variable 'missing'"):
+        ip.run_cell_magic("imagine", "--dry-run --expand", "a fox --sref {{missing}}")
+    with pytest.raises(UsageError, match="has no attribute 'nope'"):
+        ip.run_cell_magic("imagine", "--dry-run --expand", "a fox --sref {{style.nope}}")
+
+
+def test_subcommands_take_notebook_variables_and_jobs_save(ip, tmp_path, capsys):
+    job = ip.run_cell_magic("imagine", "--wait", FOX)
+    ip.user_ns["fox"] = job
+    capsys.readouterr()
+    ip.run_line_magic("imagine", "show {{fox.task_id}}")
+    assert job.task_id in capsys.readouterr().out
+    paths = job.save(tmp_path / "mine")
+    assert len(paths) == 5 and all(path.is_file() for path in paths)
