@@ -155,8 +155,9 @@ def _html_block(title: str, lines: Iterable[str], state_class: str) -> str:
 
 def job_bundle(job, max_side: int = DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
     """(data, metadata) for the twin of one job in its current state."""
-    picture = twin_image(job) if job.state == "finished" else None
-    paths = list((job.image_paths or {}).values())
+    has_text = job.result is not None and bool(job.result.content)
+    picture = twin_image(job) if job.state == "finished" and not has_text else None
+    paths = [] if has_text else list((job.image_paths or {}).values())
     text = caption(job, paths)
     if picture is not None:
         try:

@@ -1,0 +1,78 @@
+"""The quickstart notebook, executed headless (nbclient, as `jupyter execute` and papermill do)
+against the offline simulator: every imagine cell must keep its final image, within budget."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+QUICKSTART = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
+BUDGET_PER_GRID = 250_000
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("quickstart")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("APIFRAME_MAGIC_HOME", str(workdir / "home"))
+    mp.setenv("APIFRAME_SIM_SPEED", "40")
+    for name in ("APIFRAME_API_KEY", "JPY_SESSION_NAME", "VSCODE_PID", "APIFRAME_MAGIC_WAIT"):
+        mp.delenv(name, raising=False)
+    try:
+        nb = nbformat.read(QUICKSTART, as_version=4)
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(workdir)}}).execute()
+    finally:
+        mp.undo()
+    saved = workdir / "executed.ipynb"
+    nbformat.write(nb, saved)
+    return nb, saved
+
+
+def _imagine_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code"
+            and cell.source.startswith("%%imagine")
+            and "--dry-run" not in cell.source.splitlines()[0]]
+
+
+def test_quickstart_runs_without_errors(executed):
+    nb, _ = executed
+    errors = [(cell.source[:40], output.get("ename"), output.get("evalue"))
+              for cell in nb.cells for output in cell.get("outputs", [])
+              if output.output_type == "error"]
+    assert errors == []
+
+
+def test_every_imagine_cell_keeps_its_final_image(executed):
+    nb, _ = executed
+    cells = _imagine_cells(nb)
+    assert len(cells) >= 4
+    for cell in cells:
+        images = [o for o in cell.outputs if "image/jpeg" in o.get("data", {})]
+        assert images, f"no final image in: {cell.source[:60]}"
+        for output in images:
+            assert len(json.dumps(output)) <= BUDGET_PER_GRID
+
+
+def test_python_actions_keep_their_images_and_describe_its_prompts(executed):
+    nb, _ = executed
+    by_source = {cell.source.split("\n")[0]: cell for cell in nb.cells if cell.cell_type == "code"}
+    for first_line in ("big = fox.upscale(2)   # U2", "variation = fox.vary(1)   # V1",
+                       "again = fox.reroll()"):
+        assert any("image/jpeg" in o.get("data", {}) for o in by_source[first_line].outputs)
+    describe = next(c for c in nb.cells if c.source.startswith("%imagine describe"))
+    text = describe.outputs[-1]["data"]["text/plain"]
+    assert "1. " in text and "4. " in text
+
+
+def test_saved_notebook_growth_per_job_is_within_budget(executed):
+    nb, saved = executed
+    jobs = 0
+    for cell in _imagine_cells(nb):
+        jobs += 6 if "{red, green, blue} {cat, owl}" in cell.source else 1
+    jobs += 3  # upscale, vary, reroll from Python
+    source_size = QUICKSTART.stat().st_size
+    assert (saved.stat().st_size - source_size) / jobs <= BUDGET_PER_GRID
