@@ -175,9 +175,13 @@ class JobView(widgets.VBox):
             return True
 
     def add_child(self, widget) -> None:
-        """Append a follow-up view (or the prompt panel) under this view."""
-        self.apply(lambda: setattr(self.children_box, "children",
-                                   (*self.children_box.children, widget)))
+        """Append a follow-up view (or the prompt panel) under this view; children closed
+        meanwhile (a closed panel) leave, as a closed model cannot be sent."""
+        def append():
+            kept = tuple(w for w in self.children_box.children if not is_closed(w))
+            self.children_box.children = (*kept, widget)
+
+        self.apply(append)
 
     @property
     def child_views(self) -> list["JobView"]:
