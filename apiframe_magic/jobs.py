@@ -232,8 +232,17 @@ class Job:
     def zoom_out(self, ratio: float = 2.0) -> "Job":
         return self._child("outpaint", zoom_ratio=ratio)
 
+    def make_square(self) -> "Job":
+        """Make Square: an outpaint to 1:1 (zoom ratio 1) of an upscaled image."""
+        return self._child("outpaint", zoom_ratio=1, aspect_ratio="1:1")
+
     def upscale_alt(self, type: str = "subtle") -> "Job":
         return self._child("upscale-alt", type=type)
+
+    def upscale_highres(self, type: str = "2x", index: int | None = None) -> "Job":
+        """2x/4x upscale of this job's image (`index` 1-4 picks one when this job is a grid)."""
+        return self._child("upscale-highres", type=type,
+                           index=None if index is None else str(index))
 
     def resume(self) -> "Job":
         """Track this job again after a timeout or a cancel."""

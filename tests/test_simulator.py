@@ -263,6 +263,13 @@ def test_variations_are_related_to_their_parent_variant(sim, http, grid):
     assert subtle["task_type"] == "variation-subtle"
 
 
+def test_vary_strong_and_subtle_also_take_an_upscale(sim, http, upscale):
+    for strength in ("strong", "subtle"):
+        varied = finish(sim, http, "/variations", {"parent_task_id": upscale["task_id"],
+                                                   "index": strength})
+        assert varied["task_type"] == f"variation-{strength}" and len(varied["image_urls"]) == 4
+
+
 def test_pan_outpaint_inpaint_reroll_blend_faceswap(sim, http, grid, upscale):
     parent = upscale["task_id"]
     source = png(http, upscale["image_url"])
@@ -346,6 +353,7 @@ def test_sref_random_code_url_and_none(sim, http):
     ("/upscale-1x", {"parent_task_id": "GRID", "index": True}, "index must be one of"),
     ("/upscale-1x", {"parent_task_id": "UPSCALE", "index": "1"}, "must be a grid task"),
     ("/variations", {"parent_task_id": "GRID", "index": "9"}, "index must be one of"),
+    ("/variations", {"parent_task_id": "UPSCALE", "index": "2"}, "must be a grid task"),
     ("/upscale-alt", {"parent_task_id": "GRID", "type": "subtle"}, "must be an upscale-1x"),
     ("/upscale-alt", {"parent_task_id": "UPSCALE", "type": "big"}, "type must be one of"),
     ("/pan", {"parent_task_id": "GRID", "direction": "up"}, "must be an upscale-1x"),

@@ -193,8 +193,11 @@ def check_reroll(body: dict, parents: ParentLookup) -> dict:
 
 
 def check_variations(body: dict, parents: ParentLookup) -> dict:
+    """V1-V4 vary a grid image; Vary (Strong/Subtle) is Midjourney's button under an upscaled
+    image, so "strong"/"subtle" also take an upscale-1x parent."""
     c = _checker(body, parents)
-    c.out["parent"] = c.parent()
+    strength = body.get("index") in ("strong", "subtle")
+    c.out["parent"] = c.parent(kinds=(GRID, SINGLE)) if strength else c.parent()
     c.index(extra=("strong", "subtle"))
     c.prompt(required=False)
     c.aspect_ratio()

@@ -4,5 +4,6 @@ Pure ipywidgets; rules and reasons in ../shared/design/widget-ui.md. Imported on
 frontend is live, never at `%load_ext`.
 """
 from .context import UiContext
+from .view import JobView
 
-__all__ = ["UiContext"]
+__all__ = ["JobView", "UiContext"]

@@ -24,6 +24,8 @@ class UiContext:
     max_live_views: int = 20
     panel: Any = None                # the ImaginePanel that "Reuse style" fills, once one exists
     views: list = field(default_factory=list)  # live JobViews, oldest first (for closing old ones)
+    # panel_factory(context) -> a new panel with .set_prompt(text); None means ImaginePanel.
+    panel_factory: Callable[["UiContext"], Any] | None = None
 
     @classmethod
     def from_runtime(cls, runtime, **options) -> "UiContext":
@@ -32,6 +34,61 @@ class UiContext:
         if context.submit is None:
             context.submit = context._plain_submit
         return context
+
+    # ------------------------------------------------------------------ the prompt panel
+
+    def fill_panel(self, text: str, *, below=None):
+        """Put `text` in the open prompt panel, or open one under the view `below` (main thread).
+
+        Style buttons call this: one click leaves the prompt, with its `--sref`, ready to edit.
+        Returns the panel.
+        """
+        panel = self.panel
+        if panel is None or _closed(panel):
+            if below is None:
+                raise ValueError("no prompt panel is open: open one with `%imagine panel`")
+            panel = self._new_panel()
+            self.panel = panel
+            below.add_child(panel)
+        panel.set_prompt(text)
+        return panel
+
+    def _new_panel(self):
+        if self.panel_factory is not None:
+            return self.panel_factory(self)
+        from .panel import ImaginePanel
+
+        return ImaginePanel(self)
+
+    # ------------------------------------------------------------------ live views
+
+    def register_view(self, view) -> None:
+        """Track a new live view, then close the oldest finished ones past `max_live_views`."""
+        self.views.append(view)
+        self.trim_views()
+
+    def forget_view(self, view) -> None:
+        self.views[:] = [v for v in self.views if v is not view]
+
+    def trim_views(self) -> int:
+        """Close whole finished trees (a top view and its follow-ups), oldest first, until at
+        most `max_live_views` views are live. A tree holding the open panel stays. Returns how
+        many views were closed; their static twins stay in the notebook."""
+        if not self.max_live_views or self.max_live_views <= 0:
+            return 0
+        closed = 0
+        for view in list(self.views)[:-1]:  # never the view just made
+            excess = len(self.views) - self.max_live_views
+            if excess <= 0:
+                break
+            if view.parent_view is not None or not view.tree_done():
+                continue
+            if self.panel is not None and view.holds(self.panel):
+                continue
+            before = len(self.views)
+            view.close()
+            closed += before - len(self.views)
+        return closed
 
     def _plain_submit(self, text: str, *, mode: str | None = None,
                       image_prompts: Sequence[str] = ()) -> list:
@@ -42,3 +99,10 @@ class UiContext:
         prompts = validate(text, version=self.version)
         return [self.manager.imagine(str(p), aspect_ratio=p.aspect_ratio, process_mode=mode)
                 for p in prompts]
+
+
+def _closed(panel) -> bool:
+    closed = getattr(panel, "closed", None)
+    if isinstance(closed, bool):
+        return closed
+    return getattr(panel, "comm", None) is None

@@ -1,0 +1,470 @@
+"""JobView without a browser: real jobs against the simulator over HTTP, clicks with
+`Button.click()`, and a comm that records what would reach the frontend."""
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import comm
+import ipywidgets as widgets
+import pytest
+from ipywidgets.widgets import widget as widget_module
+from PIL import Image as PILImage
+
+from apiframe_magic import ApiframeError, runtime
+from apiframe_magic.jobs import PollingPolicy
+from apiframe_magic.widgets import JobView, UiContext
+from apiframe_magic.widgets.actions import prompt_with_sref
+from apiframe_magic.widgets.style import is_closed
+from apiframe_magic.widgets.view import _link
+
+SPEED = 200
+
+
+class RecordingComm:
+    """Stands in for a kernel comm: keeps every message a widget sends."""
+
+    kernel = "recording"
+
+    def __init__(self, *args, **kwargs):
+        self.comm_id = kwargs.get("comm_id") or f"rec-{id(self):x}"
+        self.messages: list = []
+        self.closed = False
+
+    def open(self, *args, **kwargs):
+        pass
+
+    def on_msg(self, callback):
+        pass
+
+    def send(self, data=None, metadata=None, buffers=None):
+        self.messages.append((data, buffers))
+
+    def close(self, *args, **kwargs):
+        self.closed = True
+
+
+@pytest.fixture(autouse=True)
+def recording_comm(monkeypatch):
+    monkeypatch.setattr(comm, "create_comm", RecordingComm)
+    yield
+
+
+class FakePanel(widgets.VBox):
+    """The prompt panel's interface as views use it: `set_prompt(text)`."""
+
+    def __init__(self, ctx):
+        super().__init__()
+        self.ctx = ctx
+        self.prompts: list[str] = []
+
+    def set_prompt(self, text):
+        self.prompts.append(text)
+
+
+@pytest.fixture
+def rt(sim, tmp_path):
+    runtime_ = runtime.start(api_key=sim.api_key, base_url=sim.url, home=tmp_path / "home",
+                             policy=PollingPolicy().scaled(SPEED))
+    yield runtime_
+    runtime_.close()
+
+
+@pytest.fixture
+def sim():
+    from apiframe_magic.simulator import Simulator
+
+    with Simulator(speed=SPEED) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def ctx(rt, tmp_path):
+    context = UiContext.from_runtime(rt, save_dir=tmp_path / "saved")
+    context.panel_factory = FakePanel
+    yield context
+    for view in list(context.views):
+        view.close()
+
+
+def wait_until(condition, timeout=20.0, what="condition"):
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def settled(view):
+    """Wait until the view shows its job's end (and its images, when it has any)."""
+    try:
+        view.job.wait(30, images=True)
+    except ApiframeError:
+        pass  # a failed job: the view shows why
+    if view.job.state == "finished" and view.grid_image is not None:
+        wait_until(lambda: view._images_state in ("ready", "missing"), what="images shown")
+    return view
+
+
+def imagine(ctx, prompt="a red fox in the snow"):
+    job = ctx.submit(prompt)[0]
+    return JobView(job, ctx)
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    assert data[:2] == b"\xff\xd8", "not JPEG bytes"
+    with PILImage.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def instances() -> int:
+    return len(widget_module._instances)
+
+
+# ---------------------------------------------------------------------- the grid
+
+
+def test_grid_view_shows_images_buttons_and_links(ctx):
+    view = settled(imagine(ctx, "a red fox --sref random"))
+    job = view.job
+    assert {"amj-live", "amj-job"} <= set(view._dom_classes)
+    assert "Finished" in view.status.value and view.progress.value == 1.0
+    assert view.progress.bar_style == "success"
+    assert view.body in view.children and view.children[-1] is view.children_box
+    assert max(jpeg_size(view.grid_image.value)) <= 768
+    assert all(384 <= max(jpeg_size(i.value)) <= 512 for i in view.variant_images)
+    for key in ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4", "style1", "style4",
+                "reroll", "vary-strong", "vary-subtle", "save", "reuse-style"):
+        button = view.buttons[key]
+        assert button.description and button.tooltip, key
+        assert not button.disabled, key
+    assert view.buttons["reuse-style"].description == f"Reuse style --sref {job.sref}"
+    assert view.control.disabled
+    assert job.task_id in view.title.value
+    assert f"--sref {job.sref}</span>" in view.details.value
+    assert view.details.value.count("full size</a>") == 5
+    assert all(url in view.details.value for url in job.result.image_urls)
+
+
+def test_without_sref_the_reuse_button_is_hidden(ctx):
+    view = settled(imagine(ctx))
+    assert view.job.sref is None
+    assert view.buttons["reuse-style"].layout.display == "none"
+
+
+def test_every_grid_button_starts_its_follow_up(ctx, sim):
+    view = settled(imagine(ctx))
+    parent = view.job.task_id
+    expected = {f"U{k}": ("upscale-1x", {"index": str(k)}) for k in range(1, 5)}
+    expected |= {f"V{k}": ("variations", {"index": str(k)}) for k in range(1, 5)}
+    expected |= {"reroll": ("reroll", {}), "vary-strong": ("variations", {"index": "strong"}),
+                 "vary-subtle": ("variations", {"index": "subtle"})}
+    before = sim.tasks_created
+    for key in expected:
+        view.buttons[key].click()
+    assert sim.tasks_created - before == len(expected)
+    for key, (kind, fields) in expected.items():
+        child = view.started[key]
+        assert child.kind == kind and child.payload == {"parent_task_id": parent, **fields}
+        assert child.parent is view.job
+        assert view.buttons[key].disabled
+    children = view.child_views
+    assert [c.job for c in children] == [view.started[k] for k in expected]
+    assert all(c.parent_view is view for c in children)
+    for child in children:
+        settled(child)
+        assert child.job.state == "finished", child.status.value
+
+
+def test_every_upscale_button_starts_its_follow_up(ctx, sim):
+    grid = settled(imagine(ctx, "a lighthouse --sref random"))
+    grid.buttons["U2"].click()
+    upscale = settled(grid.child_views[0])
+    assert upscale.job.kind == "upscale-1x" and upscale.variant_images == []
+    assert max(jpeg_size(upscale.grid_image.value)) <= 768
+    parent = upscale.job.task_id
+    expected = {
+        "upscale-subtle": ("upscale-alt", {"type": "subtle"}),
+        "upscale-creative": ("upscale-alt", {"type": "creative"}),
+        "upscale-2x": ("upscale-highres", {"type": "2x"}),
+        "upscale-4x": ("upscale-highres", {"type": "4x"}),
+        "pan-left": ("pan", {"direction": "left"}), "pan-right": ("pan", {"direction": "right"}),
+        "pan-up": ("pan", {"direction": "up"}), "pan-down": ("pan", {"direction": "down"}),
+        "zoom-1.5": ("outpaint", {"zoom_ratio": 1.5}), "zoom-2": ("outpaint", {"zoom_ratio": 2}),
+        "square": ("outpaint", {"zoom_ratio": 1, "aspect_ratio": "1:1"}),
+        "vary-strong": ("variations", {"index": "strong"}),
+        "vary-subtle": ("variations", {"index": "subtle"}),
+    }
+    job_buttons = {k for k, a in upscale._actions.items() if a.does == "job"}
+    assert job_buttons == set(expected)
+    labels = {upscale.buttons[k].description for k in expected}
+    assert {"Upscale (Subtle)", "Upscale (Creative)", "Pan left", "Zoom Out 1.5x", "Zoom Out 2x",
+            "Make Square", "Vary (Strong)", "Vary (Subtle)"} <= labels
+    before = sim.tasks_created
+    for key in expected:
+        upscale.buttons[key].click()
+    assert sim.tasks_created - before == len(expected), upscale.status.value
+    for key, (kind, fields) in expected.items():
+        child = upscale.started[key]
+        assert (child.kind, child.payload) == (kind, {"parent_task_id": parent, **fields})
+    assert len(upscale.child_views) == len(expected)
+    for child in upscale.child_views:
+        settled(child)
+        assert child.job.state == "finished", (child.job, child.status.value)
+    square = upscale.started["square"]
+    assert [v for v in upscale.child_views if v.job is square][0].variant_images  # a grid
+
+
+def test_clicking_twice_submits_once(ctx, sim):
+    view = settled(imagine(ctx))
+    before = sim.tasks_created
+    view.buttons["U1"].click()
+    view.buttons["U1"].click()
+    view.click("U1")
+    assert sim.tasks_created - before == 1
+    assert len(view.child_views) == 1
+
+
+def test_a_click_while_the_request_is_in_flight_is_ignored(ctx, sim):
+    view = settled(imagine(ctx))
+    sim.fail_next(1, "slow", paths={"/variations"}, delay=0.5)
+    before = sim.tasks_created
+    first = threading.Thread(target=view.buttons["V3"].click)
+    first.start()
+    wait_until(lambda: "V3" in view._in_flight, what="the request in flight")
+    assert view.buttons["V3"].disabled
+    view.buttons["V3"].click()  # arrives while the first is still being sent
+    first.join()
+    assert sim.tasks_created - before == 1
+    assert len(view.child_views) == 1
+
+
+def test_a_rejected_request_re_enables_its_button_with_the_reason(ctx, sim):
+    view = settled(imagine(ctx))
+    sim.fail_next(4, "429", paths={"/upscale-1x"}, retry_after=0)
+    view.buttons["U3"].click()
+    assert not view.buttons["U3"].disabled
+    assert "U3" not in view.started and view.child_views == []
+    assert "U3 failed: Too many requests" in view.status.value
+    view.buttons["U3"].click()  # the service takes it now
+    assert view.started["U3"].kind == "upscale-1x"
+    assert "failed" not in view.status.value
+
+
+def test_an_ambiguous_failure_is_never_sent_again(ctx, sim):
+    view = settled(imagine(ctx))
+    sim.fail_next(1, "500", paths={"/reroll"}, phase="after")
+    before = sim.tasks_created
+    view.buttons["reroll"].click()
+    assert view.buttons["reroll"].disabled
+    assert "history" in view.status.value
+    view.buttons["reroll"].click()
+    assert sim.tasks_created - before == 1  # the one the service created before failing
+
+
+def test_a_failed_task_is_explained_in_words(ctx, sim):
+    sim.fail_next(1, "task_failed", reason="Banned prompt <detected>")
+    view = settled(imagine(ctx))
+    assert view.job.state == "failed"
+    assert "Failed: Midjourney could not complete it: Banned prompt &lt;detected&gt;" in \
+        view.status.value
+    assert "submit again" in view.status.value
+    assert view.progress.bar_style == "danger"
+    assert view.body not in view.children
+    assert view.control.disabled
+
+
+def test_a_failed_follow_up_can_be_started_again(ctx, sim):
+    view = settled(imagine(ctx))
+    sim.fail_next(1, "task_failed")
+    view.buttons["V1"].click()
+    first = view.started["V1"]
+    settled(view.child_views[0])
+    wait_until(lambda: not view.buttons["V1"].disabled, what="V1 enabled again")
+    assert "failed" in view.buttons["V1"].tooltip
+    view.buttons["V1"].click()
+    assert view.started["V1"] is not first
+    assert len(view.child_views) == 2
+
+
+def test_cancel_then_resume(ctx, sim):
+    sim.fail_next(3, "slow", paths={"/fetch", "/fetch-many"}, delay=0.2)
+    view = imagine(ctx)
+    assert view.control.description == "Cancel" and not view.control.disabled
+    view.control.click()
+    assert view.job.state == "cancelled"
+    assert "Cancelled here" in view.status.value and "Resume" in view.status.value
+    assert view.control.description == "Resume" and not view.control.disabled
+    view.control.click()
+    settled(view)
+    assert view.job.state == "finished"
+    assert view.grid_image.value and view.body in view.children
+
+
+def test_a_notice_and_the_prompt_are_shown_escaped(ctx):
+    job = ctx.manager.imagine("a <b>bold</b> & fox")
+    view = JobView(job, ctx)
+    job.notice = "polling failed 3 times <retrying>"
+    view._on_progress(job)
+    if not job.done:
+        assert "polling failed 3 times &lt;retrying&gt;" in view.status.value
+    assert "a &lt;b&gt;bold&lt;/b&gt; &amp; fox" in view.title.value
+    settled(view)
+    assert "<b>" not in view.title.value
+
+
+def test_links_are_escaped_and_only_http():
+    assert _link('https://x.test/a"onmouseover="b.png', "grid") == (
+        '<a href="https://x.test/a&quot;onmouseover=&quot;b.png" target="_blank" '
+        'rel="noopener noreferrer">grid</a>')
+    assert "<a" not in _link("javascript:alert(1)", "grid")
+
+
+# ---------------------------------------------------------------------- style reuse
+
+
+def test_prompt_with_sref_replaces_or_adds():
+    assert prompt_with_sref("a fox --ar 3:2", "123") == "a fox --ar 3:2 --sref 123"
+    assert prompt_with_sref("a fox --sref random --sw 200", "77") == "a fox --sw 200 --sref 77"
+    assert prompt_with_sref("a fox --sref 1::2 https://x/y.png --v 7", "9") == \
+        "a fox --v 7 --sref 9"
+    assert prompt_with_sref(None, "5") == "--sref 5"
+
+
+def test_style_buttons_fill_one_panel_opened_under_the_view(ctx):
+    view = settled(imagine(ctx, "a red fox --ar 3:2 --sref random"))
+    code = view.job.sref
+    view.buttons["reuse-style"].click()
+    panel = ctx.panel
+    assert isinstance(panel, FakePanel) and panel in view.children_box.children
+    assert panel.prompts == [f"a red fox --ar 3:2 --sref {code}"]
+    view.buttons["style2"].click()
+    assert ctx.panel is panel and view.children_box.children.count(panel) == 1
+    assert panel.prompts[-1] == f"a red fox --ar 3:2 --sref {view.job.result.image_urls[1]}"
+    panel.close()
+    view.buttons["style1"].click()
+    assert view._note == ""
+    assert ctx.panel is not panel and ctx.panel.prompts[-1].endswith(
+        view.job.result.image_urls[0])
+
+
+def test_the_upscale_offers_its_image_as_style_reference(ctx):
+    grid = settled(imagine(ctx))
+    grid.buttons["U4"].click()
+    upscale = settled(grid.child_views[0])
+    upscale.buttons["style"].click()
+    assert ctx.panel.prompts == [f"a red fox in the snow --sref {upscale.job.result.image_url}"]
+    assert ctx.panel in upscale.children_box.children
+
+
+def test_an_open_panel_elsewhere_is_filled_in_place(ctx):
+    ctx.panel = FakePanel(ctx)
+    view = settled(imagine(ctx, "a cat --sref random"))
+    view.buttons["reuse-style"].click()
+    assert ctx.panel.prompts == [f"a cat --sref {view.job.sref}"]
+    assert ctx.panel not in view.children_box.children
+
+
+# ---------------------------------------------------------------------- save
+
+
+def test_save_writes_the_full_size_images_and_shows_where(ctx, tmp_path):
+    view = settled(imagine(ctx))
+    view.buttons["save"].click()
+    task = view.job.task_id
+    names = sorted(p.name for p in (tmp_path / "saved").iterdir())
+    assert names == sorted(f"{task}_{n}.png" for n in ("grid", "1", "2", "3", "4"))
+    assert view.details.value.count('class="amj-path"') == 5
+    view.buttons["U1"].click()
+    upscale = settled(view.child_views[0])
+    upscale.buttons["save"].click()
+    assert (tmp_path / "saved" / f"{upscale.job.task_id}_upscale.png").is_file()
+
+
+# ---------------------------------------------------------------------- models
+
+
+def test_close_releases_every_model_of_the_tree(ctx):
+    settled(imagine(ctx)).close()  # the shared layouts and styles exist from here on
+    baseline = instances()
+    view = settled(imagine(ctx, "a red fox --sref random"))
+    per_view = instances() - baseline
+    assert per_view <= 45  # the design's budget after sharing layouts: about 49
+    view.buttons["U1"].click()
+    view.buttons["reuse-style"].click()
+    settled(view.child_views[0])
+    view.close()
+    assert instances() == baseline
+    assert ctx.views == [] and view.closed and is_closed(view.children_box)
+    view._on_progress(view.job)  # a late callback on a closed view does nothing
+    assert view.status.value  # kept, not re-sent
+
+
+def test_old_finished_trees_are_closed_past_the_limit(ctx):
+    ctx.max_live_views = 3
+    first = settled(imagine(ctx, "first"))
+    first.buttons["U1"].click()                  # a tree of two views
+    settled(first.child_views[0])
+    second = settled(imagine(ctx, "second"))
+    assert not first.closed                      # 3 live views: at the limit
+    third = settled(imagine(ctx, "third"))
+    assert first.closed and first.child_views[0].closed
+    assert ctx.views == [second, third]
+    ctx.panel = FakePanel(ctx)
+    second.add_child(ctx.panel)                  # the tree with the open panel stays
+    fourth = settled(imagine(ctx, "fourth"))
+    fifth = imagine(ctx, "fifth")
+    assert not second.closed and third.closed
+    assert ctx.views == [second, fourth, fifth]
+    settled(fifth)
+
+
+def test_frontend_messages_carry_the_thumbnails(ctx):
+    view = settled(imagine(ctx))
+    sent = [buffers for data, buffers in view.grid_image.comm.messages if buffers]
+    assert any(bytes(b[0]) == view.grid_image.value for b in sent)
+
+
+def test_callbacks_never_print(ctx, capsys):
+    view = settled(imagine(ctx))
+    view.buttons["U1"].click()
+    settled(view.child_views[0])
+    assert capsys.readouterr() == ("", "")
+    assert ctx.manager.errors == []
+
+
+def test_a_view_of_a_job_that_already_ended_shows_everything_at_once(ctx):
+    job = ctx.submit("a quiet lake")[0]
+    job.wait(30, images=True)
+    view = JobView(job, ctx)
+    assert view.body in view.children and view._images_state == "ready"
+    assert view.grid_image.value and all(i.value for i in view.variant_images)
+
+
+# ---------------------------------------------------------------------- threads
+
+
+def test_three_writers_at_once_never_break_the_view(ctx):
+    """Poller, image pool and main thread write one view at once (widget-ui.md rule 2)."""
+    view = settled(imagine(ctx))
+    job, rounds, errors = view.job, 300, []
+    extra = [widgets.HTML(f"{i}") for i in range(rounds)]
+
+    def run(name, step):
+        try:
+            for i in range(rounds):
+                step(i)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"{name}: {exc!r}")
+
+    poller = threading.Thread(target=run, args=("poller", lambda i: view._on_progress(job)))
+    pool = threading.Thread(target=run, args=("images", lambda i: view._on_images(job)))
+    poller.start()
+    pool.start()
+    run("main", lambda i: (view.add_child(extra[i]), view.apply(view._show_result)))
+    poller.join()
+    pool.join()
+    assert errors == [] and view._note == ""
+    assert view.children_box.children == tuple(extra)
+    assert "Finished" in view.status.value
