@@ -491,3 +491,17 @@ def test_subcommands_take_notebook_variables_and_jobs_save(ip, tmp_path, capsys)
     assert job.task_id in capsys.readouterr().out
     paths = job.save(tmp_path / "mine")
     assert len(paths) == 5 and all(path.is_file() for path in paths)
+
+
+def test_live_views_come_first_then_the_twin_and_buttons_work(ip):
+    ip.run_line_magic("config", "Imagine.display = 'widgets'")
+    job = ip.run_cell_magic("imagine", "--wait", FOX)
+    outputs = ip.display_pub.outputs()
+    assert "application/vnd.jupyter.widget-view+json" in outputs[0]["data"]
+    assert "image/jpeg" in outputs[-1]["data"]
+    context = magics_of(ip).ui_context()
+    (view,) = [v for v in context.views if v.job is job]
+    view.buttons["U1"].click()
+    child = view.started["U1"]
+    assert child.kind == "upscale-1x" and child.wait(30).finished
+    assert view.child_views and view.child_views[0].job is child
