@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from .. import credits
 from . import texts
 from .art import ArtSpec, size_for_aspect
 from .images import ImageStore, UploadImage
@@ -41,11 +42,8 @@ DURATIONS: dict[str, tuple] = {
     "/imagine-video": ((2, 4), (2, 3), (60, 90)),
     "/imagine-video-extend": ((2, 4), (2, 3), (60, 90)),
 }
-COSTS = {"/imagine": 4, "/reroll": 4, "/variations": 4, "/blend": 4, "/inpaint": 4,
-         "/outpaint": 4, "/pan": 4, "/upscale-1x": 2, "/upscale-alt": 4, "/faceswap": 2,
-         "/describe": 2, "/shorten": 2, "/seed": 2, "/imagine-video": 8,
-         "/imagine-video-extend": 8}
-HIGHRES_COSTS = {"2x": 1, "4x": 2}
+COSTS = {"/" + kind: cost for kind, cost in credits.COSTS.items()}
+HIGHRES_COSTS = credits.HIGHRES_COSTS
 _STRENGTH = {"strong": 0.55, "subtle": 0.15}
 _PAN_SHIFT = {"up": (0.0, -0.3), "down": (0.0, 0.3), "left": (-0.3, 0.0), "right": (0.3, 0.0)}
 _BLEND_ASPECT = {"square": "1:1", "portrait": "2:3", "landscape": "3:2"}
