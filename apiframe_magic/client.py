@@ -17,8 +17,11 @@ import json
 import logging
 import os
 import re
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -104,8 +107,58 @@ def exception_chain(exc: BaseException):
             continue
         seen.add(id(err))
         yield err
-        stack.extend([getattr(err, "reason", None), err.__cause__, err.__context__])
-        stack.extend(a for a in getattr(err, "args", ()) if isinstance(a, BaseException))
+        # urllib3 keeps the cause in `reason`, which is a plain string on an SSLError
+        linked = (getattr(err, "reason", None), err.__cause__, err.__context__,
+                  *getattr(err, "args", ()))
+        stack.extend(item for item in linked if isinstance(item, BaseException))
+
+
+@dataclass(frozen=True)
+class TlsProblem:
+    """A TLS failure found inside a requests/urllib3 exception.
+
+    `reason` is a short phrase for a message; `before_sending` is True when it happened while
+    the secure connection was being set up (the handshake), so no request bytes left.
+    """
+
+    reason: str
+    before_sending: bool
+
+    def advice(self) -> str:
+        if "WRONG_VERSION_NUMBER" in self.reason.upper() or "plain HTTP" in self.reason:
+            return "If this address speaks plain HTTP, use http:// instead of https://."
+        return ("If a company proxy or antivirus intercepts HTTPS, point REQUESTS_CA_BUNDLE at "
+                "its CA certificate.")
+
+
+def tls_problem(exc: BaseException) -> TlsProblem | None:
+    """The TLS failure inside `exc`, if there is one (certificate, wrong protocol, handshake)."""
+    import ssl
+
+    from urllib3.exceptions import SSLError as Urllib3SSLError
+
+    found = [err for err in exception_chain(exc)
+             if isinstance(err, (ssl.SSLError, ssl.CertificateError, Urllib3SSLError,
+                                 requests.exceptions.SSLError))]
+    if not found:
+        return None
+    inner = next((e for e in found if isinstance(e, (ssl.SSLError, ssl.CertificateError))),
+                 found[-1])
+    in_handshake = isinstance(inner, ssl.SSLCertVerificationError) or any(
+        frame.name == "do_handshake" for frame in traceback.extract_tb(inner.__traceback__))
+    return TlsProblem(_tls_reason(inner), in_handshake)
+
+
+def _tls_reason(err: BaseException) -> str:
+    verify = getattr(err, "verify_message", None)
+    if verify:
+        return f"certificate verify failed: {verify}"
+    code = getattr(err, "reason", None)
+    if code == "WRONG_VERSION_NUMBER":
+        return "the server did not answer in TLS (WRONG_VERSION_NUMBER: plain HTTP on this port?)"
+    if isinstance(code, str) and code:
+        return code.replace("_", " ").lower()
+    return excerpt(str(err), 100) or type(err).__name__
 
 
 def _is_connect_failure(exc: BaseException) -> bool:
@@ -185,6 +238,9 @@ class ApiframeClient:
             return ApiConnectionError(
                 f"Could not connect to {self.base_url} for {path}; nothing was sent. Check your "
                 "network or APIFRAME_BASE_URL, then try again.")
+        tls = tls_problem(exc)
+        if tls is not None:
+            return self._tls_error(path, tls, submitting)
         timed_out = _is_read_timeout(exc)
         what = (f"no answer within {self.timeout[1]:g} s" if timed_out
                 else "the connection broke before the answer arrived")
@@ -196,6 +252,21 @@ class ApiframeClient:
                 "`apiframe-magic history` or your APIFRAME dashboard before submitting again.",
                 maybe_created=True)
         return cls(f"{path} failed: {what}. The service may be busy; try again shortly.")
+
+    def _tls_error(self, path: str, tls: TlsProblem, submitting: bool) -> ApiConnectionError:
+        host = urlsplit(self.base_url).netloc
+        if tls.before_sending:
+            return ApiConnectionError(
+                f"TLS/certificate problem with {host} for {path}: {tls.reason}. The secure "
+                f"connection was never set up, so nothing was sent. {tls.advice()}")
+        if submitting:
+            return ApiConnectionError(
+                f"TLS problem with {host} after {path} was sent ({tls.reason}): the task may "
+                "have been created and charged. It was not retried; check `apiframe-magic "
+                "history` or your APIFRAME dashboard before submitting again.",
+                maybe_created=True)
+        return ApiConnectionError(f"TLS problem with {host} during {path} ({tls.reason}); "
+                                  "try again shortly.")
 
     def _decode(self, path: str, response: requests.Response, submitting: bool) -> Any:
         status = response.status_code

@@ -38,7 +38,7 @@ from PIL import Image, ImageOps
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .client import exception_chain
+from .client import exception_chain, tls_problem
 from .errors import ApiframeError
 from .store import data_dir, ensure_private_dir
 
@@ -134,6 +134,11 @@ def _caused_by_timeout(exc: requests.exceptions.RequestException) -> bool:
 
 
 def _download_error(exc: requests.exceptions.RequestException, shown: str) -> ImageDownloadError:
+    tls = tls_problem(exc)
+    if tls is not None:
+        host = urlsplit(shown).netloc or shown
+        return ImageDownloadError(f"Could not download {shown}: TLS/certificate problem with "
+                                  f"{host} ({tls.reason}). {tls.advice()}", url=shown)
     if _caused_by_timeout(exc):
         return ImageDownloadError(f"Timed out downloading {shown}.", url=shown)
     if isinstance(exc, requests.exceptions.ConnectionError):
