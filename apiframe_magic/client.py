@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import traceback
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -40,6 +41,7 @@ from .errors import (
     TaskNotFoundError,
 )
 from .models import Account, Task
+from .redaction import remember_key
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,75 @@ class _KeyAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "<api key hidden>"
+
+    def __reduce_ex__(self, protocol):
+        """A pickled session must not carry the key either."""
+        raise TypeError("The API key's auth object cannot be pickled: it would carry the key.")
+
+
+def check_key(key: Any) -> str:
+    """The key without surrounding whitespace, or AuthenticationError saying what is wrong with it
+    and where (1-based position), without showing it: a pasted key often brings a line break,
+    a smart quote or an ellipsis along, which HTTP headers cannot carry."""
+    if not isinstance(key, str):
+        raise AuthenticationError(f"The APIFRAME API key must be a string, not "
+                                  f"{type(key).__name__}.")
+    key = key.strip()
+    if not key:
+        raise AuthenticationError(
+            "No APIFRAME API key: pass api_key=... or set the APIFRAME_API_KEY environment "
+            "variable (or use the offline simulator).")
+    for position, char in enumerate(key, start=1):
+        if char.isspace() and char.isascii() and char not in "\r\n":
+            what = "a space" if char == " " else f"a whitespace character ({_char_name(char)})"
+        elif ord(char) < 32 or ord(char) == 127:
+            what = f"a control character ({_char_name(char)})"
+        elif not char.isascii():
+            what = f"a non-ASCII character ({_char_name(char)})"
+        else:
+            continue
+        raise AuthenticationError(
+            f"The APIFRAME API key contains {what} at position {position} of {len(key)}; keys "
+            "are plain ASCII letters, digits and punctuation. It was probably copied with extra "
+            "text: copy it again from your APIFRAME dashboard (the key is not shown here).")
+    return key
+
+
+def check_base_url(url: Any) -> str:
+    """The service's address without a trailing slash, or InvalidArgumentError saying what is
+    wrong: every endpoint path is appended to it, so a query, a fragment or credentials in it
+    would silently end up in the wrong place."""
+    text = str(url).strip() if isinstance(url, str) else ""
+    hint = " (APIFRAME_BASE_URL or base_url=; the default is https://api.apiframe.pro)"
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise InvalidArgumentError(f"The base URL must start with http:// or https://, got "
+                                   f"{excerpt(repr(url), 80)}{hint}")
+    parts = urlsplit(text)
+    problems = []
+    if parts.query or text.rstrip("/").endswith("?"):
+        problems.append(f"a query ('?{excerpt(parts.query, 40)}')")
+    if parts.fragment or "#" in text:
+        problems.append(f"a fragment ('#{excerpt(parts.fragment, 40)}')")
+    if parts.username is not None or parts.password is not None:
+        problems.append("a user name or password")
+    if any(char.isspace() for char in text):
+        problems.append("a space")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        problems.append("a port that is not a number from 0 to 65535")
+    if problems:
+        shown = f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+        raise InvalidArgumentError(f"The base URL {shown!r} has {' and '.join(problems)}; give "
+                                   f"only scheme, host, port and path{hint}")
+    return text.rstrip("/")
+
+
+def _char_name(char: str) -> str:
+    names = {"\r": "carriage return", "\n": "line feed", "\t": "tab", "\x00": "NUL"}
+    code = f"U+{ord(char):04X}"
+    name = names.get(char) or unicodedata.name(char, "")
+    return f"{code} {name.lower()}" if name else code
 
 
 def excerpt(text: str, limit: int = 120) -> str:
@@ -188,15 +259,11 @@ class ApiframeClient:
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
                  session: requests.Session | None = None,
                  read_retries: int = 4, submit_retries: int = 3, backoff: float = 0.5):
-        key = (api_key if api_key is not None else os.environ.get("APIFRAME_API_KEY", "")).strip()
-        if not key:
-            raise AuthenticationError(
-                "No APIFRAME API key: pass api_key=... or set the APIFRAME_API_KEY environment "
-                "variable (or use the offline simulator).")
-        url = (base_url or os.environ.get("APIFRAME_BASE_URL") or DEFAULT_BASE_URL).strip()
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise InvalidArgumentError(f"base_url must start with http:// or https://, got {url!r}")
-        self.base_url = url.rstrip("/")
+        key = check_key(api_key if api_key is not None
+                        else os.environ.get("APIFRAME_API_KEY", ""))
+        remember_key(key)
+        self.base_url = check_base_url(base_url or os.environ.get("APIFRAME_BASE_URL")
+                                       or DEFAULT_BASE_URL)
         self.timeout = timeout if isinstance(timeout, tuple) else (float(timeout), float(timeout))
         self.session = session or requests.Session()
         self.session.auth = _KeyAuth(key)
@@ -210,6 +277,11 @@ class ApiframeClient:
 
     def __repr__(self) -> str:
         return f"ApiframeClient(base_url={self.base_url!r}, api_key=<hidden>)"
+
+    def __reduce_ex__(self, protocol):
+        """Refuse to be pickled (or deep-copied): the pickle would carry the key in clear."""
+        raise TypeError("An ApiframeClient cannot be pickled: it holds the API key. Build a new "
+                        "one where it is needed (ApiframeClient() reads APIFRAME_API_KEY).")
 
     def close(self) -> None:
         self.session.close()
@@ -509,9 +581,19 @@ class ApiframeClient:
         return [_read_task("/fetch-many", item) for item in tasks]
 
     def account(self) -> Account:
+        """Credits, plan and image count; InvalidResponseError when the answer is not the
+        documented object (credits a whole number), instead of a silently empty balance."""
         body = self._request("GET", "/account")
         if not isinstance(body, dict):
-            raise InvalidResponseError(f"/account: expected an object, got {excerpt(str(body))!r}")
+            raise InvalidResponseError(
+                f"/account: expected an object with credits, got {excerpt(json.dumps(body))!r}")
+        for name, required in (("credits", True), ("total_images", False)):
+            value = body.get(name)
+            if (value is None and required) or (value is not None and not _whole(value)):
+                raise InvalidResponseError(
+                    f"/account: {name!r} should be a whole number, got "
+                    f"{excerpt(json.dumps(value)) if name in body else 'nothing'}; is "
+                    f"APIFRAME_BASE_URL ({self.base_url}) the APIFRAME v1 API?")
         return Account.from_dict(body)
 
     def upload(self, image: str | os.PathLike | bytes | Any, *, filename: str | None = None) -> str:
@@ -530,6 +612,17 @@ class ApiframeClient:
 
 
 # ---------------------------------------------------------------------- argument checks
+
+
+def _whole(value: Any) -> bool:
+    """A count as the service may send it: 12000 or "12000" (not 1.5, true or "lots")."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
 
 
 def _without_none(payload: Mapping[str, Any]) -> dict:
