@@ -26,14 +26,14 @@ DEFAULT_CONFIRM_ABOVE = 4
 CONFIRM_ENV = "APIFRAME_CONFIRM_ABOVE"
 
 
-class _OneLineParser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (what is wrong, and where to look) and exit 2."""
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _whole_number(minimum: int, maximum: int | None = None):
+def whole_number(minimum: int, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -59,8 +59,8 @@ def positive_speed(text: str) -> float:
 
 
 positive_speed.__name__ = "speed"
-port_number = _whole_number(0, 65535)
-at_least_one = _whole_number(1)
+port_number = whole_number(0, 65535)
+at_least_one = whole_number(1)
 
 
 def _default_confirm_above() -> int:
@@ -68,19 +68,19 @@ def _default_confirm_above() -> int:
     if not text:
         return DEFAULT_CONFIRM_ABOVE
     try:
-        return _whole_number(0)(text)
+        return whole_number(0)(text)
     except argparse.ArgumentTypeError as exc:
         raise SystemExit(f"apiframe-magic: error: {CONFIRM_ENV} {exc}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="apiframe-magic",
         description="Midjourney through APIFRAME's v1 API, or the offline simulator without a key.")
     parser.add_argument("--sim-speed", type=positive_speed, default=None, metavar="X",
                         help="clock speed of the embedded simulator (default 10, or "
                              "APIFRAME_SIM_SPEED: an imagine takes a few seconds)")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     imagine = sub.add_parser("imagine", help="submit a prompt, wait, save the grid and 4 images")
     imagine.add_argument("prompt", help="the Midjourney prompt, parameters included")
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     imagine.add_argument("-y", "--yes", action="store_true",
                          help="with a real key, submit without asking even when the run is "
                               "larger than --confirm-above")
-    imagine.add_argument("--confirm-above", type=_whole_number(0), default=None, metavar="N",
+    imagine.add_argument("--confirm-above", type=whole_number(0), default=None, metavar="N",
                          help=f"with a real key, ask before submitting more than N jobs, "
                               f"saying the credits (default {DEFAULT_CONFIRM_ABOVE}, or "
                               f"{CONFIRM_ENV})")
