@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from .client import excerpt
-from .errors import ApiframeError
+from .errors import ApiframeError, InvalidArgumentError
 from .redaction import redact
 
 DEFAULT_OUT = "apiframe-images"
@@ -70,7 +70,7 @@ def _default_confirm_above() -> int:
     try:
         return whole_number(0)(text)
     except argparse.ArgumentTypeError as exc:
-        raise SystemExit(f"apiframe-magic: error: {CONFIRM_ENV} {exc}")
+        raise InvalidArgumentError(f"{CONFIRM_ENV} {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from .errors import ApiframeError
 from .images import ImageDownloadError, check_writable_dir, save
 from .jobs import _image_names
 from .models import Task
-from .store import FINISHED, JobRecord
+from .store import FINISHED, RESUMABLE_STATES, JobRecord
 
 
 class SaveTaskError(ApiframeError):
@@ -41,13 +41,31 @@ def find_task(store, task_id_or_prefix: str) -> JobRecord:
                         "save the same way the task was made.")
 
 
+def finished_record(runtime, record: JobRecord) -> JobRecord:
+    """`record` once finished. A task the history still shows running (submitted with
+    --no-wait, or the process stopped) is asked about once; if it finished meanwhile, the
+    history learns it here."""
+    if record.state == FINISHED:
+        return record
+    if record.task_id and record.state in RESUMABLE_STATES:
+        task = runtime.client.fetch(record.task_id)
+        if task.finished:
+            runtime.store.mark_finished(record.job_id, task.raw)
+            return runtime.store.get(record.job_id)
+        if not task.failed:
+            progress = f" ({task.percentage}%)" if task.percentage is not None else ""
+            raise SaveTaskError(f"Task {record.task_id} is still {task.status}{progress}: "
+                                "`apiframe-magic resume` waits for it and saves its images.")
+        runtime.store.mark_failed(record.job_id, task.error or "failed", task.raw)
+        record = runtime.store.get(record.job_id)
+    what = f" ({record.error})" if record.error else ""
+    raise SaveTaskError(f"Task {record.task_id or record.job_id} is {record.state}{what}: "
+                        "only finished tasks have images to save.")
+
+
 def image_files(runtime, record: JobRecord) -> dict[str, Path]:
     """Local files of a finished task's images by name ('grid', '1'..'4', 'image'), taken from
     the cache when it still has them, downloaded (and recorded) otherwise."""
-    if record.state != FINISHED:
-        raise SaveTaskError(f"Task {record.task_id or record.job_id} is {record.state}, not "
-                            "finished: nothing to save yet (`apiframe-magic resume` waits for "
-                            "unfinished tasks).")
     result = Task.from_dict({"task_id": record.task_id, **(record.result or {})})
     names = _image_names(result)
     if not names:
@@ -70,10 +88,10 @@ def image_files(runtime, record: JobRecord) -> dict[str, Path]:
 def save_task(runtime, task_id_or_prefix: str, directory: str | os.PathLike) -> list[Path]:
     """Save the images of a finished task into `directory`; returns the saved files.
 
-    `runtime` is what `runtime.start()` returns (its `store` and `images` are used). The
-    directory is checked before anything is downloaded. Raises SaveTaskError or
+    `runtime` is what `runtime.start()` returns (its `store`, `images` and `client` are used).
+    The directory is checked before anything is downloaded. Raises SaveTaskError or
     images.SaveLocationError with a message for the user."""
     record = find_task(runtime.store, task_id_or_prefix)
     directory = check_writable_dir(directory)
-    files = image_files(runtime, record)
+    files = image_files(runtime, finished_record(runtime, record))
     return save(record.task_id or record.job_id, files, directory)

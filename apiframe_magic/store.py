@@ -114,7 +114,7 @@ def ensure_private_dir(path: Path) -> Path:
                 directory.mkdir(mode=0o700)
             except FileExistsError:
                 if not directory.is_dir():
-                    raise NotADirectoryError(errno.ENOTDIR, "a file is in the way",
+                    raise NotADirectoryError(errno.ENOTDIR, "not a directory, a file is in the way",
                                              str(directory)) from None
     except OSError as exc:
         raise DataDirError(unwritable_data_dir_message(path, exc)) from None
