@@ -1,58 +1,132 @@
 """`apiframe-magic`: the same engine from a terminal.
 
     apiframe-magic imagine "a sunflower field in the wind --ar 3:2"
-    apiframe-magic fetch TASK_ID | history | resume | account | simulator --port 8787
+    apiframe-magic fetch TASK_ID | save TASK_ID [DIR] | history | resume | account
+    apiframe-magic simulator --port 8787
 
 Without APIFRAME_API_KEY every command runs against the embedded offline simulator and says so.
+Bad arguments are one line on stderr and exit code 2; nothing is started or sent.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
 from pathlib import Path
 
 from .client import excerpt
-from .errors import ApiframeError
+from .errors import ApiframeError, InvalidArgumentError
+from .redaction import redact
 
 DEFAULT_OUT = "apiframe-images"
+DEFAULT_CONFIRM_ABOVE = 4
+CONFIRM_ENV = "APIFRAME_CONFIRM_ABOVE"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what is wrong, and where to look) and exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def whole_number(minimum: int, maximum: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
+        return value
+    parse.__name__ = "whole number"
+    return parse
+
+
+def positive_speed(text: str) -> float:
+    """A clock speed: a finite number > 0 (10 means ten simulated seconds per real second)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+positive_speed.__name__ = "speed"
+port_number = whole_number(0, 65535)
+at_least_one = whole_number(1)
+
+
+def _default_confirm_above() -> int:
+    text = os.environ.get(CONFIRM_ENV, "").strip()
+    if not text:
+        return DEFAULT_CONFIRM_ABOVE
+    try:
+        return whole_number(0)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise InvalidArgumentError(f"{CONFIRM_ENV} {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="apiframe-magic",
         description="Midjourney through APIFRAME's v1 API, or the offline simulator without a key.")
-    parser.add_argument("--sim-speed", type=float, default=None,
-                        help="clock speed of the embedded simulator (default 10: an imagine "
-                             "takes a few seconds)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--sim-speed", type=positive_speed, default=None, metavar="X",
+                        help="clock speed of the embedded simulator (default 10, or "
+                             "APIFRAME_SIM_SPEED: an imagine takes a few seconds)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     imagine = sub.add_parser("imagine", help="submit a prompt, wait, save the grid and 4 images")
     imagine.add_argument("prompt", help="the Midjourney prompt, parameters included")
-    imagine.add_argument("-o", "--out", default=DEFAULT_OUT,
-                         help=f"directory for the images (default ./{DEFAULT_OUT})")
-    imagine.add_argument("--max-jobs", type=int, default=40,
-                         help="refuse {a, b} permutations that make more jobs than this")
+    imagine.add_argument("-o", "--out", default=DEFAULT_OUT, metavar="DIR",
+                         help=f"directory for the images, checked before anything is sent "
+                              f"(default ./{DEFAULT_OUT})")
+    imagine.add_argument("--max-jobs", type=at_least_one, default=40, metavar="N",
+                         help="refuse {a, b} permutations that make more jobs than this "
+                              "(default 40)")
     imagine.add_argument("--no-wait", action="store_true",
                          help="submit and print the task ids without waiting")
+    imagine.add_argument("-y", "--yes", action="store_true",
+                         help="with a real key, submit without asking even when the run is "
+                              "larger than --confirm-above")
+    imagine.add_argument("--confirm-above", type=whole_number(0), default=None, metavar="N",
+                         help=f"with a real key, ask before submitting more than N jobs, "
+                              f"saying the credits (default {DEFAULT_CONFIRM_ABOVE}, or "
+                              f"{CONFIRM_ENV})")
 
     fetch = sub.add_parser("fetch", help="show a task as the service reports it now")
-    fetch.add_argument("task_id")
+    fetch.add_argument("task_id", help="the task id, as printed by imagine or history")
     fetch.add_argument("--json", action="store_true", help="print the raw JSON")
 
+    save = sub.add_parser("save", help="save the images of a finished task (from the history "
+                                       "and the image cache; downloads what is missing)")
+    save.add_argument("task_id", help="the task id, or its first characters, from history")
+    save.add_argument("directory", nargs="?", default=DEFAULT_OUT,
+                      help=f"where to save the images (default ./{DEFAULT_OUT})")
+
     history = sub.add_parser("history", help="list submitted tasks, newest first")
-    history.add_argument("-n", "--limit", type=int, default=20)
+    history.add_argument("-n", "--limit", type=at_least_one, default=20, metavar="N",
+                         help="how many tasks to list (default 20)")
 
     resume = sub.add_parser("resume", help="wait for every unfinished task and save its images")
-    resume.add_argument("-o", "--out", default=DEFAULT_OUT)
+    resume.add_argument("-o", "--out", default=DEFAULT_OUT, metavar="DIR",
+                        help=f"directory for the images (default ./{DEFAULT_OUT})")
 
     sub.add_parser("account", help="credits left and plan")
 
     simulator = sub.add_parser("simulator", help="serve the offline simulator over HTTP")
-    simulator.add_argument("--port", type=int, default=8787)
-    simulator.add_argument("--speed", type=float, default=1.0)
-    simulator.add_argument("--api-key", default=None)
+    simulator.add_argument("--port", type=port_number, default=8787,
+                           help="port on 127.0.0.1, 0 to 65535 (0: any free port; default 8787)")
+    simulator.add_argument("--speed", type=positive_speed, default=1.0, metavar="X",
+                           help="simulated seconds per real second (default 1)")
+    simulator.add_argument("--api-key", default=None,
+                           help="the key the simulator accepts (default 'sim-key')")
     return parser
 
 
@@ -61,24 +135,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "simulator":
         return _serve_simulator(args)
     from . import runtime
+    from .images import check_writable_dir
 
-    if args.command == "imagine":  # bad input fails before anything is started or written
-        prompts = _validated_prompts(args.prompt, args.max_jobs)
-        if prompts is None:
-            return 2
-        args.prompts = prompts
-    try:
+    try:  # bad input fails before anything is started, sent or written
+        if args.command == "imagine":
+            args.prompts = _validated_prompts(args.prompt, args.max_jobs)
+            if args.confirm_above is None:
+                args.confirm_above = _default_confirm_above()
+        if args.command in ("imagine", "resume") and not getattr(args, "no_wait", False):
+            check_writable_dir(args.out)
         rt = runtime.start(sim_speed=args.sim_speed)
     except ApiframeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc, 2)
     if rt.offline:
         print(runtime.OFFLINE_NOTICE, file=sys.stderr)
     try:
         return COMMANDS[args.command](rt, args)
     except ApiframeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(exc, 1)
     except KeyboardInterrupt:
         print("\ninterrupted: submitted tasks are in the history; `apiframe-magic resume` "
               "picks them up", file=sys.stderr)
@@ -87,10 +161,18 @@ def main(argv: list[str] | None = None) -> int:
         rt.close()
 
 
+def _fail(exc: BaseException, code: int) -> int:
+    """Print an error as one line on stderr, with any key in it redacted; return `code`."""
+    print(f"error: {redact(' '.join(str(exc).split()))}", file=sys.stderr)
+    return code
+
+
 # ---------------------------------------------------------------------------- commands
 
 
 def cmd_imagine(rt, args) -> int:
+    if not confirm_spend(rt, ["imagine"] * len(args.prompts), args.confirm_above, args.yes):
+        return 2
     jobs = []
     for text, aspect in args.prompts:
         job = rt.manager.imagine(text, aspect_ratio=aspect)
@@ -151,6 +233,14 @@ def cmd_resume(rt, args) -> int:
     return _save_results(rt, jobs, Path(args.out))
 
 
+def cmd_save(rt, args) -> int:
+    from .saving import save_task
+
+    for path in save_task(rt, args.task_id, args.directory):
+        print(path)
+    return 0
+
+
 def cmd_account(rt, args) -> int:
     account = rt.client.account()
     print(f"credits: {account.credits}  plan: {account.plan}  images: {account.total_images}"
@@ -158,26 +248,51 @@ def cmd_account(rt, args) -> int:
     return 0
 
 
-COMMANDS = {"imagine": cmd_imagine, "fetch": cmd_fetch, "history": cmd_history,
-            "resume": cmd_resume, "account": cmd_account}
+COMMANDS = {"imagine": cmd_imagine, "fetch": cmd_fetch, "save": cmd_save,
+            "history": cmd_history, "resume": cmd_resume, "account": cmd_account}
 
 
 # ---------------------------------------------------------------------------- helpers
 
 
-def _validated_prompts(text: str, max_jobs: int) -> list[tuple[str, str | None]] | None:
-    """Expand permutations and validate each job; (prompt, aspect_ratio) pairs, or None."""
+def _validated_prompts(text: str, max_jobs: int) -> list[tuple[str, str | None]]:
+    """Expand permutations and validate each job: (prompt, aspect_ratio) pairs."""
     from .prompt import PromptError, validate
 
     try:
         prompts = validate(text, max_jobs=max_jobs)
     except PromptError as exc:
-        print(f"invalid prompt: {exc}", file=sys.stderr)
-        return None
+        raise ApiframeError(f"invalid prompt: {exc}") from None
     for prompt in prompts:
         for warning in prompt.warnings:
             print(f"warning: {warning}", file=sys.stderr)
     return [(str(p), p.aspect_ratio) for p in prompts]
+
+
+def confirm_spend(rt, kinds, confirm_above: int, yes: bool, *, stream=None) -> bool:
+    """With a real key, a run of more than `confirm_above` tasks goes ahead only after a yes
+    (`--yes`, or an answer on a terminal), told what it costs. Offline runs cost nothing."""
+    from .credits import estimate
+
+    stream = stream or sys.stderr
+    if rt.offline or yes or len(kinds) <= confirm_above:
+        return True
+    cost = estimate(kinds)
+    what = f"{len(kinds)} tasks for {cost} credits on your APIFRAME account"
+    if not sys.stdin.isatty():
+        print(f"error: this would submit {what}; add --yes to go ahead (asking above "
+              f"{confirm_above} tasks: --confirm-above or {CONFIRM_ENV})", file=stream)
+        return False
+    stream.write(f"Submit {what}? [y/N] ")
+    stream.flush()
+    try:
+        answer = sys.stdin.readline().strip().lower()
+    except KeyboardInterrupt:
+        answer = ""
+    if answer in ("y", "yes"):
+        return True
+    print("nothing submitted", file=stream)
+    return False
 
 
 def _show_progress(jobs, stream=None) -> None:
@@ -215,18 +330,27 @@ def _progress_line(jobs, width: int = 30) -> str:
 
 
 def _save_results(rt, jobs, out: Path) -> int:
+    from .images import ImageFileError
+
     failures = 0
     for job in jobs:
         if job.state != "finished":
             failures += 1
-            print(f"{job.task_id or job.kind}: {job.error}", file=sys.stderr)
+            print(f"{job.task_id or job.kind}: {redact(str(job.error))}", file=sys.stderr)
             continue
         if not job.image_paths:
             print(f"{job.task_id}: the images could not be downloaded "
-                  f"({'; '.join(rt.manager.errors[-1:]) or 'unknown error'})", file=sys.stderr)
+                  f"({'; '.join(rt.manager.errors[-1:]) or 'unknown error'}); try "
+                  f"`apiframe-magic save {job.task_id} {out}` later", file=sys.stderr)
             failures += 1
             continue
-        saved = rt.images.save(job.task_id, job.image_paths, out)
+        try:
+            saved = rt.images.save(job.task_id, job.image_paths, out)
+        except ImageFileError as exc:
+            print(f"{job.task_id}: {exc} The task is finished and in the history: "
+                  f"`apiframe-magic save {job.task_id} DIR` saves it later.", file=sys.stderr)
+            failures += 1
+            continue
         print(f"{job.task_id}  {job.prompt}")
         for path in saved:
             print(f"  {path}")

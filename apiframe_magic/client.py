@@ -17,8 +17,12 @@ import json
 import logging
 import os
 import re
+import traceback
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -37,6 +41,7 @@ from .errors import (
     TaskNotFoundError,
 )
 from .models import Account, Task
+from .redaction import remember_key
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,75 @@ class _KeyAuth(requests.auth.AuthBase):
     def __repr__(self) -> str:
         return "<api key hidden>"
 
+    def __reduce_ex__(self, protocol):
+        """A pickled session must not carry the key either."""
+        raise TypeError("The API key's auth object cannot be pickled: it would carry the key.")
+
+
+def check_key(key: Any) -> str:
+    """The key without surrounding whitespace, or AuthenticationError saying what is wrong with it
+    and where (1-based position), without showing it: a pasted key often brings a line break,
+    a smart quote or an ellipsis along, which HTTP headers cannot carry."""
+    if not isinstance(key, str):
+        raise AuthenticationError(f"The APIFRAME API key must be a string, not "
+                                  f"{type(key).__name__}.")
+    key = key.strip()
+    if not key:
+        raise AuthenticationError(
+            "No APIFRAME API key: pass api_key=... or set the APIFRAME_API_KEY environment "
+            "variable (or use the offline simulator).")
+    for position, char in enumerate(key, start=1):
+        if char.isspace() and char.isascii() and char not in "\r\n":
+            what = "a space" if char == " " else f"a whitespace character ({_char_name(char)})"
+        elif ord(char) < 32 or ord(char) == 127:
+            what = f"a control character ({_char_name(char)})"
+        elif not char.isascii():
+            what = f"a non-ASCII character ({_char_name(char)})"
+        else:
+            continue
+        raise AuthenticationError(
+            f"The APIFRAME API key contains {what} at position {position} of {len(key)}; keys "
+            "are plain ASCII letters, digits and punctuation. It was probably copied with extra "
+            "text: copy it again from your APIFRAME dashboard (the key is not shown here).")
+    return key
+
+
+def check_base_url(url: Any) -> str:
+    """The service's address without a trailing slash, or InvalidArgumentError saying what is
+    wrong: every endpoint path is appended to it, so a query, a fragment or credentials in it
+    would silently end up in the wrong place."""
+    text = str(url).strip() if isinstance(url, str) else ""
+    hint = " (APIFRAME_BASE_URL or base_url=; the default is https://api.apiframe.pro)"
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise InvalidArgumentError(f"The base URL must start with http:// or https://, got "
+                                   f"{excerpt(repr(url), 80)}{hint}")
+    parts = urlsplit(text)
+    problems = []
+    if parts.query or text.rstrip("/").endswith("?"):
+        problems.append(f"a query ('?{excerpt(parts.query, 40)}')")
+    if parts.fragment or "#" in text:
+        problems.append(f"a fragment ('#{excerpt(parts.fragment, 40)}')")
+    if parts.username is not None or parts.password is not None:
+        problems.append("a user name or password")
+    if any(char.isspace() for char in text):
+        problems.append("a space")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        problems.append("a port that is not a number from 0 to 65535")
+    if problems:
+        shown = f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+        raise InvalidArgumentError(f"The base URL {shown!r} has {' and '.join(problems)}; give "
+                                   f"only scheme, host, port and path{hint}")
+    return text.rstrip("/")
+
+
+def _char_name(char: str) -> str:
+    names = {"\r": "carriage return", "\n": "line feed", "\t": "tab", "\x00": "NUL"}
+    code = f"U+{ord(char):04X}"
+    name = names.get(char) or unicodedata.name(char, "")
+    return f"{code} {name.lower()}" if name else code
+
 
 def excerpt(text: str, limit: int = 120) -> str:
     """One line of at most `limit` characters, for messages that quote a body or a prompt."""
@@ -104,8 +178,58 @@ def exception_chain(exc: BaseException):
             continue
         seen.add(id(err))
         yield err
-        stack.extend([getattr(err, "reason", None), err.__cause__, err.__context__])
-        stack.extend(a for a in getattr(err, "args", ()) if isinstance(a, BaseException))
+        # urllib3 keeps the cause in `reason`, which is a plain string on an SSLError
+        linked = (getattr(err, "reason", None), err.__cause__, err.__context__,
+                  *getattr(err, "args", ()))
+        stack.extend(item for item in linked if isinstance(item, BaseException))
+
+
+@dataclass(frozen=True)
+class TlsProblem:
+    """A TLS failure found inside a requests/urllib3 exception.
+
+    `reason` is a short phrase for a message; `before_sending` is True when it happened while
+    the secure connection was being set up (the handshake), so no request bytes left.
+    """
+
+    reason: str
+    before_sending: bool
+
+    def advice(self) -> str:
+        if "WRONG_VERSION_NUMBER" in self.reason.upper() or "plain HTTP" in self.reason:
+            return "If this address speaks plain HTTP, use http:// instead of https://."
+        return ("If a company proxy or antivirus intercepts HTTPS, point REQUESTS_CA_BUNDLE at "
+                "its CA certificate.")
+
+
+def tls_problem(exc: BaseException) -> TlsProblem | None:
+    """The TLS failure inside `exc`, if there is one (certificate, wrong protocol, handshake)."""
+    import ssl
+
+    from urllib3.exceptions import SSLError as Urllib3SSLError
+
+    found = [err for err in exception_chain(exc)
+             if isinstance(err, (ssl.SSLError, ssl.CertificateError, Urllib3SSLError,
+                                 requests.exceptions.SSLError))]
+    if not found:
+        return None
+    inner = next((e for e in found if isinstance(e, (ssl.SSLError, ssl.CertificateError))),
+                 found[-1])
+    in_handshake = isinstance(inner, ssl.SSLCertVerificationError) or any(
+        frame.name == "do_handshake" for frame in traceback.extract_tb(inner.__traceback__))
+    return TlsProblem(_tls_reason(inner), in_handshake)
+
+
+def _tls_reason(err: BaseException) -> str:
+    verify = getattr(err, "verify_message", None)
+    if verify:
+        return f"certificate verify failed: {verify}"
+    code = getattr(err, "reason", None)
+    if code == "WRONG_VERSION_NUMBER":
+        return "the server did not answer in TLS (WRONG_VERSION_NUMBER: plain HTTP on this port?)"
+    if isinstance(code, str) and code:
+        return code.replace("_", " ").lower()
+    return excerpt(str(err), 100) or type(err).__name__
 
 
 def _is_connect_failure(exc: BaseException) -> bool:
@@ -135,15 +259,11 @@ class ApiframeClient:
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
                  session: requests.Session | None = None,
                  read_retries: int = 4, submit_retries: int = 3, backoff: float = 0.5):
-        key = (api_key if api_key is not None else os.environ.get("APIFRAME_API_KEY", "")).strip()
-        if not key:
-            raise AuthenticationError(
-                "No APIFRAME API key: pass api_key=... or set the APIFRAME_API_KEY environment "
-                "variable (or use the offline simulator).")
-        url = (base_url or os.environ.get("APIFRAME_BASE_URL") or DEFAULT_BASE_URL).strip()
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise InvalidArgumentError(f"base_url must start with http:// or https://, got {url!r}")
-        self.base_url = url.rstrip("/")
+        key = check_key(api_key if api_key is not None
+                        else os.environ.get("APIFRAME_API_KEY", ""))
+        remember_key(key)
+        self.base_url = check_base_url(base_url or os.environ.get("APIFRAME_BASE_URL")
+                                       or DEFAULT_BASE_URL)
         self.timeout = timeout if isinstance(timeout, tuple) else (float(timeout), float(timeout))
         self.session = session or requests.Session()
         self.session.auth = _KeyAuth(key)
@@ -157,6 +277,11 @@ class ApiframeClient:
 
     def __repr__(self) -> str:
         return f"ApiframeClient(base_url={self.base_url!r}, api_key=<hidden>)"
+
+    def __reduce_ex__(self, protocol):
+        """Refuse to be pickled (or deep-copied): the pickle would carry the key in clear."""
+        raise TypeError("An ApiframeClient cannot be pickled: it holds the API key. Build a new "
+                        "one where it is needed (ApiframeClient() reads APIFRAME_API_KEY).")
 
     def close(self) -> None:
         self.session.close()
@@ -185,6 +310,9 @@ class ApiframeClient:
             return ApiConnectionError(
                 f"Could not connect to {self.base_url} for {path}; nothing was sent. Check your "
                 "network or APIFRAME_BASE_URL, then try again.")
+        tls = tls_problem(exc)
+        if tls is not None:
+            return self._tls_error(path, tls, submitting)
         timed_out = _is_read_timeout(exc)
         what = (f"no answer within {self.timeout[1]:g} s" if timed_out
                 else "the connection broke before the answer arrived")
@@ -196,6 +324,21 @@ class ApiframeClient:
                 "`apiframe-magic history` or your APIFRAME dashboard before submitting again.",
                 maybe_created=True)
         return cls(f"{path} failed: {what}. The service may be busy; try again shortly.")
+
+    def _tls_error(self, path: str, tls: TlsProblem, submitting: bool) -> ApiConnectionError:
+        host = urlsplit(self.base_url).netloc
+        if tls.before_sending:
+            return ApiConnectionError(
+                f"TLS/certificate problem with {host} for {path}: {tls.reason}. The secure "
+                f"connection was never set up, so nothing was sent. {tls.advice()}")
+        if submitting:
+            return ApiConnectionError(
+                f"TLS problem with {host} after {path} was sent ({tls.reason}): the task may "
+                "have been created and charged. It was not retried; check `apiframe-magic "
+                "history` or your APIFRAME dashboard before submitting again.",
+                maybe_created=True)
+        return ApiConnectionError(f"TLS problem with {host} during {path} ({tls.reason}); "
+                                  "try again shortly.")
 
     def _decode(self, path: str, response: requests.Response, submitting: bool) -> Any:
         status = response.status_code
@@ -438,9 +581,19 @@ class ApiframeClient:
         return [_read_task("/fetch-many", item) for item in tasks]
 
     def account(self) -> Account:
+        """Credits, plan and image count; InvalidResponseError when the answer is not the
+        documented object (credits a whole number), instead of a silently empty balance."""
         body = self._request("GET", "/account")
         if not isinstance(body, dict):
-            raise InvalidResponseError(f"/account: expected an object, got {excerpt(str(body))!r}")
+            raise InvalidResponseError(
+                f"/account: expected an object with credits, got {excerpt(json.dumps(body))!r}")
+        for name, required in (("credits", True), ("total_images", False)):
+            value = body.get(name)
+            if (value is None and required) or (value is not None and not _whole(value)):
+                raise InvalidResponseError(
+                    f"/account: {name!r} should be a whole number, got "
+                    f"{excerpt(json.dumps(value)) if name in body else 'nothing'}; is "
+                    f"APIFRAME_BASE_URL ({self.base_url}) the APIFRAME v1 API?")
         return Account.from_dict(body)
 
     def upload(self, image: str | os.PathLike | bytes | Any, *, filename: str | None = None) -> str:
@@ -459,6 +612,17 @@ class ApiframeClient:
 
 
 # ---------------------------------------------------------------------- argument checks
+
+
+def _whole(value: Any) -> bool:
+    """A count as the service may send it: 12000 or "12000" (not 1.5, true or "lots")."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
 
 
 def _without_none(payload: Mapping[str, Any]) -> dict:

@@ -38,7 +38,7 @@ from PIL import Image, ImageOps
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .client import exception_chain
+from .client import exception_chain, tls_problem
 from .errors import ApiframeError
 from .store import data_dir, ensure_private_dir
 
@@ -69,6 +69,10 @@ class ImageDownloadError(ApiframeError):
 
 class ImageFileError(ApiframeError):
     """A local image file is missing or cannot be decoded (for thumbnails and saving)."""
+
+
+class SaveLocationError(ImageFileError):
+    """The directory images should be saved into cannot be made or written to."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,6 +138,11 @@ def _caused_by_timeout(exc: requests.exceptions.RequestException) -> bool:
 
 
 def _download_error(exc: requests.exceptions.RequestException, shown: str) -> ImageDownloadError:
+    tls = tls_problem(exc)
+    if tls is not None:
+        host = urlsplit(shown).netloc or shown
+        return ImageDownloadError(f"Could not download {shown}: TLS/certificate problem with "
+                                  f"{host} ({tls.reason}). {tls.advice()}", url=shown)
     if _caused_by_timeout(exc):
         return ImageDownloadError(f"Timed out downloading {shown}.", url=shown)
     if isinstance(exc, requests.exceptions.ConnectionError):
@@ -454,17 +463,48 @@ def _flatten_to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def check_writable_dir(path: str | os.PathLike) -> Path:
+    """`path` as a directory images can be saved into, created if missing; SaveLocationError
+    saying why not otherwise. Called before anything is submitted, so a paid result never
+    finds its way out blocked. Writability is tried with a real file: modes, ACLs, read-only
+    mounts and root all give their true answer."""
+    directory = Path(path).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise SaveLocationError(f"Cannot save images into {directory}: it is a file, not a "
+                                "directory. Choose another directory.")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".apiframe-write-test-"):
+            pass
+    except OSError as exc:
+        raise SaveLocationError(f"Cannot save images into {directory}: "
+                                f"{_os_reason(exc)}. Choose a directory you can write to."
+                                ) from None
+    return directory
+
+
+def _os_reason(exc: OSError) -> str:
+    """'permission denied', 'not a directory: /a/file', ... without a traceback's noise."""
+    reason = (exc.strerror or type(exc).__name__).lower()
+    where = exc.filename if isinstance(exc, (NotADirectoryError, FileExistsError)) else None
+    return f"{reason} ({where})" if where else reason
+
+
 def save(task_id: str, paths_by_index: Mapping[str | int, str | os.PathLike],
          directory: str | os.PathLike) -> list[Path]:
     """Copy full-resolution files to `directory` as ``<task_id>_<index>.<ext>``
     (``_grid``, ``_1`` .. ``_4``, ``_upscale``), in the mapping's order.
 
     Saving the same content again is a no-op returning the existing file; a different file that
-    already has the name is kept, and the new one gets a ``-2``, ``-3`` ... suffix."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    return [_save_one(Path(source), directory, f"{_safe_name(task_id)}_{_safe_name(index)}")
-            for index, source in paths_by_index.items()]
+    already has the name is kept, and the new one gets a ``-2``, ``-3`` ... suffix. Every failure
+    is an ImageFileError (SaveLocationError for the directory) with the reason."""
+    directory = check_writable_dir(directory)
+    try:
+        return [_save_one(Path(source), directory, f"{_safe_name(task_id)}_{_safe_name(index)}")
+                for index, source in paths_by_index.items()]
+    except OSError as exc:  # disk full, the directory removed meanwhile ...
+        raise SaveLocationError(f"Saving the images of {task_id} into {directory} failed: "
+                                f"{_os_reason(exc)}.") from None
 
 
 def _save_one(source: Path, directory: Path, stem: str) -> Path:

@@ -30,10 +30,11 @@ submit that another live kernel is making right now is never touched.
 
 Secrets: keys that look like credentials (``api_key``, ``authorization``, ``webhook_secret``, …) are
 removed from payloads and params before they are stored, and the value of ``APIFRAME_API_KEY`` is
-redacted from every text written, as a second line of defence.
+redacted from every text written (also repr-, JSON- and URL-escaped), as a second line of defence.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -50,6 +51,7 @@ from typing import Any, Iterable, Iterator
 
 from .errors import ApiframeError
 from .models import Task
+from .redaction import redact as _redact  # any known key, in any escaped spelling
 
 DB_FILENAME = "history.sqlite3"
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -72,7 +74,6 @@ RESUMABLE_STATES = frozenset({ACTIVE, TIMED_OUT, CANCELLED})
 IN_DOUBT_STATES = frozenset({SUBMITTING, UNCERTAIN})
 
 _SECRET_KEY = re.compile(r"api_?key|authori[sz]ation|secret|password|token|bearer")
-_REDACTED = "[redacted]"
 
 
 class StoreError(ApiframeError):
@@ -93,10 +94,39 @@ def data_dir() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".apiframe_magic"
 
 
+class DataDirError(StoreError):
+    """The data directory (history, image cache) cannot be created or written."""
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` readable by its owner only (0o700) where the OS honours modes."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create `path`, and each missing parent, readable by its owner only (0o700) from the
+    moment it exists (``mkdir(parents=True)`` would make the parents with the umask's 0o755).
+    An existing directory is left as it is. DataDirError names APIFRAME_MAGIC_HOME if it fails."""
+    path = Path(path)
+    missing = []
+    probe = path
+    while not probe.is_dir() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    try:
+        for directory in reversed(missing):
+            try:
+                directory.mkdir(mode=0o700)
+            except FileExistsError:
+                if not directory.is_dir():
+                    raise NotADirectoryError(errno.ENOTDIR, "not a directory, a file is in the way",
+                                             str(directory)) from None
+    except OSError as exc:
+        raise DataDirError(unwritable_data_dir_message(path, exc)) from None
     return path
+
+
+def unwritable_data_dir_message(path: Path, exc: BaseException) -> str:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    where = getattr(exc, "filename", None) or path
+    return (f"Cannot use {path} for apiframe-magic's data ({reason}: {where}). Set "
+            "APIFRAME_MAGIC_HOME to a directory you can write to, e.g. "
+            "`export APIFRAME_MAGIC_HOME=/tmp/apiframe_magic`.")
 
 
 def default_db_path() -> Path:
@@ -265,14 +295,6 @@ def strip_secrets(value: Any) -> Any:
     return value
 
 
-def _redact(text: str | None) -> str | None:
-    """Remove the configured API key from a text, should it ever have slipped into one."""
-    key = os.environ.get("APIFRAME_API_KEY", "").strip()
-    if text is None or len(key) < 8 or key not in text:
-        return text
-    return text.replace(key, _REDACTED)
-
-
 def _dump(value: Any) -> str | None:
     if value is None:
         return None
@@ -375,6 +397,9 @@ class HistoryStore:
             conn.execute("PRAGMA foreign_keys = ON")
             _migrate(conn)
         except sqlite3.Error as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not os.access(self.path.parent,
+                                                                           os.W_OK):
+                raise DataDirError(unwritable_data_dir_message(self.path.parent, exc)) from None
             raise StoreError(f"Cannot open the job history at {self.path}: {exc}") from exc
         self._restrict_file_modes()
         return conn

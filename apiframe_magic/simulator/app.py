@@ -34,6 +34,11 @@ class Simulator:
                  credits: int = 10_000, faults: Faults | None = None, seed: int | None = None,
                  email: str = "you@simulator.local", plan: str = "starter",
                  verbose: bool = False):
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be a whole number from 0 to 65535 (0 picks a free "
+                             f"one), got {port!r}")
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise ValueError("api_key must be a non-empty string")
         self.api_key = api_key
         self.clock = SimClock(speed)
         self.injector = FaultInjector(faults)

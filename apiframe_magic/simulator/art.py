@@ -36,9 +36,18 @@ class ArtSpec:
     view: tuple[float, float, float] = (0.0, 0.0, 1.0)
     frame: float | None = None
     detail: bool = False
+    drawn_at: tuple[int, int] | None = None   # drawn at this size, then enlarged to `size`
 
     def with_size(self, size: tuple[int, int]) -> "ArtSpec":
         return replace(self, size=size)
+
+    def enlarged(self, size: tuple[int, int]) -> "ArtSpec":
+        """The same pixels at `size`: what an upscale does to its variant (no redrawing)."""
+        return replace(self, size=size, drawn_at=self.drawn_at or self.size)
+
+    def redrawn(self, size: tuple[int, int]) -> "ArtSpec":
+        """The same scene drawn afresh at `size` (children that make new pictures)."""
+        return replace(self, size=size, drawn_at=None)
 
     def perturbed(self, seed: int, amount: float) -> "ArtSpec":
         return replace(self, jitter=self.jitter + ((seed, amount),))
@@ -306,17 +315,26 @@ def _draw_flowers(draw, view: _View, lay: _Layout, pal: Palette) -> None:
 def render(spec: ArtSpec) -> Image.Image:
     """The image for `spec`, at exactly `spec.size`."""
     width, height = spec.size
+    if spec.drawn_at is not None and spec.drawn_at != spec.size:
+        img = render(replace(spec, size=spec.drawn_at, drawn_at=None, detail=False))
+        return _with_detail(spec, img.resize((width, height), Image.Resampling.LANCZOS))
     scale = min(1.0, MAX_WORK_SIDE / max(width, height))
     work_w, work_h = max(16, round(width * scale)), max(16, round(height * scale))
     img = _draw_scene(spec, work_w * SUPERSAMPLE, work_h * SUPERSAMPLE)
     img = img.reduce(SUPERSAMPLE)
     if img.size != (width, height):
         img = img.resize((width, height), Image.Resampling.BICUBIC)
-    if spec.detail:
-        grain = Image.effect_noise((max(1, width // 2), max(1, height // 2)), 40)
-        grain = grain.resize((width, height), Image.Resampling.NEAREST).convert("RGB")
-        img = Image.blend(img, grain, 0.06)
-    return img
+    return _with_detail(spec, img)
+
+
+def _with_detail(spec: ArtSpec, img: Image.Image) -> Image.Image:
+    """Upscale (Creative) adds fine grain on top of the picture."""
+    if not spec.detail:
+        return img
+    width, height = img.size
+    grain = Image.effect_noise((max(1, width // 2), max(1, height // 2)), 40)
+    grain = grain.resize((width, height), Image.Resampling.NEAREST).convert("RGB")
+    return Image.blend(img, grain, 0.06)
 
 
 def to_png(img: Image.Image) -> bytes:

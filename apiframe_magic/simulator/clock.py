@@ -6,6 +6,7 @@ lets a test jump forward without sleeping; `wall_time_of()` maps a simulated ins
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -14,8 +15,10 @@ class SimClock:
     """Simulated seconds since the simulator started: `(real elapsed) * speed + offset`."""
 
     def __init__(self, speed: float = 1.0):
-        if not speed > 0:
-            raise ValueError("speed must be > 0")
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) \
+                or not math.isfinite(speed) or speed <= 0:
+            raise ValueError(f"the simulator's speed must be a finite number > 0 (1 is real "
+                             f"time, 100 makes an imagine take about 0.4 s), got {speed!r}")
         self.speed = float(speed)
         self._mono0 = time.monotonic()
         self._wall0 = time.time()

@@ -174,7 +174,9 @@ class RecipeBook:
                                         aspect, parent, parent.aspect)
         if not f.get("prompt"):
             draft.sref = parent.sref
-        return draft, parent.images[0].with_size(size_for_aspect(draft.aspect, VARIANT_SIDE))
+        base = parent.images[0]
+        size = size_for_aspect(draft.aspect, VARIANT_SIDE)
+        return draft, base.redrawn(size) if isinstance(base, ArtSpec) else base.with_size(size)
 
     def _inpaint(self, f: dict) -> Draft:
         draft, base = self._child_of_upscale("inpaint", f)
@@ -211,8 +213,9 @@ class RecipeBook:
     def _upscale_1x(self, f: dict) -> Draft:
         parent: Task = f["parent"]
         index = int(f["index"])
-        spec = parent.images[index - 1]
-        recipe = spec.with_size(size_for_aspect(parent.aspect, UPSCALE_SIDE))
+        spec = parent.images[index - 1]   # the variant's own pixels, enlarged: same composition
+        size = size_for_aspect(parent.aspect, UPSCALE_SIDE)
+        recipe = spec.enlarged(size) if isinstance(spec, ArtSpec) else spec.with_size(size)
         draft = self._single_from(f"upscale#{index}", COSTS["/upscale-1x"], parent, recipe)
         draft.sref = parent.sref
         return draft

@@ -48,6 +48,9 @@ class Response:
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # the listen backlog: socketserver's default of 5 makes a burst of 20-40 clients (a notebook
+    # submitting a permutation, a benchmark) meet refused or reset connections
+    request_queue_size = 128
 
     def __init__(self, address, simulator: "Simulator", verbose: bool = False):
         self.simulator = simulator
@@ -70,11 +73,20 @@ class SimHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._handle("POST")
 
-    def do_PUT(self):
-        self._handle("PUT")
+    def __getattr__(self, name: str):
+        """Any other method (PUT, DELETE, PATCH, HEAD, made-up ones): a JSON 405, where
+        BaseHTTPRequestHandler would answer an HTML 501."""
+        if name.startswith("do_"):
+            return lambda: self._method_not_allowed(name[3:])
+        raise AttributeError(name)
 
-    def do_DELETE(self):
-        self._handle("DELETE")
+    def _method_not_allowed(self, method: str) -> None:
+        if self._read_body() is None:
+            return
+        response = Response.errors([f"Method {method} is not allowed; the API uses GET and POST"],
+                                   405)
+        response.headers["Allow"] = "GET, POST"
+        self._send(response, head_only=method == "HEAD")
 
     # --- the pipeline ---------------------------------------------------------------------
     def _handle(self, method: str) -> None:
@@ -136,6 +148,8 @@ class SimHandler(BaseHTTPRequestHandler):
             data = json.loads(body)
         except ValueError:
             raise ValidationError(["Invalid JSON body"]) from None
+        except RecursionError:  # "[[[[..." thousands deep: the parser's stack, not our bug
+            raise ValidationError(["Invalid JSON body: nested too deeply"]) from None
         if not isinstance(data, dict):
             raise ValidationError(["Invalid request"])
         return data
@@ -222,11 +236,12 @@ class SimHandler(BaseHTTPRequestHandler):
         # small JSON answers: do not let Nagle + delayed ACK add ~40 ms per request
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def _send(self, response: Response) -> None:
+    def _send(self, response: Response, head_only: bool = False) -> None:
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         for key, value in response.headers.items():
             self.send_header(key, value)
-        self._headers_buffer.append(b"\r\n" + response.body)   # headers and body in one write
+        body = b"" if head_only else response.body
+        self._headers_buffer.append(b"\r\n" + body)   # headers and body in one write
         self.flush_headers()

@@ -12,6 +12,7 @@ import re
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from ..prompt import MAX_PROMPT_CHARS  # Discord's cap, as the service applies it
 from .tasks import GRID, SINGLE, VIDEO, Task
 
 ASPECT_RE = re.compile(r"^(\d+):(\d+)$")
@@ -66,6 +67,11 @@ class _Checker:
         value = self.string("prompt", required=required)
         if value is not None and not value.strip():
             self.fail("prompt must not be blank")
+            return None
+        if value is not None and len(value) > MAX_PROMPT_CHARS:
+            self.fail(f"prompt must be at most {MAX_PROMPT_CHARS} characters "
+                      f"(got {len(value)})")
+            self.out.pop("prompt", None)
             return None
         return value
 

@@ -2,8 +2,8 @@
 
 Every payload is exactly what /fetch would have returned at that simulated instant. Progress
 updates are best effort; the terminal payload is retried (3 more attempts, 10/30/90 simulated
-seconds apart, like the JourneyAPI clone documents). Proxies from the environment are bypassed:
-webhooks only ever go to loopback addresses.
+seconds apart, like the JourneyAPI clone documents). Proxies from the environment are bypassed
+and redirects are not followed: webhooks only ever go to the loopback address that was checked.
 """
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ from .clock import SimClock
 from .tasks import TERMINAL
 
 RETRY_BACKOFF = (10.0, 30.0, 90.0)     # simulated seconds
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx answer is the receiver's answer (a failed delivery), never a new destination:
+    following it would re-send x-webhook-secret to a host that was never checked."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
 
 
 @dataclass(order=True)
@@ -47,7 +55,8 @@ class WebhookDispatcher:
         self._cond = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                                   _NoRedirects())
         self.log: list[dict] = []
         clock.on_advance(self._wake)
 

@@ -1,0 +1,67 @@
+"""Keep API keys out of every text we write or show: the last line of defence.
+
+Nothing should put a key into a message in the first place; this catches it if something does,
+in the forms a key takes inside other text: as is, repr- or JSON-escaped (a key with a control
+character or non-ASCII letter), URL-encoded, or cut into pieces at the characters that escaping
+or a header parser would break it on. Keys are known from `APIFRAME_API_KEY` and from every
+`ApiframeClient` built in this process (`remember_key`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from functools import lru_cache
+from urllib.parse import quote, quote_plus
+
+REDACTED = "[redacted]"
+MIN_SECRET_LENGTH = 8  # shorter strings (the simulator's "sim-key") would redact ordinary words
+
+_known: set[str] = set()
+_lock = threading.Lock()
+_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\U0010ffff]+")  # whitespace, control, non-ASCII
+
+
+def remember_key(key: str) -> None:
+    """Redact this key from now on (ApiframeClient calls it with the key it was given)."""
+    if isinstance(key, str) and len(key.strip()) >= MIN_SECRET_LENGTH:
+        with _lock:
+            _known.add(key)
+
+
+def secret_forms(key: str) -> set[str]:
+    """Every spelling of `key` that may appear inside a text, longest first when sorted."""
+    forms = {key, key.strip(), repr(key)[1:-1], json.dumps(key)[1:-1],
+             json.dumps(key, ensure_ascii=False)[1:-1], quote(key, safe=""), quote_plus(key),
+             key.encode("unicode_escape").decode("ascii"),
+             repr(key.encode("utf-8", "backslashreplace"))[2:-1]}
+    forms.update(piece for piece in _BREAKS.split(key))
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+def _patterns() -> tuple[str, ...]:
+    with _lock:
+        keys = set(_known)
+    env = os.environ.get("APIFRAME_API_KEY", "")
+    if len(env.strip()) >= MIN_SECRET_LENGTH:
+        keys.add(env)
+    return _patterns_for(frozenset(keys))
+
+
+@lru_cache(maxsize=8)
+def _patterns_for(keys: frozenset[str]) -> tuple[str, ...]:
+    forms: set[str] = set()
+    for key in keys:
+        forms |= secret_forms(key)
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def redact(text: str | None) -> str | None:
+    """`text` with every known key, in any of its spellings, replaced by "[redacted]"."""
+    if not text:
+        return text
+    for form in _patterns():
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
