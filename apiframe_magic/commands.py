@@ -152,19 +152,12 @@ def _image_prompts(magics, items) -> list:
 
 def _writable_dir(value: str) -> Path:
     """The --save directory, created and tried with a file before anything is paid for."""
-    import tempfile
+    from .images import SaveLocationError, check_writable_dir
 
-    path = Path(value).expanduser().absolute()
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--save {value}: that is a file, not a directory")
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as error:
-        raise UsageError(f"--save {value}: cannot write there ({error.strerror or error}); "
-                         "choose another directory") from None
-    return path
+        return check_writable_dir(Path(value).expanduser().absolute())
+    except SaveLocationError as error:
+        raise UsageError(str(error)) from None
 
 
 def _save(magics, job, directory: Path, quiet: bool = False) -> list[Path]:
@@ -207,14 +200,13 @@ def find_jobs(magics, ident: str) -> list:
 
 
 def find_record(magics, ident: str):
-    """The history record whose task id (or job id) starts with `ident`."""
-    rt = magics.current_runtime()
-    exact = rt.store.by_task_id(ident) or rt.store.get(ident)
-    if exact is not None:
-        return exact
-    found = [r for r in rt.store.list() if _matches(r.task_id, ident) or _matches(r.job_id, ident)]
-    records = _unique(found, ident, lambda record: record.task_id or record.job_id)
-    return records[0]
+    """The history record whose task id (or job id) is, or starts with, `ident`."""
+    from .saving import SaveTaskError, find_task
+
+    try:
+        return find_task(magics.current_runtime().store, ident)
+    except SaveTaskError as error:
+        raise UsageError(str(error)) from None
 
 
 def _matches(value: str | None, prefix: str) -> bool:
@@ -252,29 +244,20 @@ def job_from_record(magics, record):
     if record.state != "finished":
         job.error = TaskFailedError(record.error or f"ended {record.state}",
                                     task_id=record.task_id, reason=record.error)
-    job.image_paths = _cached_images(rt, record, job.result)
+    job.image_paths = _image_files(rt, record) if record.state == "finished" else {}
     job._ended.set()
     job._images_ready.set()
     return job
 
 
-def _cached_images(rt, record, result) -> dict:
-    """The record's images on disk, downloading the ones missing from the cache once."""
-    from .jobs import _image_names
+def _image_files(rt, record) -> dict:
+    """The record's images on disk, downloaded once more if the cache lost them; {} if none."""
+    from .saving import SaveTaskError, image_files
 
-    paths = {str(key): path for key, path in rt.store.images(record.job_id).items()
-             if Path(path).is_file()}
-    if result is None:
-        return paths
-    missing = [(name, url) for name, url in _image_names(result) if name not in paths]
-    if missing:
-        outcomes = rt.images.get_many([url for _, url in missing], return_exceptions=True)
-        for (name, url), outcome in zip(missing, outcomes):
-            if not isinstance(outcome, BaseException):
-                paths[name] = outcome
-                rt.store.record_image(record.job_id, name, url, str(outcome))
-    order = {"grid": 0, "1": 1, "2": 2, "3": 3, "4": 4}
-    return dict(sorted(paths.items(), key=lambda item: order.get(item[0], 9)))
+    try:
+        return image_files(rt, record)
+    except SaveTaskError:
+        return {}
 
 
 # ---------------------------------------------------------------------- subcommands
@@ -372,17 +355,18 @@ def do_cancel(magics, rest):
 
 
 def do_save(magics, rest):
+    from .images import SaveLocationError
+    from .saving import SaveTaskError, save_task
+
     words = _words(rest, "save ID [DIR]", 1, 2)
-    directory = _writable_dir(words[1] if len(words) > 1 else magics.save_dir)
-    record = find_record(magics, words[0])
-    if record.state != "finished":
-        raise UsageError(f"{record.task_id or record.job_id} is {record.state}: only finished "
-                         "jobs have images to save")
-    job = job_from_record(magics, record)
-    if not job.image_paths:
-        raise UsageError(f"{record.task_id}: its images are not in the cache and could not be "
-                         "downloaded; try again later")
-    for path in _save(magics, job, directory):
+    directory = Path(words[1] if len(words) > 1 else magics.save_dir).expanduser().absolute()
+    try:
+        paths = save_task(magics.current_runtime(), words[0], directory)
+    except (SaveTaskError, SaveLocationError) as error:
+        raise UsageError(str(error)) from None
+    except ApiframeError as error:
+        raise UsageError(render.explain(error)) from None
+    for path in paths:
         print(path)
 
 
