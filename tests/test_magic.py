@@ -505,3 +505,20 @@ def test_live_views_come_first_then_the_twin_and_buttons_work(ip):
     child = view.started["U1"]
     assert child.kind == "upscale-1x" and child.wait(30).finished
     assert view.child_views and view.child_views[0].job is child
+
+
+def test_interrupt_stops_the_waiting_not_the_job(tmp_path, monkeypatch, capsys):
+    import _thread
+    import threading
+
+    monkeypatch.chdir(tmp_path)
+    shell = make_shell(sim_speed=8.0)       # slow enough to interrupt mid-job
+    try:
+        shell.run_cell_magic("imagine", "--no-wait", "warm up the runtime")
+        threading.Timer(0.3, _thread.interrupt_main).start()
+        job = shell.run_cell_magic("imagine", "--wait", FOX)
+        assert "Stopped waiting; the jobs go on" in capsys.readouterr().err
+        assert not job.done
+        assert job.wait(60).finished
+    finally:
+        shell.extension_manager.unload_extension("apiframe_magic")
