@@ -78,14 +78,14 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
         if finished and text_mode:
             for job in jobs:
                 print(render.caption(job) if job.state != "finished" else
-                      render.caption(job, _save(magics, job, save_dir) if save_dir else ()))
+                      render.caption(job, _save(job, save_dir) if save_dir else ()))
         elif finished and save_dir is not None:
             for job in jobs:
                 if job.state == "finished":
-                    _save(magics, job, save_dir)
+                    _save(job, save_dir)
     elif save_dir is not None:
         for job in jobs:
-            job.on_images(lambda job, where=save_dir: _save(magics, job, where, quiet=True))
+            job.on_images(lambda job, where=save_dir: _save(job, where, quiet=True))
     elif text_mode:
         for job in jobs:
             print(f"{job.task_id or '(queued)'}: {render.status_words(job)}: {job.prompt}")
@@ -160,10 +160,13 @@ def _writable_dir(value: str) -> Path:
         raise UsageError(str(error)) from None
 
 
-def _save(magics, job, directory: Path, quiet: bool = False) -> list[Path]:
-    rt = magics.current_runtime()
+def _save(job, directory: Path, quiet: bool = False) -> list[Path]:
+    """Copy a finished job's images; also runs from the image thread, so it only prints when
+    called from the cell (`quiet=False`)."""
     try:
-        return rt.images.save(job.task_id, job.image_paths, directory) if job.image_paths else []
+        if not job.image_paths:
+            return []
+        return job.manager.images.save(job.task_id, job.image_paths, directory)
     except Exception as error:  # noqa: BLE001 - saving must never lose the job
         if not quiet:
             print(f"error: saving {job.task_id} failed: {error}", file=sys.stderr)
