@@ -522,3 +522,9 @@ def test_interrupt_stops_the_waiting_not_the_job(tmp_path, monkeypatch, capsys):
         assert job.wait(60).finished
     finally:
         shell.extension_manager.unload_extension("apiframe_magic")
+
+
+def test_save_without_waiting_saves_when_the_images_land(static_ip, tmp_path):
+    job = static_ip.run_cell_magic("imagine", f"--no-wait --save {tmp_path / 'later'}", FOX)
+    job.wait(30, images=True)
+    assert len(list((tmp_path / "later").iterdir())) == 5
