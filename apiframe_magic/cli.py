@@ -2,6 +2,7 @@
 
     apiframe-magic imagine "a sunflower field in the wind --ar 3:2"
     apiframe-magic fetch TASK_ID | save TASK_ID [DIR] | history | resume | account
+    apiframe-magic export DIR [ID ...] [--since DATE] [--force]
     apiframe-magic simulator --port 8787
 
 Without APIFRAME_API_KEY every command runs against the embedded offline simulator and says so.
@@ -119,6 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"directory for the images (default ./{DEFAULT_OUT})")
 
     sub.add_parser("account", help="credits left and plan")
+
+    export = sub.add_parser("export", help="write a static gallery (index.html + images) of "
+                                           "the history, viewable from disk")
+    export.add_argument("directory", help="where to write index.html and images/")
+    export.add_argument("ids", nargs="*", metavar="ID",
+                        help="job or task ids whose lineage trees to export (default: all)")
+    export.add_argument("--since", default=None, metavar="DATE",
+                        help="only trees started on or after DATE (YYYY-MM-DD[THH:MM])")
+    export.add_argument("--force", action="store_true",
+                        help="overwrite an index.html that is not an apiframe-magic gallery")
 
     simulator = sub.add_parser("simulator", help="serve the offline simulator over HTTP")
     simulator.add_argument("--port", type=port_number, default=8787,
@@ -248,8 +259,18 @@ def cmd_account(rt, args) -> int:
     return 0
 
 
+def cmd_export(rt, args) -> int:
+    from .export import export_gallery
+
+    index = export_gallery(rt.store, rt.images, args.directory, ids=args.ids or None,
+                           since=args.since, force=args.force)
+    print(f"gallery written: {index} (open it in a browser; no server needed)")
+    return 0
+
+
 COMMANDS = {"imagine": cmd_imagine, "fetch": cmd_fetch, "save": cmd_save,
-            "history": cmd_history, "resume": cmd_resume, "account": cmd_account}
+            "history": cmd_history, "resume": cmd_resume, "account": cmd_account,
+            "export": cmd_export}
 
 
 # ---------------------------------------------------------------------------- helpers
