@@ -121,6 +121,22 @@ def _top_level_groups(text: str) -> list[tuple[int, int]]:
     return groups
 
 
+def job_cells(jobs: Sequence) -> tuple[dict[int, os.PathLike], dict[int, str]]:
+    """From jobs in matrix order (`jobs.Job`), the cells' contents for `composite_jpeg`: each
+    finished job's grid (or single image) on disk, and each ended-without-result job's reason."""
+    images, failures = {}, {}
+    for index, job in enumerate(jobs):
+        paths = getattr(job, "image_paths", None) or {}
+        chosen = paths.get("grid") or next(iter(paths.values()), None)
+        if job.state == "finished" and chosen is not None:
+            images[index] = chosen
+        elif job.done and job.state != "finished":
+            error = job.error
+            failures[index] = (getattr(error, "reason", None) or str(error or "")
+                               or job.state.replace("_", " "))
+    return images, failures
+
+
 # --------------------------------------------------------------------------------------------
 # Text table
 

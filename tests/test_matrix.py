@@ -13,6 +13,7 @@ from apiframe_magic.jobs import JobManager
 from apiframe_magic.matrix import (
     MAX_COMPOSITE_BYTES,
     composite_jpeg,
+    job_cells,
     layout,
     render_composite,
     text_table,
@@ -215,9 +216,9 @@ def test_composite_of_simulated_jobs_with_a_failure(tmp_path, store, images):
                     job.wait(timeout=30)
             else:
                 job.wait(timeout=30, images=True)
-    failures = {i: job.result.error for i, job in enumerate(jobs) if job.state == "failed"}
-    grids = {i: job.image_paths["grid"] for i, job in enumerate(jobs) if job.state == "finished"}
+    grids, failures = job_cells(jobs)
     assert sorted(failures) == [1, 3] and sorted(grids) == [0, 2]
+    assert failures[1] == jobs[1].result.error and grids[0] == jobs[0].image_paths["grid"]
     data = composite_jpeg(matrix, grids, failures)
     assert len(data) <= MAX_COMPOSITE_BYTES
     picture = Image.open(io.BytesIO(data)).convert("RGB")
