@@ -155,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
                 args.confirm_above = _default_confirm_above()
         if args.command in ("imagine", "resume") and not getattr(args, "no_wait", False):
             check_writable_dir(args.out)
+        if args.command == "export":
+            from .export import check_export_dir, parse_since
+
+            check_export_dir(args.directory, force=args.force)
+            parse_since(args.since)
         rt = runtime.start(sim_speed=args.sim_speed)
     except ApiframeError as exc:
         return _fail(exc, 2)

@@ -23,7 +23,7 @@ from typing import Iterable
 
 from .describe import suggested_prompts
 from .errors import ApiframeError
-from .images import ImageCache, save
+from .images import ImageCache, SaveLocationError, check_writable_dir, save
 from .jobs import _image_names
 from .models import Task
 from .prompt import PromptError, parse_prompt
@@ -59,18 +59,20 @@ def export_gallery(store: HistoryStore, images: ImageCache, directory: str | os.
     `ids` (job ids or task ids) exports the lineage trees they belong to; `since` the trees whose
     root was created at or after it (a datetime, a date, an ISO string or a timestamp); neither
     exports the whole history. Images missing from disk are downloaded once through `images`,
-    or shown as missing."""
-    target = Path(directory).expanduser()
-    _check_directory(target, force)
-    roots = select_trees(store, ids=ids, since=_timestamp(since))
+    or shown as missing. Every refusal (ExportError) comes before anything is written."""
+    target = check_export_dir(directory, force=force)
+    roots = select_trees(store, ids=ids, since=parse_since(since))
     if not roots:
         raise ExportError("nothing to export: no job in the history matches"
                           + (f" since {since}" if since is not None else "")
                           + "; run a prompt first or widen the selection")
-    _prepare(target)
+    try:
+        image_dir = check_writable_dir(target / IMAGES_DIR)
+    except SaveLocationError as exc:
+        raise ExportError(f"cannot export to {target}: {exc}") from None
     names = store.style_names()
     for node in _walk(roots):
-        node.images = _copy_images(store, images, node.record, target / IMAGES_DIR)
+        node.images = _copy_images(store, images, node.record, image_dir)
     index = target / INDEX_NAME
     temporary = target / f".{INDEX_NAME}.{os.getpid()}.tmp"
     try:
@@ -86,19 +88,19 @@ def export_gallery(store: HistoryStore, images: ImageCache, directory: str | os.
 # Checks
 
 
-def _check_directory(target: Path, force: bool) -> None:
-    """Refuse a file, an unwritable directory or someone else's index.html; nothing written."""
-    index = target / INDEX_NAME
-    if index.exists() and not force and not is_gallery(index):
-        raise ExportError(f"{index} exists and is not an apiframe-magic gallery; choose an "
-                          "empty directory or pass --force (force=True) to overwrite it")
+def check_export_dir(directory: str | os.PathLike, *, force: bool = False) -> Path:
+    """`directory` as a Path if a gallery may be written there: not a file, not under a file,
+    not holding an index.html this module did not write (unless `force`). Writes nothing."""
+    target = Path(directory).expanduser()
     existing = next((p for p in [target, *target.parents] if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise ExportError(f"cannot export to {target}: {existing} is a file, not a directory; "
                           "give a directory path")
-    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-        raise ExportError(f"cannot export to {target}: {existing} is not writable; "
-                          "choose a directory you can write to")
+    index = target / INDEX_NAME
+    if index.exists() and not force and not is_gallery(index):
+        raise ExportError(f"{index} exists and is not an apiframe-magic gallery; choose an "
+                          "empty directory or pass --force (force=True) to overwrite it")
+    return target
 
 
 def is_gallery(index: Path) -> bool:
@@ -110,15 +112,9 @@ def is_gallery(index: Path) -> bool:
         return False
 
 
-def _prepare(target: Path) -> None:
-    try:
-        (target / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"cannot create {target / IMAGES_DIR}: {exc.strerror or exc}; "
-                          "choose a directory you can write to") from None
-
-
-def _timestamp(since: datetime | date | str | float | None) -> float | None:
+def parse_since(since: datetime | date | str | float | None) -> float | None:
+    """A timestamp from a datetime, a date, an ISO string ("2026-11-26", "2026-11-26T18:00") or
+    a number; ExportError for text that is not a date."""
     if since is None or isinstance(since, (int, float)):
         return since
     if isinstance(since, str):

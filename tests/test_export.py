@@ -188,7 +188,7 @@ def test_refuses_unwritable_places(store, images, history, tmp_path):
 def test_refuses_a_read_only_directory(store, images, history, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    with pytest.raises(ExportError, match="not writable"):
+    with pytest.raises(ExportError, match="permission denied"):
         export_gallery(store, images, locked / "gallery")
 
 
@@ -206,5 +206,8 @@ def test_cli_export(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "index.html").write_text("hello")
     refused = run_cli("export", str(tmp_path / "mine"))
-    assert refused.returncode == 1 and "--force" in refused.stderr
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert "offline simulator" not in refused.stderr  # refused before anything started
+    bad_date = run_cli("export", str(tmp_path / "g2"), "--since", "yesterday")
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
     assert (tmp_path / "mine" / "index.html").read_text() == "hello"
