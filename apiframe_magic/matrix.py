@@ -15,6 +15,7 @@ Rules:
 """
 from __future__ import annotations
 
+import base64
 import io
 import os
 import re
@@ -135,6 +136,21 @@ def job_cells(jobs: Sequence) -> tuple[dict[int, os.PathLike], dict[int, str]]:
             failures[index] = (getattr(error, "reason", None) or str(error or "")
                                or job.state.replace("_", " "))
     return images, failures
+
+
+def matrix_bundle(matrix: MatrixLayout, jobs: Sequence, *,
+                  max_bytes: int = MAX_COMPOSITE_BYTES) -> tuple[dict, dict]:
+    """(data, metadata) of the static twin of a permutation's jobs: the composite JPEG once any
+    job has an image or a failure, and always the text table of task ids."""
+    images, failures = job_cells(jobs)
+    data = {"text/plain": text_table(matrix, [job.task_id for job in jobs], failures)}
+    if not images and not failures:
+        return data, {}
+    jpeg = composite_jpeg(matrix, images, failures, max_bytes=max_bytes)
+    with Image.open(io.BytesIO(jpeg)) as picture:
+        size = picture.size
+    data["image/jpeg"] = base64.b64encode(jpeg).decode("ascii")
+    return data, {"image/jpeg": {"width": size[0], "height": size[1]}}
 
 
 # --------------------------------------------------------------------------------------------

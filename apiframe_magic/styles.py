@@ -18,7 +18,9 @@ expanded; `--sref {@a, @b}` is.
 """
 from __future__ import annotations
 
+import base64
 import difflib
+import html
 import re
 import time
 import unicodedata
@@ -294,3 +296,36 @@ def styles_text(styles: Iterable[Style]) -> str:
         lines.append(f"{_short(style.code):14} {label:24} {style.uses:3d} use"
                      f"{'' if style.uses == 1 else 's'}  last {when}  {prompt[:60]}")
     return "\n".join(lines) if lines else "no style references in the history yet"
+
+
+def styles_bundle(store: HistoryStore, images=None, *, limit: int = 40,
+                  thumbnail_side: int = 96) -> tuple[dict, dict]:
+    """(data, metadata) of the static library for a notebook: the text table, and an escaped
+    HTML table with small inline thumbnails (`images` is the ImageCache that makes them)."""
+    import base64
+    import html
+
+    styles = list_styles(store)
+    shown = styles[:limit]
+    rows = []
+    for style in shown:
+        picture = ""
+        if images is not None and style.thumbnail is not None:
+            try:
+                jpeg = images.thumbnail(style.thumbnail, thumbnail_side, "JPEG")
+                picture = (f'<img src="data:image/jpeg;base64,{base64.b64encode(jpeg).decode()}"'
+                           f' alt="" style="max-width:{thumbnail_side}px">')
+            except Exception:  # noqa: BLE001 - a row without a picture is still a row
+                picture = ""
+        when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(style.last_used))
+                if style.last_used else "never used")
+        prompts = "<br>".join(html.escape(prompt) for prompt in style.prompts[:3])
+        rows.append(
+            f"<tr><td>{picture}</td><td><code>{html.escape(style.code)}</code>"
+            f"{'<br>@' + html.escape(style.name) if style.name else ''}</td>"
+            f"<td>{style.uses}</td><td>{html.escape(when)}</td><td>{prompts}</td></tr>")
+    more = (f"<p>{len(styles) - limit} more not shown</p>" if len(styles) > limit else "")
+    table = ('<table class="amj-styles"><tr><th></th><th>style</th><th>uses</th>'
+             f"<th>last used</th><th>prompts</th></tr>{''.join(rows)}</table>{more}"
+             if rows else "<p>no style references in the history yet</p>")
+    return {"text/plain": styles_text(styles), "text/html": table}, {}

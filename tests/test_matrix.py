@@ -15,6 +15,7 @@ from apiframe_magic.matrix import (
     composite_jpeg,
     job_cells,
     layout,
+    matrix_bundle,
     render_composite,
     text_table,
 )
@@ -228,3 +229,22 @@ def test_composite_of_simulated_jobs_with_a_failure(tmp_path, store, images):
     assert close_to(picture.getpixel((right - 4, bottom - 4)), (250, 226, 226), 12)
     table = text_table(matrix, [job.task_id for job in jobs], failures)
     assert all(job.task_id in table for job in jobs) and table.count("(failed)") == 2
+
+
+def test_matrix_bundle_of_finished_jobs(tmp_path, store, images):
+    import base64
+
+    text = "a {calm, stormy} lake"
+    matrix = layout(text)
+    with Simulator(speed=100) as sim, \
+            ApiframeClient(sim.api_key, base_url=sim.url, backoff=0.01) as client, \
+            JobManager(client, store=store, images=images, policy=FAST) as manager:
+        jobs = [manager.imagine(prompt) for prompt in matrix.jobs]
+        for job in jobs:
+            job.wait(timeout=30, images=True)
+    data, metadata = matrix_bundle(matrix, jobs, max_bytes=150_000)
+    jpeg = base64.b64decode(data["image/jpeg"])
+    assert len(jpeg) <= 150_000
+    assert Image.open(io.BytesIO(jpeg)).size == (metadata["image/jpeg"]["width"],
+                                                 metadata["image/jpeg"]["height"])
+    assert all(job.task_id in data["text/plain"] for job in jobs)

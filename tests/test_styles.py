@@ -14,6 +14,7 @@ from apiframe_magic.styles import (
     resolve_style_name,
     slugify,
     style_of,
+    styles_bundle,
     styles_text,
     unname_style,
 )
@@ -181,3 +182,18 @@ def test_text_table(store, history):
     table = styles_text(list_styles(store))
     assert "123456" in table and "@dusk" in table and "2 uses" in table
     assert styles_text([]) == "no style references in the history yet"
+
+
+def test_static_bundle_escapes_and_inlines_thumbnails(store, images, manager):
+    finish(manager.imagine('a <b>bold</b> "fox" --sref 777'))
+    name_style(store, "777", "bold fox")
+    data, _metadata = styles_bundle(store, images)
+    assert "777" in data["text/plain"] and "@bold-fox" in data["text/plain"]
+    page = data["text/html"]
+    assert "&lt;b&gt;bold&lt;/b&gt; &quot;fox&quot;" in page and "<b>" not in page
+    assert page.count('src="data:image/jpeg;base64,') == 1 and "@bold-fox" in page
+
+
+def test_static_bundle_of_an_empty_history(store):
+    data, _metadata = styles_bundle(store)
+    assert "no style references" in data["text/html"]
