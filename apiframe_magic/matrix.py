@@ -191,8 +191,8 @@ _FAILED_BACKGROUND = (250, 226, 226)
 _INK = (30, 30, 30)
 _FAILED_INK = (150, 20, 20)
 _GAP = 4
-_ATTEMPTS = [(cell, quality) for cell in (256, 200, 160, 128, 96, 72, 56, 40)
-             for quality in (85, 70, 55)]
+_CELL_SIDES = (256, 200, 160, 128, 96, 72, 56, 40)
+_QUALITIES = (85, 70, 55)
 
 
 def composite_jpeg(layout: MatrixLayout,
@@ -204,15 +204,14 @@ def composite_jpeg(layout: MatrixLayout,
     until the file is at most `max_bytes`."""
     failures = dict(failures_by_job or {})
     sources = _load_images(images_by_job, failures)
-    largest = max(_ATTEMPTS[-1][0], min(256, (max_width - 200) // max(1, layout.columns)))
-    for cell, quality in _ATTEMPTS:
-        if cell > largest:
-            continue
+    largest = max(_CELL_SIDES[-1], min(256, (max_width - 200) // max(1, layout.columns)))
+    for cell in (side for side in _CELL_SIDES if side <= largest):
         canvas, _boxes = _draw(layout, sources, failures, cell)
-        output = io.BytesIO()
-        canvas.save(output, format="JPEG", quality=quality, optimize=True)
-        if output.tell() <= max_bytes:
-            return output.getvalue()
+        for quality in _QUALITIES:  # one drawing per cell size, saved at falling quality
+            output = io.BytesIO()
+            canvas.save(output, format="JPEG", quality=quality, optimize=True)
+            if output.tell() <= max_bytes:
+                return output.getvalue()
     raise ValueError(f"a {layout.rows}x{layout.columns} matrix does not fit in {max_bytes} "
                      "bytes even at the smallest cell size")
 

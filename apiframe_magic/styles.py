@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .prompt import PromptError, parse_prompt
 from .store import REJECTED, HistoryStore, JobRecord
 
 USE_KINDS = frozenset({"imagine", "reroll", "variations", "pan", "outpaint", "inpaint"})
@@ -259,12 +258,17 @@ def references_of(record: JobRecord, cache: dict | None = None) -> list[tuple[st
 
 
 def _prompt_references(prompt: str) -> list[tuple[str, str]]:
-    """The codes and URLs of a prompt's `--sref` (not `random`, which the result resolves)."""
-    try:
-        params = parse_prompt(prompt).params
-    except PromptError:
-        return []
-    return [(ref.value, ref.kind) for ref in params.get("sref", ()) if ref.kind in ("code", "url")]
+    """The codes and URLs of a prompt's `--sref` lists (not `random`, which the result resolves).
+
+    Reads only the `--sref` items (with their `::w` weights cut off) instead of parsing the whole
+    prompt: a 10,000-job history lists about 3.5x faster (benchmarks/bench_explore.py)."""
+    found = []
+    for segment in _SREF_SEGMENT_RE.finditer(prompt):
+        for item in segment.group(1).split():
+            value = item.split("::", 1)[0]
+            if _CODE_RE.match(value) or _URL_RE.match(value):
+                found.append((value, code_kind(value)))
+    return found
 
 
 def _style(store: HistoryStore, code: str, kind: str, name: str | None,
