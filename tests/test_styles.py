@@ -11,6 +11,7 @@ from apiframe_magic.styles import (
     expand_style_names,
     list_styles,
     name_style,
+    references_of,
     resolve_style_name,
     slugify,
     style_of,
@@ -197,3 +198,12 @@ def test_static_bundle_escapes_and_inlines_thumbnails(store, images, manager):
 def test_static_bundle_of_an_empty_history(store):
     data, _metadata = styles_bundle(store)
     assert "no style references" in data["text/html"]
+
+
+def test_references_are_read_from_every_sref_item(store):
+    prompt = f"a cat —sref 11::2 {STYLE_URL}::1 random --sw 50 --no 99"
+    job_id = store.record_submitting("imagine", {"prompt": prompt}, prompt=prompt)
+    store.mark_submitted(job_id, "t-1")
+    store.mark_finished(job_id, {"status": "finished", "sref": "22"})
+    assert sorted(references_of(store.get(job_id))) == sorted(
+        [("22", "code"), ("11", "code"), (STYLE_URL, "url")])
