@@ -2,6 +2,7 @@
 
     apiframe-magic imagine "a sunflower field in the wind --ar 3:2"
     apiframe-magic fetch TASK_ID | save TASK_ID [DIR] | history | resume | account
+    apiframe-magic export DIR [ID ...] [--since DATE] [--force]
     apiframe-magic simulator --port 8787
 
 Without APIFRAME_API_KEY every command runs against the embedded offline simulator and says so.
@@ -120,6 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("account", help="credits left and plan")
 
+    export = sub.add_parser("export", help="write a static gallery (index.html + images) of "
+                                           "the history, viewable from disk")
+    export.add_argument("directory", help="where to write index.html and images/")
+    export.add_argument("ids", nargs="*", metavar="ID",
+                        help="job or task ids whose lineage trees to export (default: all)")
+    export.add_argument("--since", default=None, metavar="DATE",
+                        help="only trees started on or after DATE (YYYY-MM-DD[THH:MM])")
+    export.add_argument("--force", action="store_true",
+                        help="overwrite an index.html that is not an apiframe-magic gallery")
+
     simulator = sub.add_parser("simulator", help="serve the offline simulator over HTTP")
     simulator.add_argument("--port", type=port_number, default=8787,
                            help="port on 127.0.0.1, 0 to 65535 (0: any free port; default 8787)")
@@ -144,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
                 args.confirm_above = _default_confirm_above()
         if args.command in ("imagine", "resume") and not getattr(args, "no_wait", False):
             check_writable_dir(args.out)
+        if args.command == "export":
+            from .export import check_export_dir, parse_since
+
+            check_export_dir(args.directory, force=args.force)
+            parse_since(args.since)
         rt = runtime.start(sim_speed=args.sim_speed)
     except ApiframeError as exc:
         return _fail(exc, 2)
@@ -248,8 +264,18 @@ def cmd_account(rt, args) -> int:
     return 0
 
 
+def cmd_export(rt, args) -> int:
+    from .export import export_gallery
+
+    index = export_gallery(rt.store, rt.images, args.directory, ids=args.ids or None,
+                           since=args.since, force=args.force)
+    print(f"gallery written: {index} (open it in a browser; no server needed)")
+    return 0
+
+
 COMMANDS = {"imagine": cmd_imagine, "fetch": cmd_fetch, "save": cmd_save,
-            "history": cmd_history, "resume": cmd_resume, "account": cmd_account}
+            "history": cmd_history, "resume": cmd_resume, "account": cmd_account,
+            "export": cmd_export}
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -244,6 +244,28 @@ class Job:
         return self._child("upscale-highres", type=type,
                            index=None if index is None else str(index))
 
+    @property
+    def prompts(self) -> list[str]:
+        """The prompts a finished describe (four) or shorten (three) job suggests, without their
+        1️⃣ bullets; empty for other jobs and until the job has finished."""
+        from .describe import suggested_prompts
+
+        return suggested_prompts(self.result.content if self.result is not None else None)
+
+    def imagine(self, index: int) -> "Job":
+        """Imagine suggestion `index` (1-based) of `prompts`, as it is (validated first)."""
+        from .prompt import parse_prompt
+
+        suggestions = self.prompts
+        if not suggestions:
+            raise ApiframeError(f"{self!r} has no suggested prompts: only a finished describe "
+                                "or shorten job has them (job.wait() first)")
+        if isinstance(index, bool) or not isinstance(index, int) or \
+                not 1 <= index <= len(suggestions):
+            raise ValueError(f"choose a prompt from 1 to {len(suggestions)}, not {index!r}")
+        parsed = parse_prompt(suggestions[index - 1])
+        return self.manager.imagine(str(parsed), aspect_ratio=parsed.aspect_ratio)
+
     def resume(self) -> "Job":
         """Track this job again after a timeout or a cancel."""
         return self.manager.reattach(self)

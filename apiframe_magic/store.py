@@ -56,7 +56,7 @@ from .redaction import redact as _redact  # any known key, in any escaped spelli
 DB_FILENAME = "history.sqlite3"
 BUSY_TIMEOUT_SECONDS = 10.0
 STALE_SUBMIT_SECONDS = 300.0
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SUBMITTING = "submitting"
 ACTIVE = "active"
@@ -256,6 +256,14 @@ MIGRATIONS: dict[int, str] = {
             path TEXT NOT NULL,
             recorded_at REAL NOT NULL,
             PRIMARY KEY (job_id, image_index)
+        );
+    """,
+    # Names people give to style codes (styles.py); IF NOT EXISTS so the step can be renumbered.
+    2: """
+        CREATE TABLE IF NOT EXISTS style_names (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            named_at REAL NOT NULL
         );
     """,
 }
@@ -587,6 +595,30 @@ class HistoryStore:
         order = {"grid": 0, "1": 1, "2": 2, "3": 3, "4": 4}
         rows.sort(key=lambda row: (order.get(row[0], 9), row[0]))
         return {_index_value(key): Path(path) for key, path in rows}
+
+    # -- style names (see styles.py) ----------------------------------------------------------
+
+    def style_names(self) -> dict[str, str]:
+        """Every named style: code -> name."""
+        return dict(self._read("SELECT code, name FROM style_names ORDER BY name"))
+
+    def set_style_name(self, code: str, name: str) -> str | None:
+        """Give `code` the name `name` (replacing its old name). When another code already holds
+        `name`, nothing is written and that code is returned; else None. One transaction, so two
+        kernels naming at once cannot both take a name."""
+        with self._write() as conn:
+            holder = conn.execute("SELECT code FROM style_names WHERE name = ?",
+                                  (name,)).fetchone()
+            if holder is not None and holder[0] != code:
+                return holder[0]
+            conn.execute("INSERT OR REPLACE INTO style_names (code, name, named_at) "
+                         "VALUES (?, ?, ?)", (code, name, time.time()))
+        return None
+
+    def remove_style_name(self, code: str) -> bool:
+        """Forget the name of `code`; False when it had none."""
+        with self._write() as conn:
+            return bool(conn.execute("DELETE FROM style_names WHERE code = ?", (code,)).rowcount)
 
     # -- queries ------------------------------------------------------------------------------
 
