@@ -19,6 +19,7 @@ from . import frontend, notebook, render, submission
 from .errors import ApiframeError
 from .magic import WAIT_ENV, _check_version_label, _Parser, expand_variables
 from .prompt import PromptError
+from .styles import StyleNameError
 
 ALL = "all"
 
@@ -34,15 +35,16 @@ def run_prompt(magics, args, text: str):
         _check_version(args.version)
     if args.expand:
         text = expand_variables(text, magics.shell.user_ns)
+    store = magics.current_runtime().store if "@" in text else None  # for --sref @name
     try:
         plan = submission.plan(
             text, version=args.version, default_version=magics.default_version or None,
             mode=args.mode, confirm_above=magics.confirm_above, yes=args.yes,
             image_prompts=_image_prompts(magics, args.image),
-            webhook_url=args.webhook_url, webhook_secret=args.webhook_secret)
+            webhook_url=args.webhook_url, webhook_secret=args.webhook_secret, store=store)
     except PromptError as error:
         raise UsageError(_prompt_message(error)) from None
-    except submission.NeedsConfirmation as error:
+    except (submission.NeedsConfirmation, StyleNameError) as error:
         raise UsageError(str(error)) from None
     save_dir = _writable_dir(args.save) if args.save else None
     for warning in plan.warnings:
@@ -59,17 +61,18 @@ def run_prompt(magics, args, text: str):
             raise UsageError(render.explain(error)) from None
         print(f"error: {render.explain(error)}; {len(jobs)} of {len(plan.prompts)} jobs were "
               "sent and are shown below", file=sys.stderr)
+    matrix = submission.matrix_of(plan) if len(jobs) == len(plan.prompts) else None
     return _present(magics, jobs, group=len(plan.prompts) > 1, wait=_should_wait(magics, args),
-                    save_dir=save_dir, as_name=args.as_name)
+                    save_dir=save_dir, as_name=args.as_name, matrix=matrix)
 
 
 def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = None,
-             as_name: str | None = None):
+             as_name: str | None = None, matrix=None):
     """Show the jobs of one run, wait if asked, save, and return the Job or JobGroup."""
     from .groups import JobGroup
 
     presenter = magics.presenter
-    twin = presenter.show(jobs, group=group)
+    twin = presenter.show(jobs, group=group, matrix=matrix)
     text_mode = presenter.mode == "text"
     if text_mode and save_dir is None:
         save_dir = Path(magics.save_dir).absolute()
@@ -89,7 +92,7 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
     elif text_mode:
         for job in jobs:
             print(f"{job.task_id or '(queued)'}: {render.status_words(job)}: {job.prompt}")
-    result = JobGroup(jobs) if group else jobs[0]
+    result = JobGroup(jobs, matrix) if group else jobs[0]
     if as_name:
         magics.shell.user_ns[as_name] = result
     presenter.mark_shown(result)
@@ -415,6 +418,57 @@ def do_seed(magics, rest):
     if not record.task_id:
         raise UsageError(f"{ident}: that job was never sent, so it has no seed")
     return _submit_one(magics, "seed", {"task_id": record.task_id}, record.prompt)
+
+
+def do_styles(magics, rest):
+    from .styles import name_style, styles_bundle, styles_text, list_styles, unname_style
+
+    words = _words(rest, "styles [name CODE NAME | unname NAME]", 0)
+    rt = magics.current_runtime()
+    try:
+        if words[:1] == ["name"] and len(words) >= 3:
+            slug = name_style(rt.store, words[1], " ".join(words[2:]))
+            print(f"--sref @{slug} now means --sref {words[1]}")
+            return
+        if words[:1] == ["unname"] and len(words) == 2:
+            print(f"{unname_style(rt.store, words[1])} has no name now")
+            return
+    except StyleNameError as error:
+        raise UsageError(str(error)) from None
+    if words:
+        raise UsageError("usage: %imagine styles [name CODE NAME | unname NAME]")
+    mode = magics.presenter.mode
+    if mode == "text":
+        print(styles_text(list_styles(rt.store)))
+    elif mode == "widgets":
+        from IPython.display import display
+
+        from .widgets.explore import StyleLibrary
+
+        display(StyleLibrary(magics.ui_context()))
+    else:
+        from IPython.display import display
+
+        data, metadata = styles_bundle(rt.store, rt.images)
+        display(data, metadata=metadata, raw=True)
+
+
+def do_export(magics, rest):
+    from .export import ExportError, export_gallery
+
+    parser = _sub_parser("export")
+    parser.add_argument("directory")
+    parser.add_argument("ids", nargs="*")
+    parser.add_argument("--since", default=None)
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(_words(rest, "export DIR [ID ...] [--since DATE] [--force]", 1))
+    rt = magics.current_runtime()
+    try:
+        index = export_gallery(rt.store, rt.images, Path(args.directory).expanduser(),
+                               ids=args.ids or None, since=args.since, force=args.force)
+    except ExportError as error:
+        raise UsageError(str(error)) from None
+    print(f"Gallery written: {index.absolute()} (open it in any browser; no server needed)")
 
 
 def do_config(magics, rest):

@@ -8,10 +8,13 @@ from .errors import ApiframeError
 
 
 class JobGroup(Sequence):
-    """The jobs of one `%%imagine` run, in prompt order: iterable, indexable, waitable, awaitable."""
+    """The jobs of one `%%imagine` run, in prompt order: iterable, indexable, waitable, awaitable.
 
-    def __init__(self, jobs):
+    `matrix` is the `matrix.MatrixLayout` of a permutation prompt (None for other groups)."""
+
+    def __init__(self, jobs, matrix=None):
         self.jobs = list(jobs)
+        self.matrix = matrix
 
     def __getitem__(self, index):
         return self.jobs[index]
@@ -58,10 +61,10 @@ class JobGroup(Sequence):
     def _repr_mimebundle_(self, include=None, exclude=None):
         from . import notebook
 
-        return notebook.mimebundle(self.jobs, group=True)
+        return notebook.mimebundle(self.jobs, group=True, matrix=self.matrix)
 
     def show(self) -> None:
         """Display the group again (live where widgets render, else its static output)."""
         from . import notebook
 
-        notebook.show(self.jobs, group=True)
+        notebook.show(self.jobs, group=True, matrix=self.matrix)

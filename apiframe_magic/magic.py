@@ -96,6 +96,9 @@ SUBCOMMANDS = {
     "blend": "blend URL|PATH URL|PATH ...: blend 2 to 5 images",
     "shorten": "shorten PROMPT: a shorter prompt with the same meaning",
     "seed": "seed ID: the seed of a finished job",
+    "styles": "styles [name CODE NAME | unname NAME]: the --sref codes of the history; name one "
+              "to write --sref @name",
+    "export": "export DIR [ID ...] [--since DATE] [--force]: a static HTML gallery of the history",
     "config": "the configuration (%config Imagine.<name> = value changes it)",
     "login": "type the API key at a hidden prompt (kept in this kernel only)",
     "panel": "the prompt panel (a form with live validation)",
@@ -314,9 +317,9 @@ class Imagine(Magics):
         """The panel's Imagine button: the same validation and submit path as the cell magic."""
         from . import submission
 
-        plan = submission.plan(text, default_version=self.default_version or None, mode=mode,
-                               yes=True, image_prompts=image_prompts)
         rt = self.current_runtime()
+        plan = submission.plan(text, default_version=self.default_version or None, mode=mode,
+                               yes=True, image_prompts=image_prompts, store=rt.store)
         return submission.submit(plan, rt.manager, rt.client)
 
 

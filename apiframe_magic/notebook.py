@@ -18,12 +18,12 @@ from . import frontend, render
 
 
 class Twin:
-    """The static output of one run: one job, or several shown as a contact sheet."""
+    """The static output of one run: one job, several as a contact sheet, or a matrix."""
 
-    def __init__(self, jobs, *, group: bool, max_side: int):
+    def __init__(self, jobs, *, group: bool, max_side: int, matrix=None):
         from IPython.display import display
 
-        self.jobs, self.group, self.max_side = list(jobs), group, max_side
+        self.jobs, self.group, self.max_side, self.matrix = list(jobs), group, max_side, matrix
         self._lock = threading.Lock()
         self._key = None
         data, metadata = self._bundle()
@@ -34,11 +34,11 @@ class Twin:
             job.on_images(self._changed)
 
     def _bundle(self):
-        if self.group:
-            return render.group_bundle(self.jobs, self.max_side)
-        return render.job_bundle(self.jobs[0], self.max_side)
+        return mimebundle(self.jobs, group=self.group, matrix=self.matrix, max_side=self.max_side)
 
     def _state_key(self):
+        if self.matrix is not None:  # the composite shows results only: skip progress ticks
+            return tuple((job.state, tuple(job.image_paths or ())) for job in self.jobs)
         return tuple((job.state, job.status, job.percentage, getattr(job, "notice", None),
                       tuple(job.image_paths or ())) for job in self.jobs)
 
@@ -81,23 +81,27 @@ class Presenter:
             return "text"
         return "widgets" if frontend.shows_widgets(self.frontend) else "static"
 
-    def show(self, jobs, *, group: bool = False) -> Twin | None:
+    def show(self, jobs, *, group: bool = False, matrix=None) -> Twin | None:
         """Display the jobs of one run; the live views first, the static twin after them."""
         mode = self.mode
         if mode == "text":
             return None
         if mode == "widgets" and self._ui_context is not None:
-            self._show_views(jobs)
-        return Twin(jobs, group=group, max_side=self._twin_size())
+            self._show_views(jobs, matrix)
+        return Twin(jobs, group=group, max_side=self._twin_size(), matrix=matrix)
 
-    def _show_views(self, jobs) -> None:
+    def _show_views(self, jobs, matrix) -> None:
         from IPython.display import display
 
         from .widgets import JobView
+        from .widgets.explore import DescribeView, MatrixView
 
         context = self._ui_context()
+        if matrix is not None:
+            display(MatrixView(matrix, jobs, context))
+            return
         for job in jobs:
-            display(JobView(job, context))
+            display((DescribeView if job.kind == "describe" else JobView)(job, context))
 
     def mark_shown(self, result) -> None:
         """The cell already shows `result`: the display hook must not show it a second time."""
@@ -109,14 +113,15 @@ class Presenter:
             self._just_shown.discard(id(result))
             return
         group = hasattr(result, "jobs")
-        self.present(list(result) if group else [result], group=group)
+        self.present(list(result) if group else [result], group=group,
+                     matrix=getattr(result, "matrix", None))
 
-    def present(self, jobs, *, group: bool = False) -> None:
+    def present(self, jobs, *, group: bool = False, matrix=None) -> None:
         """Show jobs again: the caption in a terminal, else as `show` does."""
         if self.mode == "text":
-            print(mimebundle(jobs, group=group)[0]["text/plain"])
+            print(mimebundle(jobs, group=group, matrix=matrix)[0]["text/plain"])
         else:
-            self.show(jobs, group=group)
+            self.show(jobs, group=group, matrix=matrix)
 
     def forget_shown(self, *_args) -> None:
         self._just_shown.clear()
@@ -203,19 +208,24 @@ def set_current(presenter: Presenter | None) -> None:
     _current = presenter
 
 
-def mimebundle(jobs, *, group: bool = False, max_side: int = render.DEFAULT_TWIN_SIZE):
-    """(data, metadata) of the static form, for `_repr_mimebundle_`."""
+def mimebundle(jobs, *, group: bool = False, matrix=None,
+               max_side: int = render.DEFAULT_TWIN_SIZE):
+    """(data, metadata) of the static form, for the twin and `_repr_mimebundle_`."""
+    if matrix is not None:
+        from .matrix import matrix_bundle
+
+        return matrix_bundle(matrix, jobs)
     if group:
         return render.group_bundle(jobs, max_side)
     return render.job_bundle(jobs[0], max_side)
 
 
-def show(jobs, *, group: bool = False) -> None:
+def show(jobs, *, group: bool = False, matrix=None) -> None:
     """`job.show()`: live where the magic is loaded and widgets render, else the static form."""
     if _current is not None:
-        _current.present(jobs, group=group)
+        _current.present(jobs, group=group, matrix=matrix)
         return
     from IPython.display import display
 
-    data, metadata = mimebundle(jobs, group=group)
+    data, metadata = mimebundle(jobs, group=group, matrix=matrix)
     display(data, metadata=metadata, raw=True)

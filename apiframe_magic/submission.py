@@ -25,6 +25,7 @@ class Plan:
     """What a run would send: one imagine per prompt, and what it costs."""
 
     prompts: list                         # prompt.Prompt, one per job
+    text: str = ""                        # the prompt as validated (style names expanded)
     mode: str | None = None
     image_prompts: Sequence[Any] = ()     # uploaded before the run; URLs go in front of the prompt
     webhook_url: str | None = None
@@ -50,15 +51,20 @@ class Plan:
 def plan(text: str, *, version: str | None = None, default_version: str | None = None,
          mode: str | None = None, confirm_above: int = 10, yes: bool = False,
          image_prompts: Sequence[Any] = (), webhook_url: str | None = None,
-         webhook_secret: str | None = None) -> Plan:
+         webhook_secret: str | None = None, store=None) -> Plan:
     """Validate `text` and decide how many jobs it makes; raises PromptError or NeedsConfirmation.
 
     `version` is a version the user named (its rules are errors); `default_version` the assumed
-    account default (its rules only warn).
+    account default (its rules only warn). With the history `store`, `--sref @name` becomes the
+    code of that named style first (styles.StyleNameError when there is no such name).
     """
     if not text or not text.strip():
         raise PromptError("the prompt is empty; write it in the cell under %%imagine "
                           "(or after -- on the %imagine line)")
+    if store is not None and "@" in text:
+        from .styles import expand_style_names
+
+        text = expand_style_names(text, store)
     if count_permutations(text) > ABSOLUTE_JOB_LIMIT:
         raise PromptError(f"this prompt makes {count_permutations(text)} jobs; at most "
                           f"{ABSOLUTE_JOB_LIMIT} can run from one prompt: split the {{...}} groups")
@@ -69,8 +75,21 @@ def plan(text: str, *, version: str | None = None, default_version: str | None =
         raise NeedsConfirmation(
             f"this prompt makes {count} jobs ({count * credits_for('imagine')} credits); "
             "add --yes to run them all, or --dry-run to see them first")
-    return Plan(prompts, mode=mode, image_prompts=tuple(image_prompts), webhook_url=webhook_url,
-                webhook_secret=webhook_secret)
+    return Plan(prompts, text=text, mode=mode, image_prompts=tuple(image_prompts),
+                webhook_url=webhook_url, webhook_secret=webhook_secret)
+
+
+def matrix_of(plan: Plan):
+    """The permutation matrix of a run of several jobs, when its jobs map onto one."""
+    if len(plan.prompts) < 2:
+        return None
+    from .matrix import layout
+
+    try:
+        matrix = layout(plan.text, max_jobs=ABSOLUTE_JOB_LIMIT)
+    except (PromptError, ValueError):
+        return None
+    return matrix if matrix.axes and len(matrix.jobs) == len(plan.prompts) else None
 
 
 def submit(plan: Plan, manager, client) -> list:
