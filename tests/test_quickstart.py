@@ -49,7 +49,7 @@ def test_quickstart_runs_without_errors(executed):
 def test_every_imagine_cell_keeps_its_final_image(executed):
     nb, _ = executed
     cells = _imagine_cells(nb)
-    assert len(cells) == 3
+    assert len(cells) == 4
     for cell in cells:
         images = [o for o in cell.outputs if "image/jpeg" in o.get("data", {})]
         assert images, f"no final image in: {cell.source[:60]}"
@@ -61,8 +61,14 @@ def test_python_actions_keep_their_images_and_describe_its_prompts(executed):
     nb, _ = executed
     by_source = {cell.source.split("\n")[0]: cell for cell in nb.cells if cell.cell_type == "code"}
     for first_line in ("big = fox.upscale(2)   # U2", "variation = fox.vary(1)   # V1",
-                       "again = fox.reroll()"):
+                       "again = fox.reroll()",
+                       "from_description = described.imagine(1)   # imagine the first suggested prompt"):
         assert any("image/jpeg" in o.get("data", {}) for o in by_source[first_line].outputs)
+    named = next(c for c in nb.cells if c.source.startswith("%%imagine --as harbour"))
+    assert "--sref" in named.outputs[-1]["data"]["text/plain"]
+    assert "@golden-fox" not in named.outputs[-1]["data"]["text/plain"]
+    gallery = next(c for c in nb.cells if c.source.startswith("%imagine export"))
+    assert "index.html" in gallery.outputs[-1]["text"]
     describe = next(c for c in nb.cells if c.source.startswith("%imagine describe"))
     text = describe.outputs[-1]["data"]["text/plain"]
     assert "1. " in text and "4. " in text
@@ -72,7 +78,7 @@ def test_saved_notebook_growth_per_job_is_within_budget(executed):
     nb, saved = executed
     jobs = 0
     for cell in _imagine_cells(nb):
-        jobs += 6 if "{red, green, blue} {cat, owl}" in cell.source else 1
-    jobs += 3  # upscale, vary, reroll from Python
+        jobs += 4 if "{red, blue} {cat, owl}" in cell.source else 1
+    jobs += 4  # upscale, vary, reroll and a described prompt from Python
     source_size = QUICKSTART.stat().st_size
     assert (saved.stat().st_size - source_size) / jobs <= BUDGET_PER_GRID
