@@ -27,3 +27,14 @@ def client(sim):
 
     with ApiframeClient(sim.api_key, base_url=sim.url, backoff=0.01) as c:
         yield c
+
+
+@pytest.fixture
+def ip(tmp_path, monkeypatch):
+    """An in-process IPython shell with the extension loaded, working in a temporary directory."""
+    from magic_shell import make_shell
+
+    monkeypatch.chdir(tmp_path)
+    shell = make_shell()
+    yield shell
+    shell.extension_manager.unload_extension("apiframe_magic")

@@ -16,14 +16,6 @@ FOX = "a red fox in the snow --ar 3:2"
 
 
 @pytest.fixture
-def ip(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    shell = make_shell()
-    yield shell
-    shell.extension_manager.unload_extension("apiframe_magic")
-
-
-@pytest.fixture
 def static_ip(ip):
     """The shell seen as a notebook without widgets: the static twin only."""
     ip.run_line_magic("config", "Imagine.display = 'static'")

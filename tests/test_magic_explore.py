@@ -8,14 +8,6 @@ from IPython.core.error import UsageError
 from magic_shell import magics_of, make_shell
 
 
-@pytest.fixture
-def ip(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    shell = make_shell()
-    yield shell
-    shell.extension_manager.unload_extension("apiframe_magic")
-
-
 def test_named_style_expands_in_dry_run_and_caption(ip, capsys):
     job = ip.run_cell_magic("imagine", "--wait", "a lighthouse --sref random")
     ip.run_line_magic("imagine", f"styles name {job.sref} dusk watercolour")
