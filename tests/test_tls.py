@@ -10,14 +10,14 @@ import ipaddress
 import shutil
 import ssl
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import ApiConnectionError
 from apiframe_magic.images import ImageCache, ImageDownloadError
+from localserver import local_server
 
 
 def _self_signed(directory):
@@ -78,16 +78,10 @@ class _Recorder(BaseHTTPRequestHandler):
 def self_signed_server(tmp_path):
     cert, key = _self_signed(tmp_path)
     _Recorder.requests_seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{server.server_address[1]}", cert
-    server.shutdown()
-    server.server_close()
+    with local_server(_Recorder, context) as url:
+        yield url, cert
 
 
 def test_a_self_signed_certificate_is_a_connection_error_that_says_nothing_was_sent(
