@@ -215,9 +215,18 @@ def tls_problem(exc: BaseException) -> TlsProblem | None:
         return None
     inner = next((e for e in found if isinstance(e, (ssl.SSLError, ssl.CertificateError))),
                  found[-1])
-    in_handshake = isinstance(inner, ssl.SSLCertVerificationError) or any(
-        frame.name == "do_handshake" for frame in traceback.extract_tb(inner.__traceback__))
+    in_handshake = isinstance(inner, ssl.SSLCertVerificationError) or _raised_in_handshake(inner)
     return TlsProblem(_tls_reason(inner), in_handshake)
+
+
+def in_tls_handshake(exc: BaseException) -> bool:
+    """True when `exc` (any part of it) was raised while the TLS connection was being set up,
+    before a byte of the request could be sent (a hung handshake is a timeout, not SSLError)."""
+    return any(_raised_in_handshake(err) for err in exception_chain(exc))
+
+
+def _raised_in_handshake(err: BaseException) -> bool:
+    return any(frame.name == "do_handshake" for frame in traceback.extract_tb(err.__traceback__))
 
 
 def _tls_reason(err: BaseException) -> str:
@@ -313,6 +322,11 @@ class ApiframeClient:
         tls = tls_problem(exc)
         if tls is not None:
             return self._tls_error(path, tls, submitting)
+        if in_tls_handshake(exc):
+            return ApiTimeoutError(
+                f"The TLS handshake with {urlsplit(self.base_url).netloc} for {path} got no "
+                "answer in time, so nothing was sent. The host may not speak HTTPS, or a proxy "
+                "is holding the connection; check APIFRAME_BASE_URL and try again.")
         timed_out = _is_read_timeout(exc)
         what = (f"no answer within {self.timeout[1]:g} s" if timed_out
                 else "the connection broke before the answer arrived")
