@@ -216,7 +216,7 @@ def cmd_fetch(rt, args) -> int:
     if task.seed:
         print(f"  seed: {task.seed}")
     if task.error:
-        print(f"  failed: {task.error}")
+        print(f"  failed: {redact(task.error)}")
     return 0
 
 
@@ -366,14 +366,14 @@ def _save_results(rt, jobs, out: Path) -> int:
             continue
         if not job.image_paths:
             print(f"{job.task_id}: the images could not be downloaded "
-                  f"({'; '.join(rt.manager.errors[-1:]) or 'unknown error'}); try "
+                  f"({redact('; '.join(rt.manager.errors[-1:])) or 'unknown error'}); try "
                   f"`apiframe-magic save {job.task_id} {out}` later", file=sys.stderr)
             failures += 1
             continue
         try:
             saved = rt.images.save(job.task_id, job.image_paths, out)
         except ImageFileError as exc:
-            print(f"{job.task_id}: {exc} The task is finished and in the history: "
+            print(f"{job.task_id}: {redact(str(exc))} The task is finished and in the history: "
                   f"`apiframe-magic save {job.task_id} DIR` saves it later.", file=sys.stderr)
             failures += 1
             continue
