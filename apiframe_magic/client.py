@@ -263,6 +263,8 @@ class ApiframeClient:
     `ApiframeClient(api_key=None, *, base_url=None, timeout=(5, 30), session=None)`; the key
     defaults to `APIFRAME_API_KEY`, the base URL to `APIFRAME_BASE_URL` or the public service.
     Submitting methods return the new task id; `fetch` returns a `Task`.
+    Both are checked when the client is built (`check_key`, `check_base_url`), and a client
+    cannot be pickled or deep-copied: the copy would carry the key in clear.
     """
 
     def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
