@@ -141,6 +141,22 @@ def test_head_gets_a_405_without_a_body_and_the_connection_stays_usable(sim):
         assert after.status_code == 200 and "credits" in after.json()
 
 
+@pytest.mark.parametrize("request_line, status", [
+    (b"GARBAGE\r\n\r\n", 400), (b"GET /account HTTP/2.0\r\n\r\n", 505),
+    (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414)])
+def test_a_malformed_request_gets_a_json_error_too(sim, request_line, status):
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=10) as raw:
+        raw.sendall(request_line)
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status}".encode()) or \
+        head.startswith(f"HTTP/1.0 {status}".encode()), head
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body)["errors"][0]["msg"]
+
+
 # ------------------------------------------------------------------------------ bursts
 
 def test_forty_clients_arriving_at_once_are_all_queued_and_answered(sim):
