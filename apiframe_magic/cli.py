@@ -305,7 +305,7 @@ def confirm_spend(rt, kinds, confirm_above: int, yes: bool, *, stream=None) -> b
         return True
     cost = estimate(kinds)
     what = f"{len(kinds)} tasks for {cost} credits on your APIFRAME account"
-    if not sys.stdin.isatty():
+    if sys.stdin is None or not sys.stdin.isatty():
         print(f"error: this would submit {what}; add --yes to go ahead (asking above "
               f"{confirm_above} tasks: --confirm-above or {CONFIRM_ENV})", file=stream)
         return False
