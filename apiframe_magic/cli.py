@@ -216,7 +216,7 @@ def cmd_fetch(rt, args) -> int:
     if task.seed:
         print(f"  seed: {task.seed}")
     if task.error:
-        print(f"  failed: {task.error}")
+        print(f"  failed: {redact(task.error)}")
     return 0
 
 
@@ -305,7 +305,7 @@ def confirm_spend(rt, kinds, confirm_above: int, yes: bool, *, stream=None) -> b
         return True
     cost = estimate(kinds)
     what = f"{len(kinds)} tasks for {cost} credits on your APIFRAME account"
-    if not sys.stdin.isatty():
+    if sys.stdin is None or not sys.stdin.isatty():
         print(f"error: this would submit {what}; add --yes to go ahead (asking above "
               f"{confirm_above} tasks: --confirm-above or {CONFIRM_ENV})", file=stream)
         return False
@@ -366,14 +366,14 @@ def _save_results(rt, jobs, out: Path) -> int:
             continue
         if not job.image_paths:
             print(f"{job.task_id}: the images could not be downloaded "
-                  f"({'; '.join(rt.manager.errors[-1:]) or 'unknown error'}); try "
+                  f"({redact('; '.join(rt.manager.errors[-1:])) or 'unknown error'}); try "
                   f"`apiframe-magic save {job.task_id} {out}` later", file=sys.stderr)
             failures += 1
             continue
         try:
             saved = rt.images.save(job.task_id, job.image_paths, out)
         except ImageFileError as exc:
-            print(f"{job.task_id}: {exc} The task is finished and in the history: "
+            print(f"{job.task_id}: {redact(str(exc))} The task is finished and in the history: "
                   f"`apiframe-magic save {job.task_id} DIR` saves it later.", file=sys.stderr)
             failures += 1
             continue

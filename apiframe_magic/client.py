@@ -133,14 +133,15 @@ def check_base_url(url: Any) -> str:
     text = str(url).strip() if isinstance(url, str) else ""
     hint = " (APIFRAME_BASE_URL or base_url=; the default is https://api.apiframe.pro)"
     if not re.match(r"^https?://[^/\s]+", text):
+        shown = excerpt(re.sub(r"//[^/@]*@", "//", text), 60) if text else repr(url)
         raise InvalidArgumentError(f"The base URL must start with http:// or https://, got "
-                                   f"{excerpt(repr(url), 80)}{hint}")
+                                   f"{shown!r}{hint}")
     parts = urlsplit(text)
     problems = []
-    if parts.query or text.rstrip("/").endswith("?"):
-        problems.append(f"a query ('?{excerpt(parts.query, 40)}')")
+    if parts.query or "?" in text:  # not shown: a query may carry a token
+        problems.append("a query (?...)")
     if parts.fragment or "#" in text:
-        problems.append(f"a fragment ('#{excerpt(parts.fragment, 40)}')")
+        problems.append("a fragment (#...)")
     if parts.username is not None or parts.password is not None:
         problems.append("a user name or password")
     if any(char.isspace() for char in text):
@@ -215,9 +216,18 @@ def tls_problem(exc: BaseException) -> TlsProblem | None:
         return None
     inner = next((e for e in found if isinstance(e, (ssl.SSLError, ssl.CertificateError))),
                  found[-1])
-    in_handshake = isinstance(inner, ssl.SSLCertVerificationError) or any(
-        frame.name == "do_handshake" for frame in traceback.extract_tb(inner.__traceback__))
+    in_handshake = isinstance(inner, ssl.SSLCertVerificationError) or _raised_in_handshake(inner)
     return TlsProblem(_tls_reason(inner), in_handshake)
+
+
+def in_tls_handshake(exc: BaseException) -> bool:
+    """True when `exc` (any part of it) was raised while the TLS connection was being set up,
+    before a byte of the request could be sent (a hung handshake is a timeout, not SSLError)."""
+    return any(_raised_in_handshake(err) for err in exception_chain(exc))
+
+
+def _raised_in_handshake(err: BaseException) -> bool:
+    return any(frame.name == "do_handshake" for frame in traceback.extract_tb(err.__traceback__))
 
 
 def _tls_reason(err: BaseException) -> str:
@@ -253,6 +263,8 @@ class ApiframeClient:
     `ApiframeClient(api_key=None, *, base_url=None, timeout=(5, 30), session=None)`; the key
     defaults to `APIFRAME_API_KEY`, the base URL to `APIFRAME_BASE_URL` or the public service.
     Submitting methods return the new task id; `fetch` returns a `Task`.
+    Both are checked when the client is built (`check_key`, `check_base_url`), and a client
+    cannot be pickled or deep-copied: the copy would carry the key in clear.
     """
 
     def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
@@ -313,6 +325,11 @@ class ApiframeClient:
         tls = tls_problem(exc)
         if tls is not None:
             return self._tls_error(path, tls, submitting)
+        if in_tls_handshake(exc):
+            return ApiTimeoutError(
+                f"The TLS handshake with {urlsplit(self.base_url).netloc} for {path} got no "
+                "answer in time, so nothing was sent. The host may not speak HTTPS, or a proxy "
+                "is holding the connection; check APIFRAME_BASE_URL and try again.")
         timed_out = _is_read_timeout(exc)
         what = (f"no answer within {self.timeout[1]:g} s" if timed_out
                 else "the connection broke before the answer arrived")

@@ -176,7 +176,7 @@ def sha256_file(path: Path) -> str:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write `data` so that `path` is either absent or complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
     handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False)
     try:
         with handle:
@@ -360,7 +360,7 @@ class ImageCache:
         try:
             extension = self._verified_extension(temporary, url)
             path = self.objects_dir / content_hash[:2] / f"{content_hash}.{extension}"
-            path.parent.mkdir(exist_ok=True)
+            ensure_private_dir(path.parent)
             os.replace(temporary, path)
         finally:
             _remove_quietly(temporary)

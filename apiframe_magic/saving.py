@@ -66,6 +66,9 @@ def finished_record(runtime, record: JobRecord) -> JobRecord:
 def image_files(runtime, record: JobRecord) -> dict[str, Path]:
     """Local files of a finished task's images by name ('grid', '1'..'4', 'image'), taken from
     the cache when it still has them, downloaded (and recorded) otherwise."""
+    if record.state != FINISHED:
+        raise SaveTaskError(f"Task {record.task_id or record.job_id} is {record.state}: only "
+                            "finished tasks have images to save.")
     result = Task.from_dict({"task_id": record.task_id, **(record.result or {})})
     names = _image_names(result)
     if not names:

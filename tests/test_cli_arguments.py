@@ -9,7 +9,7 @@ import pty
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -18,6 +18,7 @@ from apiframe_magic.cli import build_parser
 from apiframe_magic.errors import InvalidArgumentError, InvalidResponseError
 from apiframe_magic.simulator import Simulator
 from clirun import ROOT, one_line_error, run_cli
+from localserver import local_server
 
 
 @pytest.mark.parametrize("argv, env, words", [
@@ -92,12 +93,8 @@ class _Account(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def account_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Account)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_server(_Account) as url:
+        yield url
 
 
 @pytest.mark.parametrize("body", [[], {}, {"credits": "lots"}, {"credits": True},

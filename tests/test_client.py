@@ -25,18 +25,9 @@ from apiframe_magic.errors import (
     TaskNotFoundError,
 )
 
+from localserver import finish
+
 SECRET = "sk-test-very-secret-0123456789"
-
-
-def finish(client, task_id, timeout=20.0):
-    """Poll until the task ends (test helper; the product polls through JobManager)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        task = client.fetch(task_id)
-        if task.done:
-            return task
-        time.sleep(0.05)
-    raise AssertionError(f"task {task_id} did not finish in {timeout} s")
 
 
 @pytest.fixture

@@ -1,21 +1,10 @@
 """The credits table: the documented prices, and the simulator charging exactly them over HTTP."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from apiframe_magic.credits import COSTS, credits_for, estimate
-
-
-def _finish(client, task_id, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        task = client.fetch(task_id)
-        if task.done:
-            return task
-        time.sleep(0.05)
-    raise AssertionError(f"task {task_id} did not finish")
+from localserver import finish as _finish
 
 
 @pytest.mark.parametrize("kind, payload, cost", [

@@ -33,8 +33,10 @@ def test_every_directory_runtime_creates_is_0700(tmp_path, umask_022):
         assert job.image_paths
     finally:
         rt.close()
-    made = [tmp_path / "new", tmp_path / "new" / "deeper", home, home / "simulator",
-            home / "images", home / "images" / "objects"]
+    made = [tmp_path / "new", tmp_path / "new" / "deeper"] + \
+        [path for path in [home, *home.rglob("*")] if path.is_dir()]
+    assert {home / "simulator", home / "images" / "objects"} <= set(made)
+    assert any(path.parent.name == "objects" for path in made)   # objects/ab/
     assert {str(path): oct(_mode(path)) for path in made} == \
         {str(path): oct(0o700) for path in made}
 

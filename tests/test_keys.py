@@ -8,8 +8,7 @@ import os
 import pickle
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -19,6 +18,7 @@ from apiframe_magic.errors import AuthenticationError, BadRequestError
 from apiframe_magic.jobs import JobManager
 from apiframe_magic.redaction import REDACTED, redact, secret_forms
 from apiframe_magic.store import HistoryStore
+from localserver import local_server
 
 PASTED = [
     ("sk-LIVE-0123456789\r\nabcdef", "control character (U+000D carriage return)", 19),
@@ -83,12 +83,8 @@ class _EchoingProxy(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echoing_proxy():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingProxy)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_server(_EchoingProxy) as url:
+        yield url
 
 
 def _leaks(text: str) -> list[str]:

@@ -64,7 +64,9 @@ def test_check_writable_dir_explains_each_refusal(tmp_path, unwritable_dir):
         check_writable_dir(a_file)
     with pytest.raises(SaveLocationError, match="not a directory"):
         check_writable_dir(a_file / "inside")
-    with pytest.raises(SaveLocationError, match="Cannot save images into .*(denied|not permitted)"):
+    refused = r"(permission denied|operation not permitted|read-only file system)"
+    with pytest.raises(SaveLocationError, match=rf"Cannot save images into \S+: {refused}\. "
+                                                r"Choose a directory you can write to"):
         check_writable_dir(unwritable_dir)
 
 

@@ -7,13 +7,14 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 from PIL import Image, ImageChops
 
 from apiframe_magic.simulator import Simulator
+from localserver import local_server
 
 
 @pytest.fixture
@@ -44,13 +45,6 @@ def png(url) -> Image.Image:
     return Image.open(io.BytesIO(response.content)).convert("RGB")
 
 
-def _server(handler_cls):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
-    return server
-
-
 # ------------------------------------------------------------------------------ webhooks
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -67,32 +61,25 @@ def test_a_redirecting_webhook_receiver_is_not_followed(status):
         def log_message(self, *args):
             pass
 
-    elsewhere = _server(Elsewhere)
-    target = f"http://127.0.0.1:{elsewhere.server_address[1]}/collect"
+    with local_server(Elsewhere) as elsewhere:
+        target = elsewhere + "/collect"
 
-    class Redirecting(Elsewhere):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(status)
-            self.send_header("Location", target)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        class Redirecting(Elsewhere):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(status)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
-    receiver = _server(Redirecting)
-    try:
-        with Simulator(speed=1000) as sim:
-            post(sim, "/describe", {
-                "image_url": "http://a.example/x.png", "webhook_secret": "s3cret",
-                "webhook_url": f"http://127.0.0.1:{receiver.server_address[1]}/hook"})
+        with local_server(Redirecting) as receiver, Simulator(speed=1000) as sim:
+            post(sim, "/describe", {"image_url": "http://a.example/x.png",
+                                    "webhook_secret": "s3cret", "webhook_url": receiver + "/hook"})
             deadline = time.time() + 10
             while sum(e["payload"]["status"] == "finished" for e in sim.webhook_log) < 4:
                 assert time.time() < deadline, sim.webhook_log
                 time.sleep(0.01)
             log = sim.webhook_log
-    finally:
-        for server in (receiver, elsewhere):
-            server.shutdown()
-            server.server_close()
     assert {entry["status"] for entry in log} == {status}
     assert not any(entry["ok"] for entry in log)
     assert stolen == []
@@ -152,6 +139,22 @@ def test_head_gets_a_405_without_a_body_and_the_connection_stays_usable(sim):
         after = session.get(sim.url + "/account", headers={"Authorization": sim.api_key},
                             timeout=10)
         assert after.status_code == 200 and "credits" in after.json()
+
+
+@pytest.mark.parametrize("request_line, status", [
+    (b"GARBAGE\r\n\r\n", 400), (b"GET /account HTTP/2.0\r\n\r\n", 505),
+    (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414)])
+def test_a_malformed_request_gets_a_json_error_too(sim, request_line, status):
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=10) as raw:
+        raw.sendall(request_line)
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status}".encode()) or \
+        head.startswith(f"HTTP/1.0 {status}".encode()), head
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body)["errors"][0]["msg"]
 
 
 # ------------------------------------------------------------------------------ bursts

@@ -8,16 +8,18 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import ApiConnectionError
 from apiframe_magic.images import ImageCache, ImageDownloadError
+from localserver import local_server
 
 
 def _self_signed(directory):
@@ -78,16 +80,10 @@ class _Recorder(BaseHTTPRequestHandler):
 def self_signed_server(tmp_path):
     cert, key = _self_signed(tmp_path)
     _Recorder.requests_seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{server.server_address[1]}", cert
-    server.shutdown()
-    server.server_close()
+    with local_server(_Recorder, context) as url:
+        yield url, cert
 
 
 def test_a_self_signed_certificate_is_a_connection_error_that_says_nothing_was_sent(
@@ -140,3 +136,34 @@ def test_the_image_cache_reports_tls_problems_as_download_errors(self_signed_ser
         plain = sim.url.replace("http://", "https://") + "/images/a.png"
         with pytest.raises(ImageDownloadError, match="use http://"):
             cache.get(plain)
+
+
+@pytest.fixture
+def silent_server():
+    """Accepts TCP connections and never says a word (a proxy holding the handshake)."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=50)
+    held = []
+
+    def accept():
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}", held
+    listener.close()
+    for connection in held:
+        connection.close()
+
+
+def test_a_handshake_that_never_completes_says_nothing_was_sent(silent_server):
+    url, held = silent_server
+    with ApiframeClient("key-for-the-tls-test", base_url=url, timeout=(0.5, 0.5),
+                        read_retries=0) as client:
+        with pytest.raises(ApiConnectionError) as info:
+            client.imagine("a cat")
+    assert held  # the TCP connection was made: only the TLS handshake hung
+    assert "TLS handshake" in str(info.value) and "nothing was sent" in str(info.value)
+    assert info.value.maybe_created is False

@@ -1,7 +1,6 @@
 """`python -m apiframe_magic.simulator --port 8787 [--speed X] [--api-key K]`: serve until Ctrl-C."""
 from __future__ import annotations
 
-import argparse
 import threading
 
 from .app import DEFAULT_API_KEY, Simulator

@@ -80,6 +80,16 @@ class SimHandler(BaseHTTPRequestHandler):
             return lambda: self._method_not_allowed(name[3:])
         raise AttributeError(name)
 
+    def send_error(self, code, message=None, explain=None):
+        """Malformed request lines, oversized headers, bad versions: the same JSON error body
+        as everything else (the stdlib would answer an HTML page)."""
+        self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"   # garbage is answered with a status line too
+        text = message or self.responses.get(code, ("Error",))[0]
+        self._send(Response.errors([text], code),
+                   head_only=getattr(self, "command", None) == "HEAD")
+
     def _method_not_allowed(self, method: str) -> None:
         if self._read_body() is None:
             return
