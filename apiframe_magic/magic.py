@@ -370,7 +370,9 @@ def _check_version_label(value: str, what: str) -> None:
 
 
 def _one_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
+    from .redaction import redact
+
+    text = redact(str(error)).strip() or type(error).__name__
     return text.splitlines()[0]
 
 

@@ -69,7 +69,10 @@ def explain(error: BaseException | None) -> str:
     """One line: what went wrong and what to do about it."""
     if error is None:
         return "ended without a result"
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    from .redaction import redact
+
+    text = redact(str(error)).strip()
+    message = text.splitlines()[0] if text else type(error).__name__
     if isinstance(error, AuthenticationError):
         return (f"{message} (set a valid key in APIFRAME_API_KEY, a .env file beside the notebook, "
                 "or with %imagine login)")
