@@ -1,0 +1,87 @@
+"""Nothing a user asked for disappears: jobs held back by the in-flight limit are in the history
+as `queued` (unsent, unpaid) before `submit` returns, survive a shutdown, and are sent only when
+asked (`resume(send_queued=True)`), never twice."""
+from __future__ import annotations
+
+import pytest
+
+from apiframe_magic import ApiframeClient
+from apiframe_magic.jobs import JobManager, PollingPolicy
+from apiframe_magic.store import HistoryStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    with HistoryStore(tmp_path / "history.sqlite3") as s:
+        yield s
+
+
+def _policy(in_flight: int) -> PollingPolicy:
+    policy = PollingPolicy().scaled(100)
+    policy.max_in_flight = in_flight
+    return policy
+
+
+def test_queued_jobs_are_recorded_before_submit_returns_and_survive_shutdown(sim, client, store):
+    manager = JobManager(client, store=store, policy=_policy(2), download_images=False)
+    jobs = [manager.imagine(f"a queued fox {i}") for i in range(5)]
+    manager.shutdown()
+    states = {job.job_id: store.get(job.job_id).state for job in jobs}
+    assert all(job.job_id for job in jobs)
+    assert sorted(states.values()) == ["active", "active", "queued", "queued", "queued"]
+    assert sim.tasks_created == 2
+    assert [r.job_id for r in store.queued()] == [j.job_id for j in jobs[2:]]
+    assert {j.job_id for j in manager.unsent()} == {j.job_id for j in jobs[2:]}
+    assert store.get(jobs[3].job_id).prompt == "a queued fox 3"
+
+    with JobManager(client, store=store, policy=_policy(2), download_images=False) as later:
+        attached = later.resume()  # queued jobs are listed, not sent, unless asked
+        assert {j.job_id for j in attached} == {j.job_id for j in jobs[:2]}
+        for job in attached:
+            job.wait(timeout=20)
+        assert sim.tasks_created == 2 and len(store.queued()) == 3
+        sent = later.resume(send_queued=True)
+        assert {j.job_id for j in sent} == {j.job_id for j in jobs[2:]}
+        for job in sent:
+            assert job.wait(timeout=20).finished
+        assert later.resume(send_queued=True) == []
+    assert sim.tasks_created == 5  # each sent exactly once
+    assert {r.state for r in store.list()} == {"finished"}
+
+
+def test_a_queued_job_claimed_elsewhere_is_not_sent_again(sim, client, store):
+    manager = JobManager(client, store=store, policy=_policy(1), download_images=False)
+    first, second = manager.imagine("one at a time"), manager.imagine("claimed elsewhere")
+    assert store.claim_queued(second.job_id)  # another process took it first
+    first.wait(timeout=20)
+    with pytest.raises(Exception, match="another process"):
+        second.wait(timeout=20)
+    manager.shutdown()
+    assert sim.tasks_created == 1
+
+
+def test_cancelling_a_queued_job_costs_nothing_and_it_stays_in_the_history(sim, client, store):
+    with JobManager(client, store=store, policy=_policy(1), download_images=False) as manager:
+        manager.imagine("running")
+        waiting = manager.imagine("never mind")
+        waiting.cancel()
+        assert "nothing was charged" in str(waiting.error)
+    assert store.get(waiting.job_id).state == "cancelled"
+    assert store.queued() == [] and sim.tasks_created == 1
+
+
+def test_imagine_all_records_every_permutation_before_sending_any(sim, store, tmp_path):
+    class WatchingClient(ApiframeClient):
+        def imagine(self, prompt, **kwargs):
+            self.rows_at_first_send = getattr(self, "rows_at_first_send", None) or store.count()
+            return super().imagine(prompt, **kwargs)
+
+    client = WatchingClient(sim.api_key, base_url=sim.url, backoff=0.01)
+    with JobManager(client, store=store, policy=_policy(4), download_images=False) as manager:
+        jobs = manager.imagine_all("a {red, green, blue} {cat, dog} in snow")
+        assert len(jobs) == 6
+        for job in jobs:
+            assert job.wait(timeout=30).finished
+        assert client.rows_at_first_send == 6
+    assert sorted(job.prompt for job in jobs)[0] == "a blue cat in snow"
+    assert sim.tasks_created == 6
