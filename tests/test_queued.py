@@ -85,3 +85,17 @@ def test_imagine_all_records_every_permutation_before_sending_any(sim, store, tm
         assert client.rows_at_first_send == 6
     assert sorted(job.prompt for job in jobs)[0] == "a blue cat in snow"
     assert sim.tasks_created == 6
+
+
+def test_with_the_default_policy_twenty_jobs_go_out_at_once(sim, client, store):
+    """The service queues extra work itself (`staged`): holding jobs back locally only delays
+    the last result (benchmarks/bench_polling.py measures it)."""
+    from apiframe_magic.runtime import default_policy
+
+    with JobManager(client, store=store, policy=default_policy(100),
+                    download_images=False) as manager:
+        jobs = [manager.imagine(f"all at once {i}") for i in range(20)]
+        assert sim.tasks_created == 20 and not manager.unsent()
+        for job in jobs:
+            assert job.wait(timeout=30).finished
+    assert sim.request_counts["/fetch-many"] >= 1
