@@ -1,14 +1,9 @@
 """Offline, across runs: the embedded simulator of `runtime.start()` remembers its tasks, its key
-and (when it can) its port, so resume, fetch and recorded image URLs keep working, including after
-a process was killed mid-task."""
+and (when it can) its port, so resume, fetch and recorded image URLs keep working (the kill and
+resume case is in test_resume.py)."""
 from __future__ import annotations
 
-import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 
 from apiframe_magic import runtime
 
@@ -67,44 +62,3 @@ def test_the_simulator_asks_for_its_last_port_again(tmp_path):
         assert second.simulator.port == port
     finally:
         second.close()
-
-
-SUBMIT_THEN_HANG = """
-import time
-from apiframe_magic import runtime
-rt = runtime.start(sim_speed=20)
-ids = [rt.manager.imagine(f"offline resume me {i}").task_id for i in range(3)]
-print(" ".join(ids), flush=True)
-time.sleep(60)   # killed here, like a kernel that dies mid-work
-"""
-
-RESUME = """
-import json
-from apiframe_magic import runtime
-rt = runtime.start(sim_speed=100)
-jobs = rt.manager.resume()
-for job in jobs:
-    job.wait(timeout=30, images=True)
-print(json.dumps({j.task_id: [j.state, sorted(j.image_paths)] for j in jobs}))
-rt.close()
-"""
-
-
-def test_offline_kill_after_submit_then_resume_in_a_new_process(tmp_path):
-    env = {**os.environ, "APIFRAME_MAGIC_HOME": str(tmp_path / "home")}
-    env.pop("APIFRAME_API_KEY", None)
-    first = subprocess.Popen([sys.executable, "-c", SUBMIT_THEN_HANG], env=env,
-                             stdout=subprocess.PIPE, text=True)
-    try:
-        ids = first.stdout.readline().split()
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-    assert len(ids) == 3
-    second = subprocess.run([sys.executable, "-c", RESUME], env=env, capture_output=True,
-                            text=True, timeout=120)
-    assert second.returncode == 0, second.stderr
-    resumed = json.loads(second.stdout.strip().splitlines()[-1])
-    assert set(resumed) == set(ids)
-    for state, images in resumed.values():
-        assert state == "finished" and images == ["1", "2", "3", "4", "grid"]

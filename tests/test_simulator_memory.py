@@ -8,20 +8,11 @@ import requests
 
 from apiframe_magic import ApiframeClient
 from apiframe_magic.simulator import Simulator
+from test_client import finish as _wait_finished
 
 
 def _client(sim):
     return ApiframeClient(sim.api_key, base_url=sim.url, backoff=0.01)
-
-
-def _wait_finished(client, task_id, timeout=20):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        task = client.fetch(task_id)
-        if task.done:
-            return task
-        time.sleep(0.05)
-    raise AssertionError(f"{task_id} did not finish")
 
 
 def test_tasks_survive_a_restart_and_finish_while_it_was_down(tmp_path):
@@ -60,3 +51,22 @@ def test_without_a_state_directory_nothing_is_written(tmp_path, monkeypatch):
     with Simulator(speed=100) as sim:
         _client(sim).imagine("forgotten")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_kind_of_recipe_comes_back_equal(tmp_path):
+    with Simulator(speed=100, state_dir=tmp_path) as first:
+        client = _client(first)
+        grid = _wait_finished(client, client.imagine("a city at night --ar 16:9")).task_id
+        upscale = _wait_finished(client, client.upscale_1x(grid, 1)).task_id
+        children = [client.variations(grid, 2), client.variations(grid, "strong"),
+                    client.outpaint(upscale, 1.5), client.pan(upscale, "left"),
+                    client.upscale_alt(upscale, "creative"), client.shorten("a very long prompt"),
+                    client.describe(client.fetch(upscale).image_url)]
+        ids = [grid, upscale, *children]
+        before = {i: first.store.task(i) for i in ids}
+    with Simulator(speed=100, state_dir=tmp_path) as second:
+        for task_id, old in before.items():
+            new = second.store.task(task_id)
+            assert (new.images, new.content, new.kind, new.cost, new.sref, new.parent_id) == \
+                (old.images, old.content, old.kind, old.cost, old.sref, old.parent_id)
+            assert new.timeline.processing == old.timeline.processing

@@ -71,15 +71,17 @@ def _encode_recipe(recipe) -> dict:
 
 
 def _decode_recipe(data: dict):
-    """Back to the frozen dataclasses, tuples where the art code adds or hashes them."""
+    """Back to the frozen dataclasses, with tuples where the art code adds or hashes them."""
     if "upload" in data:
-        return UploadImage(data["upload"], tuple(data["size"]) if data["size"] else None)
-    art = dict(data["art"])
-    palette = {k: tuple(v) if isinstance(v, list) else v for k, v in art.pop("palette").items()}
-    return ArtSpec(
-        Palette(**palette), art["layout_seed"], tuple(art["size"]),
-        tuple(tuple(link) for link in art["jitter"]), tuple(art["view"]), art["frame"],
-        art["detail"])
+        return UploadImage(data["upload"], _tuples(data["size"]))
+    art = {name: _tuples(value) for name, value in data["art"].items()}
+    art["palette"] = Palette(**{name: _tuples(value) for name, value in art["palette"].items()})
+    return ArtSpec(**art)
+
+
+def _tuples(value):
+    """JSON arrays back to (nested) tuples."""
+    return tuple(_tuples(item) for item in value) if isinstance(value, list) else value
 
 
 class TaskLog:
