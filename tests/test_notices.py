@@ -7,7 +7,8 @@ import time
 import pytest
 
 from apiframe_magic import ApiframeClient
-from apiframe_magic.errors import AuthenticationError
+from apiframe_magic.client import read_retry
+from apiframe_magic.errors import ApiTimeoutError, AuthenticationError
 from apiframe_magic.jobs import JobManager, PollingPolicy
 from apiframe_magic.store import HistoryStore
 
@@ -75,6 +76,19 @@ def test_a_read_without_an_answer_says_it_is_retrying(sim, client, store):
         assert "retrying since" in job.notice
         assert job.wait(timeout=20).finished
     assert job.notice is None
+
+
+def test_a_read_that_gets_no_answer_stops_retrying_within_its_budget(sim):
+    from requests.adapters import HTTPAdapter
+
+    with ApiframeClient(sim.api_key, base_url=sim.url, timeout=(1, 0.1)) as client:
+        retry = read_retry(30, 0.01, budget=0.3)
+        client.session.mount(client.base_url + "/fetch", HTTPAdapter(max_retries=retry))
+        task_id = client.imagine("no answer")
+        sim.set_faults(slow_rate=1.0, slow_seconds=0.5, paths={"/fetch"})
+        with pytest.raises(ApiTimeoutError, match="no answer"):
+            client.fetch(task_id)
+    assert sim.request_counts["/fetch"] < 15  # 31 attempts without the budget
 
 
 def test_a_rejected_key_pauses_every_job_at_once_and_resume_picks_them_up(sim, store):
