@@ -28,14 +28,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
+from . import notices
 from . import prompt as prompts
-from .client import FETCH_MANY_LIMITS, excerpt, exception_chain
+from .client import FETCH_MANY_LIMITS
 from .errors import (
-    ApiConnectionError,
     ApiframeError,
-    ApiTimeoutError,
     AuthenticationError,
-    InvalidResponseError,
     JobCancelledError,
     JobTimeoutError,
     RateLimitError,
@@ -964,10 +962,14 @@ class JobManager:
 
     def _slow_read_watch(self, jobs: list[Job]):
         """While a read is retrying without an answer, say so after `slow_read_notice` seconds."""
-        started = time.strftime("%H:%M:%S")
-        watch = threading.Timer(self.policy.slow_read_notice, lambda: [self._set_notice(
-            job, f"no answer from {self._host()} yet; retrying since {started}")
-            for job in jobs if job.notice is None])
+        started = time.time()
+
+        def say_so():
+            for job in jobs:
+                if job.notice is None:
+                    self._set_notice(job, notices.no_answer(self._host(), started))
+
+        watch = threading.Timer(self.policy.slow_read_notice, say_so)
         watch.daemon = True
         return _Watch(watch)
 
@@ -979,7 +981,7 @@ class JobManager:
         if isinstance(exc, AuthenticationError):
             self._pause_all(exc)
             return
-        notices = []
+        changed = []
         with self._lock:
             if isinstance(exc, RateLimitError) and exc.retry_after:
                 self._pause_until = time.monotonic() + exc.retry_after
@@ -990,8 +992,9 @@ class JobManager:
                 job._failures += 1
                 job._failing_since = job._failing_since or time.time()
                 if job._failures >= self.policy.notice_after:
-                    notices.append((job, _trouble(self._host(), exc, job._failing_since)))
-        for job, notice in notices:
+                    changed.append((job, notices.polling_trouble(self._host(), exc,
+                                                                  job._failing_since)))
+        for job, notice in changed:
             self._set_notice(job, notice)
 
     def _pause_all(self, exc: AuthenticationError) -> None:
@@ -1003,13 +1006,13 @@ class JobManager:
             polled = self._active_jobs()
         reason = f"{exc}"
         for job in polled:
-            job.notice = "polling stopped: the API key was rejected (HTTP 401)"
+            job.notice = notices.POLLING_PAUSED
             self._end(job, PAUSED, error=AuthenticationError(
                 f"{reason} Polling stopped; {job.task_id} goes on at the service and stays in the "
                 "history: once the key works, job.resume(), manager.resume() or "
                 "`apiframe-magic resume` tracks it again.", status_code=401))
         for job in unsent:
-            job.notice = "not sent: the API key was rejected (HTTP 401)"
+            job.notice = notices.NOT_SENT_PAUSED
             self._end(job, PAUSED, error=AuthenticationError(
                 f"{reason} Not sent; the job stays queued in the history: once the key works, "
                 "job.resume() or `apiframe-magic resume --send-queued` sends it.",
@@ -1039,35 +1042,6 @@ class _Watch:
 
     def __exit__(self, *exc) -> None:
         self.timer.cancel()
-
-
-def _trouble(host: str, exc: ApiframeError, since: float) -> str:
-    """One short sentence for `job.notice`: what fails, and since when we keep retrying."""
-    when = time.strftime("%H:%M:%S", time.localtime(since))
-    if isinstance(exc, ApiConnectionError):
-        if isinstance(exc, ApiTimeoutError):
-            reason = "no answer"
-        elif _refused(exc):
-            reason = "connection refused"
-        else:
-            reason = "connection failed"
-        return f"cannot reach {host} ({reason}); retrying since {when}"
-    if isinstance(exc, RateLimitError):
-        reason = "too many requests, HTTP 429"
-    elif isinstance(exc, InvalidResponseError):
-        reason = "answers that are not JSON"
-    elif exc.status_code:
-        reason = f"HTTP {exc.status_code}"
-    else:
-        reason = excerpt(str(exc), 80)
-    return f"polling {host} fails ({reason}); retrying since {when}"
-
-
-def _refused(exc: BaseException) -> bool:
-    try:
-        return any(isinstance(err, ConnectionRefusedError) for err in exception_chain(exc))
-    except Exception:  # noqa: BLE001 - a wording detail must never break the poller
-        return False
 
 
 def _is_older(task: Task, job: Job) -> bool:
