@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from .client import excerpt, exception_chain
+from .client import excerpt, exception_chain, tls_problem
 from .errors import (
     ApiConnectionError,
     ApiframeError,
@@ -31,7 +31,10 @@ def no_answer(host: str, since: float) -> str:
 def polling_trouble(host: str, exc: ApiframeError, since: float) -> str:
     """What fails, and since when polling keeps retrying."""
     if isinstance(exc, ApiConnectionError):
-        if isinstance(exc, ApiTimeoutError):
+        tls = _tls(exc)
+        if tls is not None:
+            reason = f"TLS: {excerpt(tls.reason, 60)}"
+        elif isinstance(exc, ApiTimeoutError):
             reason = "no answer"
         elif _refused(exc):
             reason = "connection refused"
@@ -54,3 +57,10 @@ def _refused(exc: BaseException) -> bool:
         return any(isinstance(err, ConnectionRefusedError) for err in exception_chain(exc))
     except Exception:  # noqa: BLE001 - a wording detail must never break the poller
         return False
+
+
+def _tls(exc: BaseException):
+    try:
+        return tls_problem(exc)
+    except Exception:  # noqa: BLE001 - a wording detail must never break the poller
+        return None

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from apiframe_magic import ApiframeClient
+from apiframe_magic import ApiframeClient, cli
 from apiframe_magic.client import read_retry
 from apiframe_magic.errors import ApiTimeoutError, AuthenticationError
 from apiframe_magic.jobs import JobManager, PollingPolicy
@@ -61,6 +61,7 @@ def test_a_service_that_went_away_is_named_with_the_reason(sim, quick_client, st
     sim.stop()
     assert _until(lambda: job.notice is not None)
     assert "cannot reach 127.0.0.1:" in job.notice and "connection refused" in job.notice
+    assert job.notice in cli._progress_line([job])  # the CLI's progress line shows it
     manager.shutdown()
     assert store.get(job.job_id).state == "active"
 
@@ -115,3 +116,12 @@ def test_a_rejected_key_pauses_every_job_at_once_and_resume_picks_them_up(sim, s
         for job in jobs:
             assert job.wait(timeout=20).finished
     assert sim.tasks_created == 3
+
+
+def test_a_tls_failure_while_polling_is_named_as_such(sim, quick_client, store):
+    with JobManager(quick_client, store=store, policy=PollingPolicy().scaled(100),
+                    download_images=False) as manager:
+        job = manager.imagine("behind a proxy")
+        quick_client.base_url = quick_client.base_url.replace("http://", "https://")  # plain port
+        assert _until(lambda: job.notice is not None)
+    assert job.notice.startswith("cannot reach 127.0.0.1:") and "(TLS: " in job.notice
