@@ -433,11 +433,11 @@ class JobManager:
         """Record `jobs` as queued (caller holds the lock) and hand them to the poller. A history
         failure raises before any of them is queued or sent."""
         if self.store is not None:
-            for job in jobs:
-                job.job_id = self.store.record_queued(
-                    job.kind, job.payload,
-                    parent_job_id=job.parent.job_id if job.parent else None,
-                    prompt=job.prompt, params=job.params)
+            ids = self.store.record_queued_many(
+                (job.kind, job.payload, job.parent.job_id if job.parent else None, job.prompt,
+                 job.params) for job in jobs)
+            for job, job_id in zip(jobs, ids):
+                job.job_id = job_id
         for job in jobs:
             job.state = QUEUED
         self.jobs.extend(jobs)

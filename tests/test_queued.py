@@ -99,3 +99,14 @@ def test_with_the_default_policy_twenty_jobs_go_out_at_once(sim, client, store):
         for job in jobs:
             assert job.wait(timeout=30).finished
     assert sim.request_counts["/fetch-many"] >= 1
+
+
+def test_the_history_claims_a_queued_job_once(store):
+    ids = store.record_queued_many([("imagine", {"prompt": f"p{i}"}, None, f"p{i}", None)
+                                    for i in range(3)])
+    assert [r.job_id for r in store.queued()] == ids
+    assert all(r.is_queued and not r.is_resumable and not r.is_in_doubt for r in store.queued())
+    assert store.claim_queued(ids[0]) and not store.claim_queued(ids[0])
+    assert store.get(ids[0]).state == "submitting" and store.get(ids[0]).sent_at
+    assert store.mark_cancelled(ids[1]) and not store.claim_queued(ids[1])
+    assert [r.job_id for r in store.unfinished()] == [ids[2], ids[0]]
