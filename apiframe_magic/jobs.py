@@ -1031,7 +1031,8 @@ class JobManager:
 
 
 class _Watch:
-    """A started-on-entry, cancelled-on-exit timer (context manager)."""
+    """A started-on-entry, cancelled-on-exit timer (context manager). Exit waits for a firing
+    that already began, so it cannot land after the answer it was about."""
 
     def __init__(self, timer: threading.Timer):
         self.timer = timer
@@ -1042,6 +1043,7 @@ class _Watch:
 
     def __exit__(self, *exc) -> None:
         self.timer.cancel()
+        self.timer.join()
 
 
 def _is_older(task: Task, job: Job) -> bool:
