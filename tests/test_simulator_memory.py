@@ -22,6 +22,7 @@ def test_tasks_survive_a_restart_and_finish_while_it_was_down(tmp_path):
         done_id = client.imagine("a lighthouse in fog")
         grid_url = _wait_finished(client, done_id).original_image_url
         grid = requests.get(grid_url, timeout=10).content
+        described = _wait_finished(client, client.describe(grid_url)).content
         running_id = client.imagine("a lighthouse at night")
         assert client.fetch(running_id).status != "finished"
         credits = first.credits
@@ -35,6 +36,8 @@ def test_tasks_survive_a_restart_and_finish_while_it_was_down(tmp_path):
         assert again.original_image_url.startswith(second.url)
         assert requests.get(again.original_image_url, timeout=10).content == grid
         assert second.credits == credits and second.tasks_created == 0
+        # an image URL naming the first run's port still means the remembered task
+        assert _wait_finished(client, client.describe(grid_url)).content == described
         upscale = client.upscale_1x(done_id, 2)  # a remembered parent works
         assert _wait_finished(client, upscale).image_url
 
