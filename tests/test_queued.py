@@ -110,3 +110,21 @@ def test_the_history_claims_a_queued_job_once(store):
     assert store.get(ids[0]).state == "submitting" and store.get(ids[0]).sent_at
     assert store.mark_cancelled(ids[1]) and not store.claim_queued(ids[1])
     assert [r.job_id for r in store.unfinished()] == [ids[2], ids[0]]
+
+
+def test_a_history_from_before_queued_jobs_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    from apiframe_magic import store as store_module
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(store_module.MIGRATIONS[1] + "; PRAGMA user_version = 1;")
+    conn.execute("INSERT INTO jobs (job_id, kind, state, created_at, updated_at, payload_json) "
+                 "VALUES ('old', 'imagine', 'active', 1, 1, '{}')")
+    conn.commit()
+    conn.close()
+    with HistoryStore(path) as upgraded:
+        assert upgraded.get("old").sent_at is None
+        job_id = upgraded.record_queued("imagine", {"prompt": "new"})
+        assert upgraded.claim_queued(job_id) and upgraded.get(job_id).sent_at
