@@ -390,7 +390,7 @@ class JobManager:
         """
         warnings: tuple[str, ...] = ()
         if validate:
-            if "{" in prompt or "}" in prompt:
+            if isinstance(prompt, str) and ("{" in prompt or "}" in prompt):
                 _refuse_permutations(prompt)
             parsed = prompts.parse_prompt(prompt, version=version)
             aspect_ratio = _agreed_aspect(parsed, aspect_ratio)

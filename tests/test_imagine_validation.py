@@ -23,6 +23,7 @@ def manager(client, tmp_path):
     ("a {red, blue} cat", None, "imagine_all"),
     ("a {red cat", None, "{"),
     ("a cat --ar 3:2", "16:9", "aspect_ratio"),
+    (None, None, "string"),
 ])
 def test_bad_prompts_raise_before_anything_is_recorded_or_sent(sim, manager, text, aspect, words):
     with pytest.raises(PromptError, match=words) as caught:
