@@ -10,13 +10,7 @@ from apiframe_magic import ApiframeClient, cli
 from apiframe_magic.client import read_retry
 from apiframe_magic.errors import ApiTimeoutError, AuthenticationError
 from apiframe_magic.jobs import JobManager, PollingPolicy
-from apiframe_magic.store import HistoryStore
-
-
-@pytest.fixture
-def store(tmp_path):
-    with HistoryStore(tmp_path / "history.sqlite3") as s:
-        yield s
+from history_fixtures import store  # noqa: F401 - the fixture
 
 
 @pytest.fixture

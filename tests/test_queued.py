@@ -7,13 +7,7 @@ import pytest
 
 from apiframe_magic import ApiframeClient
 from apiframe_magic.jobs import JobManager, PollingPolicy
-from apiframe_magic.store import HistoryStore
-
-
-@pytest.fixture
-def store(tmp_path):
-    with HistoryStore(tmp_path / "history.sqlite3") as s:
-        yield s
+from history_fixtures import store  # noqa: F401 - the fixture
 
 
 def _policy(in_flight: int) -> PollingPolicy:
@@ -116,6 +110,7 @@ def test_a_history_from_before_queued_jobs_is_upgraded_in_place(tmp_path):
     import sqlite3
 
     from apiframe_magic import store as store_module
+    from apiframe_magic.store import HistoryStore
 
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path)
