@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="refuse {a, b} permutations that make more jobs than this "
                               "(default 40)")
     imagine.add_argument("--no-wait", action="store_true",
-                         help="submit and print the task ids without waiting")
+                         help="submit and print the task ids without waiting; jobs over "
+                              "--max-in-flight stay queued in the history, unsent")
     imagine.add_argument("-y", "--yes", action="store_true",
                          help="with a real key, submit without asking even when the run is "
                               "larger than --confirm-above")
@@ -100,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"with a real key, ask before submitting more than N jobs, "
                               f"saying the credits (default {DEFAULT_CONFIRM_ABOVE}, or "
                               f"{CONFIRM_ENV})")
+    imagine.add_argument("--max-in-flight", type=at_least_one, default=None, metavar="N",
+                         help="tasks sent and unfinished at once; the rest wait, queued in the "
+                              "history (default 40)")
 
     fetch = sub.add_parser("fetch", help="show a task as the service reports it now")
     fetch.add_argument("task_id", help="the task id, as printed by imagine or history")
@@ -118,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="wait for every unfinished task and save its images")
     resume.add_argument("-o", "--out", default=DEFAULT_OUT, metavar="DIR",
                         help=f"directory for the images (default ./{DEFAULT_OUT})")
+    resume.add_argument("--send-queued", action="store_true",
+                        help="also send the jobs that were queued and never sent (they cost "
+                             "credits once sent); without it they are only listed")
 
     sub.add_parser("account", help="credits left and plan")
 
@@ -170,10 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     except ApiframeError as exc:
         return _fail(exc, 1)
     except KeyboardInterrupt:
+        rt.manager.shutdown()  # a submit under way finishes and is recorded first
         print("\ninterrupted: submitted tasks are in the history; `apiframe-magic resume` "
               "picks them up", file=sys.stderr)
         return 130
     finally:
+        rt.manager.shutdown()
+        _report_unsent(rt.manager.unsent())
         rt.close()
 
 
@@ -189,13 +199,13 @@ def _fail(exc: BaseException, code: int) -> int:
 def cmd_imagine(rt, args) -> int:
     if not confirm_spend(rt, ["imagine"] * len(args.prompts), args.confirm_above, args.yes):
         return 2
-    jobs = []
-    for text, aspect in args.prompts:
-        job = rt.manager.imagine(text, aspect_ratio=aspect)
-        print(f"submitted {job.task_id or '(queued)'}: {text}", file=sys.stderr)
-        jobs.append(job)
+    if args.max_in_flight is not None:
+        rt.manager.policy.max_in_flight = args.max_in_flight
+    jobs = rt.manager.imagine_all(args.prompt, max_jobs=args.max_jobs)  # all recorded, queued
+    rt.manager.wait_submitted(jobs)
+    refused = _report_submits(jobs)
     if args.no_wait:
-        return 0
+        return 1 if refused or rt.manager.unsent() else 0
     _show_progress(jobs)
     return _save_results(rt, jobs, Path(args.out))
 
@@ -240,11 +250,24 @@ def cmd_resume(rt, args) -> int:
         print(f"uncertain: a submit of {r.kind} {excerpt(r.prompt or '', 60)!r} may have "
               "created a task (check your APIFRAME dashboard; it is never resubmitted automatically)",
               file=sys.stderr)
-    jobs = rt.manager.resume()
+    queued = rt.store.queued()
+    if queued and not args.send_queued:
+        print(f"{len(queued)} job(s) were asked for and never sent (nothing charged); "
+              "`apiframe-magic resume --send-queued` sends them:", file=sys.stderr)
+        for r in queued:
+            print(f"  queued: {r.kind} {excerpt(r.prompt or '', 60)!r}", file=sys.stderr)
+    jobs = rt.manager.resume(send_queued=args.send_queued)
     if not jobs:
         print("nothing to resume")
         return 0
-    print(f"resuming {len(jobs)} task(s)", file=sys.stderr)
+    sending = [job for job in jobs if not job.task_id]
+    tracked = len(jobs) - len(sending)
+    print(", ".join(part for part in (
+        f"resuming {tracked} task(s)" if tracked else "",
+        f"sending {len(sending)} queued job(s)" if sending else "") if part), file=sys.stderr)
+    if sending:
+        rt.manager.wait_submitted(sending)
+        _report_submits(sending)
     _show_progress(jobs)
     return _save_results(rt, jobs, Path(args.out))
 
@@ -293,6 +316,33 @@ def _validated_prompts(text: str, max_jobs: int) -> list[tuple[str, str | None]]
         for warning in prompt.warnings:
             print(f"warning: {warning}", file=sys.stderr)
     return [(str(p), p.aspect_ratio) for p in prompts]
+
+
+def _report_submits(jobs) -> int:
+    """One line per job that went out or was refused; returns how many were refused."""
+    refused = 0
+    for job in jobs:
+        if job.task_id:
+            print(f"submitted {job.task_id}: {job.prompt}", file=sys.stderr)
+        elif job.state in ("rejected", "uncertain"):
+            refused += 1
+            word = "not submitted" if job.state == "rejected" else "uncertain"
+            print(f"{word}: {job.prompt}: {job.error}", file=sys.stderr)
+    waiting = sum(job.state == "queued" for job in jobs)
+    if waiting:
+        print(f"queued: {waiting} job(s) wait for a free slot (recorded in the history, not sent "
+              "yet, nothing charged)", file=sys.stderr)
+    return refused
+
+
+def _report_unsent(jobs) -> None:
+    """Say which jobs were never sent, at exit or after Ctrl-C."""
+    if not jobs:
+        return
+    print(f"never sent: {len(jobs)} job(s), kept queued in the history (nothing charged); "
+          "`apiframe-magic resume --send-queued` sends them:", file=sys.stderr)
+    for job in jobs:
+        print(f"  {job.prompt or job.kind}", file=sys.stderr)
 
 
 def confirm_spend(rt, kinds, confirm_above: int, yes: bool, *, stream=None) -> bool:
@@ -346,13 +396,16 @@ def _progress_line(jobs, width: int = 30) -> str:
     if len(jobs) == 1:
         job = jobs[0]
         pct = job.percentage or (100 if job.state == "finished" else 0)
-        status = job.status if not job.done else job.state
+        status = (job.status or job.state) if not job.done else job.state
     else:
         pct = sum((j.percentage or 0) if not j.done else 100 for j in jobs) // len(jobs)
         done = sum(j.done for j in jobs)
-        status = f"{done}/{len(jobs)} done"
+        queued = sum(j.state == "queued" for j in jobs)
+        status = f"{done}/{len(jobs)} done" + (f", {queued} queued" if queued else "")
     filled = width * pct // 100
-    return f"[{'#' * filled}{'-' * (width - filled)}] {pct:3d}% {status}"
+    notice = next((j.notice for j in jobs if j.notice), None)
+    return (f"[{'#' * filled}{'-' * (width - filled)}] {pct:3d}% {status}"
+            + (f" - {notice}" if notice else ""))
 
 
 def _save_results(rt, jobs, out: Path) -> int:

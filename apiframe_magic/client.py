@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import time
 import traceback
 import unicodedata
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 FETCH_MANY_LIMITS = (2, 20)
 _RETRY_AFTER_CAP = 60.0
+READ_RETRY_BUDGET = 30.0  # seconds a read keeps retrying after its first failure
 _ASPECT_RE = re.compile(r"^[1-9]\d*:[1-9]\d*$")
 _INDEXES = ("1", "2", "3", "4")
 _READ_PATHS = ("/fetch", "/account")  # "/fetch" also covers "/fetch-many" (prefix match)
@@ -62,13 +64,36 @@ class _CappedRetry(Retry):
         return min(super().parse_retry_after(retry_after), _RETRY_AFTER_CAP)
 
 
-def read_retry(retries: int = 4, backoff: float = 0.5) -> Retry:
-    """Retry policy for free, idempotent reads: every transient failure is retried."""
-    return _CappedRetry(
+class _BudgetRetry(_CappedRetry):
+    """Also stops retrying once `budget` seconds have passed since the first failure: a read
+    that gets no answer (each attempt waiting the whole read timeout) ends in bounded time."""
+
+    budget: float | None = None
+    first_failure: float | None = None
+
+    def new(self, **kw) -> "_BudgetRetry":
+        retry = super().new(**kw)  # called by increment(), i.e. right after a failure
+        retry.budget = self.budget
+        retry.first_failure = self.first_failure or time.monotonic()
+        return retry
+
+    def is_exhausted(self) -> bool:
+        over = (self.budget is not None and self.first_failure is not None
+                and time.monotonic() - self.first_failure > self.budget)
+        return over or super().is_exhausted()
+
+
+def read_retry(retries: int = 4, backoff: float = 0.5,
+               budget: float | None = READ_RETRY_BUDGET) -> Retry:
+    """Retry policy for free, idempotent reads: every transient failure is retried, for at most
+    `budget` seconds after the first one (then one last attempt's timeout at most)."""
+    retry = _BudgetRetry(
         total=retries, connect=retries, read=retries, status=retries, other=0,
         status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None,
         backoff_factor=backoff, raise_on_status=False, respect_retry_after_header=True,
     )
+    retry.budget = budget
+    return retry
 
 
 def submit_retry(retries: int = 3, backoff: float = 0.5) -> Retry:

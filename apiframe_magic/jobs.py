@@ -1,13 +1,19 @@
 """Jobs: the part that does the waiting, so nothing else has to.
 
-A `Job` is one submitted task. A `JobManager` owns the only thread that talks to the service after
-submission: it polls every active job with `/fetch-many` (chunks of 20) or `/fetch` (one job),
-adapts the interval to what it sees, honours Retry-After, submits queued jobs as slots free up, and
-fires callbacks. Widgets and the CLI only read job state and register callbacks.
+A `Job` is one task a user asked for. A `JobManager` owns the only thread that talks to the service
+after submission: it polls every active job with `/fetch-many` (chunks of 20) or `/fetch` (one
+job), adapts the interval to what it sees, honours Retry-After, submits queued jobs as slots free
+up, and fires callbacks. Widgets and the CLI only read job state and register callbacks.
 
-Every submit is written to the history store before the request is sent and updated after it, so a
-crash or a kernel restart never loses a paid task, and an ambiguous failure is kept as `uncertain`
-instead of being sent again.
+Every job is written to the history store before `submit` returns: as `queued` when the in-flight
+limit holds it back (nothing sent, nothing paid; it stays queued on disk if the process ends, and
+`resume(send_queued=True)` sends it), else as `submitting` before its POST. A crash or a kernel
+restart never loses a paid task, and an ambiguous failure is kept as `uncertain` instead of being
+sent again.
+
+Trouble while polling is shown, not hidden: `job.notice` says what fails and since when (cleared by
+the next good answer), and a rejected key (401) stops polling at once: the jobs end locally as
+`paused`, stay `active` in the history, and `resume()` picks them up once the key works.
 """
 from __future__ import annotations
 
@@ -20,7 +26,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
+from . import notices
+from . import prompt as prompts
 from .client import FETCH_MANY_LIMITS
 from .errors import (
     ApiframeError,
@@ -44,11 +53,13 @@ CLIENT_METHODS = {
     "imagine-video": "imagine_video", "imagine-video-extend": "imagine_video_extend",
 }
 
-# Local job states. "queued" waits for a free slot; the last five end the job.
+# Local job states. "queued" waits for a free slot (recorded, not sent); the others end the job
+# locally. "paused": polling stopped because the key was rejected; the task goes on at the service
+# and stays resumable in the history (so does a paused queued job, still unsent).
 QUEUED, SUBMITTING, ACTIVE = "queued", "submitting", "active"
-FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN = (
-    "finished", "failed", "timed_out", "cancelled", "rejected", "uncertain")
-ENDED = frozenset({FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN})
+FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN, PAUSED = (
+    "finished", "failed", "timed_out", "cancelled", "rejected", "uncertain", "paused")
+ENDED = frozenset({FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN, PAUSED})
 
 # How far along a service status is, to ignore progress that arrives out of order.
 _STATUS_RANK = {"staged": 0, "pending": 0, "retry": 0, "retrying": 0, "starting": 1,
@@ -62,6 +73,12 @@ class PollingPolicy:
     The first look comes soon after submission (catching early failures), then the interval grows
     while nothing changes and shrinks as a job's progress says it is close to the end. It never
     goes below `floor`, and a Retry-After from the service always wins.
+
+    `max_in_flight` bounds the tasks sent and not yet ended. The service queues extra tasks itself
+    (`staged`), so holding them back here only delays the last result: 40 (the CLI's permutation
+    limit) lets a whole permutation run go out at once and still caps a runaway loop.
+    `notice_after` failed polls (each already retried by the client) set `job.notice`;
+    `slow_read_notice` seconds without an answer set it while the read is still retrying.
     """
 
     first_poll: float = 2.0
@@ -69,16 +86,20 @@ class PollingPolicy:
     ceiling: float = 10.0
     growth: float = 1.5
     deadline: float = 15 * 60.0
-    max_in_flight: int = 10
+    max_in_flight: int = 40
     not_found_limit: int = 3
     error_backoff: float = 2.0
+    notice_after: int = 1
+    slow_read_notice: float = 10.0
 
     def scaled(self, factor: float) -> "PollingPolicy":
-        """The same policy with every time divided by `factor` (for a fast simulator)."""
+        """The same policy with every service time divided by `factor` (for a fast simulator);
+        `slow_read_notice` is about a person waiting, so it stays in real seconds."""
         return PollingPolicy(self.first_poll / factor, self.floor / factor,
                              self.ceiling / factor, self.growth, self.deadline / factor,
                              self.max_in_flight, self.not_found_limit,
-                             self.error_backoff / factor)
+                             self.error_backoff / factor, self.notice_after,
+                             self.slow_read_notice)
 
 
 class Job:
@@ -100,6 +121,10 @@ class Job:
         self.percentage: int | None = None
         self.result: Task | None = None
         self.error: ApiframeError | None = None
+        # A short sentence about a current trouble (polling fails, no answer, key rejected);
+        # None when all is well. Progress callbacks fire when it changes.
+        self.notice: str | None = None
+        self.warnings: tuple[str, ...] = ()   # what validation noticed but let through
         self.created_at = time.time()
         self.updated_at = self.created_at
         self.finished_at: float | None = None
@@ -115,6 +140,8 @@ class Job:
         self._deadline_at: float | None = None
         self._not_found = 0
         self._history: list[tuple[float, int]] = []
+        self._failing_since: float | None = None   # time.time() of the first failed poll in a row
+        self._failures = 0
 
     def __repr__(self) -> str:
         pct = f" {self.percentage}%" if self.percentage is not None and not self.done else ""
@@ -139,7 +166,7 @@ class Job:
     # ---------------------------------------------------------------- callbacks
 
     def on_progress(self, callback: Callable[["Job"], Any]) -> "Job":
-        """Called from the poller thread on every change of status or percentage."""
+        """Called from the poller thread on every change of status, percentage or notice."""
         self._callbacks["progress"].append(callback)
         return self
 
@@ -267,7 +294,8 @@ class Job:
         return self.manager.imagine(str(parsed), aspect_ratio=parsed.aspect_ratio)
 
     def resume(self) -> "Job":
-        """Track this job again after a timeout or a cancel."""
+        """Track this job again after a timeout, a cancel or a pause (a queued job that was
+        paused is queued for sending again)."""
         return self.manager.reattach(self)
 
     def cancel(self) -> None:
@@ -322,6 +350,7 @@ class JobManager:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._downloads: ThreadPoolExecutor | None = None
+        self._auth_error: AuthenticationError | None = None  # set by a 401: polling paused
 
     # ---------------------------------------------------------------- submitting
 
@@ -330,47 +359,134 @@ class JobManager:
                deadline: float | None = None) -> Job:
         """Submit one task now if a slot is free, else queue it; returns its Job at once.
 
-        Errors of a submit made now (bad request, auth, an ambiguous network failure) are raised
-        here; a queued job's errors land in `job.error` and its failed callbacks.
+        Either way the job is in the history before this returns (`submitting`, or `queued`:
+        unsent and unpaid until a slot frees). Errors of a submit made now (bad request, auth, an
+        ambiguous network failure) are raised here; a queued job's land in `job.error` and its
+        failed callbacks.
         """
+        job = self._new_job(kind, payload, parent=parent, prompt=prompt, params=params,
+                            deadline=deadline)
+        with self._lock:
+            # after a 401 a new submit still goes out: its answer tells whether the key works now
+            send_now = not self._queue and self._in_flight() < self.policy.max_in_flight
+            if send_now:
+                job.state = SUBMITTING  # claimed: counts against the in-flight limit from now
+                self.jobs.append(job)
+            else:
+                self._enqueue([job])
+        if send_now:
+            self._send(job, raise_errors=True)
+        return job
+
+    def imagine(self, prompt: str, *, aspect_ratio: str | None = None, validate: bool = True,
+                version: str | None = None, **payload) -> Job:
+        """Submit one prompt, checked first by the same rules as the CLI (`prompt.validate`).
+
+        `version` is the Midjourney version the job will use when the prompt names none.
+        `aspect_ratio` defaults to the prompt's `--ar`; a different one is an error. `{a, b}`
+        permutations are refused here: `imagine_all` submits one job per permutation.
+        Raises prompt.PromptError (a ValueError) before anything is recorded or sent;
+        `validate=False` sends the text as given.
+        """
+        warnings: tuple[str, ...] = ()
+        if validate:
+            if isinstance(prompt, str) and ("{" in prompt or "}" in prompt):
+                _refuse_permutations(prompt)
+            parsed = prompts.parse_prompt(prompt, version=version)
+            aspect_ratio = _agreed_aspect(parsed, aspect_ratio)
+            prompt, warnings = str(parsed), parsed.warnings
+        job = self.submit("imagine", {"prompt": prompt, "aspect_ratio": aspect_ratio, **payload},
+                          prompt=prompt)
+        job.warnings = warnings
+        return job
+
+    def imagine_all(self, text: str, *, aspect_ratio: str | None = None,
+                    version: str | None = None, max_jobs: int = prompts.DEFAULT_MAX_JOBS,
+                    **payload) -> list[Job]:
+        """Expand `{a, b}` permutations, validate every job, then queue one imagine per job.
+
+        Everything is checked before anything is recorded (PromptError otherwise); then every
+        job is recorded `queued` at once and the poller sends them as slots allow. Submit errors
+        land in each `job.error`, never half-way through the list.
+        """
+        parsed = prompts.validate(text, version=version, max_jobs=max_jobs)
+        ratios = [_agreed_aspect(p, aspect_ratio) for p in parsed]
+        jobs = [self._new_job("imagine", {"prompt": str(p), "aspect_ratio": ratio, **payload},
+                              prompt=str(p))
+                for p, ratio in zip(parsed, ratios)]
+        for job, p in zip(jobs, parsed):
+            job.warnings = p.warnings
+        with self._lock:
+            self._enqueue(jobs)
+        return jobs
+
+    def _new_job(self, kind: str, payload: Mapping[str, Any], **options) -> Job:
         if kind not in CLIENT_METHODS:
             raise ValueError(f"unknown task kind {kind!r}; one of {', '.join(CLIENT_METHODS)}")
         payload = {k: v for k, v in payload.items() if v is not None}
         if self.webhook_url and "webhook_url" not in payload:
             payload["webhook_url"] = self.webhook_url
             payload["webhook_secret"] = self.webhook_secret
-        job = Job(self, kind, payload, parent=parent, prompt=prompt, params=params,
-                  deadline=deadline)
-        with self._lock:
-            self.jobs.append(job)
-            send_now = self._in_flight() < self.policy.max_in_flight and not self._queue
-            if send_now:
-                job.state = SUBMITTING  # claimed: counts against the in-flight limit from now
-            else:
-                self._queue.append(job)
-                self._ensure_thread()
-        if send_now:
-            self._send(job, raise_errors=True)
-        return job
+        return Job(self, kind, payload, **options)
 
-    def imagine(self, prompt: str, **payload) -> Job:
-        return self.submit("imagine", {"prompt": prompt, **payload}, prompt=prompt)
+    def _enqueue(self, jobs: list[Job]) -> None:
+        """Record `jobs` as queued (caller holds the lock) and hand them to the poller. A history
+        failure raises before any of them is queued or sent."""
+        if self.store is not None:
+            ids = self.store.record_queued_many(
+                (job.kind, job.payload, job.parent.job_id if job.parent else None, job.prompt,
+                 job.params) for job in jobs)
+            for job, job_id in zip(jobs, ids):
+                job.job_id = job_id
+        for job in jobs:
+            job.state = QUEUED
+        self.jobs.extend(jobs)
+        self._queue.extend(jobs)
+        self._ensure_thread()
+        self._wake.notify_all()
 
     def _in_flight(self) -> int:
         return sum(1 for j in self.jobs if j.state in (SUBMITTING, ACTIVE))
 
+    def wait_submitted(self, jobs: Iterable[Job], timeout: float | None = None) -> None:
+        """Block until none of `jobs` is being sent and none is queued while a slot is free:
+        every job is then sent (or refused), or queued behind the in-flight limit."""
+        jobs = list(jobs)
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                free = (self._auth_error is None
+                        and self._in_flight() < self.policy.max_in_flight)
+                busy = any(j.state == SUBMITTING or (j.state == QUEUED and free) for j in jobs)
+            if not busy or (end is not None and time.monotonic() >= end):
+                return
+            time.sleep(0.02)
+
+    def unsent(self) -> list[Job]:
+        """Jobs asked for and never sent (still `queued` here and in the history)."""
+        with self._lock:
+            return [j for j in self.jobs if j.state == QUEUED
+                    or (j.state == PAUSED and not j.task_id)]
+
     def _send(self, job: Job, *, raise_errors: bool) -> None:
         """Record, POST, record again, for a job already claimed (state SUBMITTING).
 
-        Each job is claimed once under the lock, so no job is ever sent twice.
+        Each job is claimed once under the lock, and a queued row once in the history, so no job
+        is ever sent twice, not even by two processes.
         """
         method = getattr(self.client, CLIENT_METHODS[job.kind])
         try:
             if self.store is not None:  # on disk before anything is sent
-                job.job_id = self.store.record_submitting(
-                    job.kind, job.payload,
-                    parent_job_id=job.parent.job_id if job.parent else None,
-                    prompt=job.prompt, params=job.params)
+                if job.job_id is None:
+                    job.job_id = self.store.record_submitting(
+                        job.kind, job.payload,
+                        parent_job_id=job.parent.job_id if job.parent else None,
+                        prompt=job.prompt, params=job.params)
+                elif not self.store.claim_queued(job.job_id):
+                    self._end(job, CANCELLED, error=JobCancelledError(
+                        f"{job!r} was no longer queued in the history: another process sent "
+                        "or cancelled it (see the history); not sent from here"))
+                    return
             task_id = method(**job.payload)
         except KeyboardInterrupt:
             self._interrupted(job)
@@ -389,6 +505,7 @@ class JobManager:
         if self.store is not None and job.job_id:
             self.store.mark_submitted(job.job_id, task_id)
         with self._lock:
+            self._auth_error = None  # the key works (again): queued jobs may go out
             job.task_id = task_id
             job.state = ACTIVE
             job.status = "pending"
@@ -421,26 +538,41 @@ class JobManager:
 
     def cancel(self, job: Job) -> None:
         """Stop tracking a job locally. The service has no cancel: the task may still finish and
-        cost credits; `job.resume()` picks it up again."""
+        cost credits; `job.resume()` picks it up again. A queued job is simply never sent."""
         with self._lock:
             if job.done:
                 return
-            if job in self._queue:
+            unsent = job in self._queue
+            if unsent:
                 self._queue.remove(job)
-        if self.store is not None and job.job_id and job.task_id:
+        if self.store is not None and job.job_id and (job.task_id or unsent):
             self.store.mark_cancelled(job.job_id)
         self._end(job, CANCELLED, error=JobCancelledError(
+            f"{job!r} was cancelled before it was sent; nothing was charged" if unsent else
             f"{job!r} was cancelled locally; the service may still finish it "
             "(job.resume() tracks it again)"))
 
     def reattach(self, job: Job) -> Job:
-        """Poll a timed-out or cancelled job again."""
-        if job.state not in (TIMED_OUT, CANCELLED) or not job.task_id:
+        """Poll a timed-out, cancelled or paused job again (a paused unsent job is queued)."""
+        if job.state == PAUSED and not job.task_id:
+            with self._lock:
+                self._auth_error = None
+                job.error = job.notice = None
+                job._ended.clear()
+                job._images_ready.clear()
+                job.state = QUEUED
+                self._queue.append(job)
+                self._ensure_thread()
+                self._wake.notify_all()
+            return job
+        if job.state not in (TIMED_OUT, CANCELLED, PAUSED) or not job.task_id:
             return job
         if self.store is not None and job.job_id:
             self.store.mark_resumed(job.job_id)
         with self._lock:
-            job.state, job.error = ACTIVE, None
+            self._auth_error = None
+            job.state, job.error, job.notice = ACTIVE, None, None
+            job._failures, job._failing_since = 0, None
             job._ended.clear()
             job._images_ready.clear()
             self._schedule_fresh(job)
@@ -449,32 +581,65 @@ class JobManager:
             self._wake.notify_all()
         return job
 
-    def resume(self, *, include_cancelled: bool = False) -> list[Job]:
-        """Re-attach every unfinished task from the history store (after a restart)."""
+    def resume(self, *, include_cancelled: bool = False, send_queued: bool = False) -> list[Job]:
+        """Re-attach every unfinished task from the history store (after a restart, or after a
+        rejected key was fixed); with `send_queued=True` also send the jobs that were queued and
+        never sent (by a process that has ended, or by this one). Returns the jobs taken up."""
         if self.store is None:
             return []
         states = {"active", "timed_out"} | ({"cancelled"} if include_cancelled else set())
         records = [r for r in self.store.resumable() if r.state in states]
         resumed = []
         with self._lock:
+            self._auth_error = None
             for record in records:
-                if record.task_id in self._by_task:
+                known = self._by_task.get(record.task_id)
+                if known is not None:
+                    if known.state == PAUSED:
+                        resumed.append(self.reattach(known))
                     continue
                 if record.state != "active":
                     self.store.mark_resumed(record.job_id)
-                job = Job(self, record.kind, dict(record.payload or {}), prompt=record.prompt,
-                          params=dict(record.params or {}))
-                job.job_id, job.task_id, job.state = record.job_id, record.task_id, ACTIVE
+                job = self._job_from_record(record)
+                job.task_id, job.state = record.task_id, ACTIVE
                 job.status, job.percentage = record.status, record.percentage
-                job.created_at = record.created_at
                 self._schedule_fresh(job, first=0.0)
                 self.jobs.append(job)
                 self._by_task[job.task_id] = job
                 resumed.append(job)
+            if send_queued:
+                resumed.extend(self._take_up_queued())
             if resumed:
                 self._ensure_thread()
                 self._wake.notify_all()
         return resumed
+
+    def _take_up_queued(self) -> list[Job]:
+        """Queue again the history's unsent jobs no other live process holds (caller locks)."""
+        from .store import held_by_another_process
+
+        taken = []
+        mine = {j.job_id: j for j in self.jobs if j.job_id}
+        for record in self.store.queued():
+            job = mine.get(record.job_id)
+            if job is not None:
+                if job.state == PAUSED:
+                    taken.append(self.reattach(job))
+                continue
+            if held_by_another_process(record):
+                continue
+            job = self._job_from_record(record)
+            job.state = QUEUED
+            self.jobs.append(job)
+            self._queue.append(job)
+            taken.append(job)
+        return taken
+
+    def _job_from_record(self, record) -> Job:
+        job = Job(self, record.kind, dict(record.payload or {}), prompt=record.prompt,
+                  params=dict(record.params or {}))
+        job.job_id, job.created_at = record.job_id, record.created_at
+        return job
 
     def _schedule_fresh(self, job: Job, first: float | None = None) -> None:
         """Start (or restart) tracking: first look soon, deadline counted from now."""
@@ -667,6 +832,8 @@ class JobManager:
         return [j for j in self._by_task.values() if j.state == ACTIVE]
 
     def _take_queued(self) -> list[Job]:
+        if self._auth_error is not None:
+            return []
         free = max(0, self.policy.max_in_flight - self._in_flight())
         taken, self._queue = self._queue[:free], self._queue[free:]
         for job in taken:
@@ -704,24 +871,30 @@ class JobManager:
         return active[:size], None
 
     def _poll(self, batch: list[Job]) -> None:
-        """One round of requests for `batch`; failures slow down polling, never stop it."""
+        """One round of requests for `batch`; failures slow polling down, and only a rejected key
+        (401) stops it."""
         singles = [j for j in batch if j._not_found]
         many = [j for j in batch if not j._not_found]
         if len(many) == 1:
             singles, many = singles + many, []
         chunk = FETCH_MANY_LIMITS[1]
         for start in range(0, len(many), chunk):
+            if self._auth_error is not None:
+                return
             group = many[start:start + chunk]
             if len(group) == 1:
                 singles.append(group[0])
                 continue
             self._poll_many(group)
         for job in singles:
+            if self._auth_error is not None:
+                return
             self._poll_one(job)
 
     def _poll_many(self, group: list[Job]) -> None:
         try:
-            tasks = self.client.fetch_many([j.task_id for j in group])
+            with self._slow_read_watch(group):
+                tasks = self.client.fetch_many([j.task_id for j in group])
         except ApiframeError as exc:
             self._poll_failed(group, exc)
             return
@@ -733,13 +906,16 @@ class JobManager:
                 self._observe(job, task)
         for job in group:
             if job.task_id not in seen and not job.done:
+                self._answered(job)
                 job._not_found += 1  # ask /fetch next time: it says why
                 self._reschedule(job, changed=False)
 
     def _poll_one(self, job: Job) -> None:
         try:
-            task = self.client.fetch(job.task_id)
+            with self._slow_read_watch([job]):
+                task = self.client.fetch(job.task_id)
         except TaskNotFoundError as exc:
+            self._answered(job)
             job._not_found += 1
             if job._not_found >= self.policy.not_found_limit:
                 if self.store is not None and job.job_id:
@@ -754,6 +930,7 @@ class JobManager:
         self._observe(job, task)
 
     def _observe(self, job: Job, task: Task) -> None:
+        self._answered(job)
         try:
             changed = self._apply(job, task)
         except Exception as exc:  # noqa: BLE001 - one bad response must not stop the poller
@@ -764,20 +941,82 @@ class JobManager:
         if not job.done:
             self._reschedule(job, changed=changed)
 
+    # ---------------------------------------------------------------- trouble, in words
+
+    def _set_notice(self, job: Job, notice: str | None) -> None:
+        """Change `job.notice`; progress callbacks hear about it."""
+        with self._lock:
+            if job.notice == notice or job.done:
+                return
+            job.notice = notice
+        self._run_callbacks(job, job._callbacks["progress"])
+
+    def _answered(self, job: Job) -> None:
+        """A poll got an answer: whatever trouble there was is over."""
+        job._failures, job._failing_since = 0, None
+        if job.notice is not None:
+            self._set_notice(job, None)
+
+    def _host(self) -> str:
+        return urlsplit(getattr(self.client, "base_url", "")).netloc or "the service"
+
+    def _slow_read_watch(self, jobs: list[Job]):
+        """While a read is retrying without an answer, say so after `slow_read_notice` seconds."""
+        started = time.time()
+
+        def say_so():
+            for job in jobs:
+                if job.notice is None:
+                    self._set_notice(job, notices.no_answer(self._host(), started))
+
+        watch = threading.Timer(self.policy.slow_read_notice, say_so)
+        watch.daemon = True
+        return _Watch(watch)
+
     def _poll_failed(self, jobs: list[Job], exc: ApiframeError) -> None:
         message = f"polling {len(jobs)} job(s) failed: {exc}"
         log.info(message)
         self.errors.append(message)
         del self.errors[:-100]
+        if isinstance(exc, AuthenticationError):
+            self._pause_all(exc)
+            return
+        changed = []
         with self._lock:
             if isinstance(exc, RateLimitError) and exc.retry_after:
                 self._pause_until = time.monotonic() + exc.retry_after
-            backoff = self.policy.ceiling if isinstance(exc, AuthenticationError) else None
             for job in jobs:
-                job._interval = backoff or min(self.policy.ceiling,
-                                               max(job._interval, self.policy.floor)
-                                               * self.policy.error_backoff)
+                job._interval = min(self.policy.ceiling,
+                                    max(job._interval, self.policy.floor) * self.policy.error_backoff)
                 job._next_poll = time.monotonic() + job._interval
+                job._failures += 1
+                job._failing_since = job._failing_since or time.time()
+                if job._failures >= self.policy.notice_after:
+                    changed.append((job, notices.polling_trouble(self._host(), exc,
+                                                                  job._failing_since)))
+        for job, notice in changed:
+            self._set_notice(job, notice)
+
+    def _pause_all(self, exc: AuthenticationError) -> None:
+        """The key was rejected: asking again cannot help and every other job uses the same key.
+        Stop polling and sending now; the history keeps every job resumable (or queued)."""
+        with self._lock:
+            self._auth_error = exc
+            unsent, self._queue = self._queue, []
+            polled = self._active_jobs()
+        reason = f"{exc}"
+        for job in polled:
+            job.notice = notices.POLLING_PAUSED
+            self._end(job, PAUSED, error=AuthenticationError(
+                f"{reason} Polling stopped; {job.task_id} goes on at the service and stays in the "
+                "history: once the key works, job.resume(), manager.resume() or "
+                "`apiframe-magic resume` tracks it again.", status_code=401))
+        for job in unsent:
+            job.notice = notices.NOT_SENT_PAUSED
+            self._end(job, PAUSED, error=AuthenticationError(
+                f"{reason} Not sent; the job stays queued in the history: once the key works, "
+                "job.resume() or `apiframe-magic resume --send-queued` sends it.",
+                status_code=401))
 
     def _reschedule(self, job: Job, *, changed: bool) -> None:
         """Choose when to look at `job` next from how its progress is moving."""
@@ -789,6 +1028,22 @@ class JobManager:
                 interval = job._interval * policy.growth
             job._interval = min(policy.ceiling, max(policy.floor, interval))
             job._next_poll = time.monotonic() + job._interval
+
+
+class _Watch:
+    """A started-on-entry, cancelled-on-exit timer (context manager). Exit waits for a firing
+    that already began, so it cannot land after the answer it was about."""
+
+    def __init__(self, timer: threading.Timer):
+        self.timer = timer
+
+    def __enter__(self):
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.timer.cancel()
+        self.timer.join()
 
 
 def _is_older(task: Task, job: Job) -> bool:
@@ -820,3 +1075,36 @@ def _image_names(result: Task) -> list[tuple[str, str]]:
     if result.image_url and not result.image_urls:
         names.append(("image", result.image_url))
     return names
+
+
+def _refuse_permutations(text: str) -> None:
+    """`imagine` sends one prompt: `{a, b}` would reach Midjourney literally, so point to the call
+    that expands it (bad braces get the parser's own message)."""
+    count = prompts.count_permutations(text)
+    position = text.find("{")
+    raise prompts.PromptError([prompts.PromptProblem(
+        f"{{…}} permutations make {count} job{'s' if count != 1 else ''}, not one prompt", "{",
+        position if position >= 0 else None,
+        "manager.imagine_all(text) submits one job per permutation (validate=False sends the "
+        "braces as written)")])
+
+
+def _agreed_aspect(parsed: "prompts.Prompt", aspect_ratio: str | None) -> str | None:
+    """The request's aspect_ratio: the prompt's `--ar` unless the caller gave one; both must agree."""
+    in_prompt = parsed.aspect_ratio
+    if aspect_ratio is None or in_prompt is None:
+        return aspect_ratio or in_prompt
+    if _reduced(aspect_ratio) != in_prompt:
+        raise prompts.PromptError([prompts.PromptProblem(
+            f"the prompt says --ar {in_prompt} but aspect_ratio={aspect_ratio!r}", "--ar",
+            None, "keep one of them (aspect_ratio defaults to the prompt's --ar)")])
+    return aspect_ratio
+
+
+def _reduced(ratio: str) -> str | None:
+    """"16:9" for "32:18"; None when it is not W:H."""
+    try:
+        width, height = (int(part) for part in str(ratio).strip().split(":"))
+    except ValueError:
+        return None
+    return prompts._reduce_ratio(width, height) if width > 0 and height > 0 else None

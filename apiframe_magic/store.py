@@ -17,11 +17,15 @@ Storage: one SQLite file (standard library ``sqlite3``) under :func:`data_dir`.
 
 States (``JobRecord.state``)::
 
-    submitting --> active --> finished | failed
-         |           |  \\--> timed_out | cancelled --(mark_resumed)--> active
-         |           |                         (both resumable: the service has no cancel)
-         +--> rejected            (the service certainly did not create the task)
-         +--> uncertain           (it may have; never resubmitted automatically)
+    queued --(claim_queued)--> submitting --> active --> finished | failed
+      |                          |           |  \\--> timed_out | cancelled --(mark_resumed)--> active
+      +--> cancelled             |           |                (both resumable: the service has no cancel)
+      (never sent, nothing paid) +--> rejected            (the service certainly did not create the task)
+                                 +--> uncertain           (it may have; never resubmitted automatically)
+
+A ``queued`` row is a job a user asked for that has not been sent (and not paid): the in-flight
+limit held it back, or the process ended first. Claiming it (``queued`` -> ``submitting``) is one
+conditional UPDATE, so two processes can never both send it.
 
 Rows left in ``submitting`` by a process that died are reported as ``uncertain`` when a store is
 opened (see :meth:`HistoryStore.reclaim_interrupted_submits`): only rows whose writing process is
@@ -56,8 +60,9 @@ from .redaction import redact as _redact  # any known key, in any escaped spelli
 DB_FILENAME = "history.sqlite3"
 BUSY_TIMEOUT_SECONDS = 10.0
 STALE_SUBMIT_SECONDS = 300.0
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
+QUEUED = "queued"
 SUBMITTING = "submitting"
 ACTIVE = "active"
 REJECTED = "rejected"
@@ -67,7 +72,7 @@ FAILED = "failed"
 TIMED_OUT = "timed_out"
 CANCELLED = "cancelled"
 
-ALL_STATES = frozenset({SUBMITTING, ACTIVE, REJECTED, UNCERTAIN, FINISHED, FAILED, TIMED_OUT,
+ALL_STATES = frozenset({QUEUED, SUBMITTING, ACTIVE, REJECTED, UNCERTAIN, FINISHED, FAILED, TIMED_OUT,
                         CANCELLED})
 TERMINAL_STATES = frozenset({FINISHED, FAILED, REJECTED})
 RESUMABLE_STATES = frozenset({ACTIVE, TIMED_OUT, CANCELLED})
@@ -165,6 +170,7 @@ class JobRecord:
     result_json: str | None = field(default=None, repr=False)
     image_urls_json: str | None = field(default=None, repr=False)
     content_json: str | None = field(default=None, repr=False)
+    sent_at: float | None = None     # when a queued job was claimed for sending (else created_at)
 
     @classmethod
     def _from_row(cls, row: tuple) -> "JobRecord":
@@ -205,6 +211,11 @@ class JobRecord:
     @property
     def is_resumable(self) -> bool:
         return self.state in RESUMABLE_STATES and self.task_id is not None
+
+    @property
+    def is_queued(self) -> bool:
+        """Asked for, never sent, nothing paid: `resume(send_queued=True)` sends it."""
+        return self.state == QUEUED
 
     @property
     def is_in_doubt(self) -> bool:
@@ -266,6 +277,7 @@ MIGRATIONS: dict[int, str] = {
             named_at REAL NOT NULL
         );
     """,
+    3: "ALTER TABLE jobs ADD COLUMN sent_at REAL",
 }
 
 
@@ -362,6 +374,13 @@ def _submit_was_interrupted(record_pid: int | None, record_host: str | None, cre
     if record_pid is None or record_host != socket.gethostname() or record_pid == os.getpid():
         return False
     return not _pid_is_alive(record_pid)
+
+
+def held_by_another_process(record: "JobRecord") -> bool:
+    """Whether a live process on this host other than this one wrote `record` (it may still send
+    a queued job itself; claiming is atomic either way, so this only avoids surprises)."""
+    return (record.pid is not None and record.pid != os.getpid()
+            and record.host == socket.gethostname() and _pid_is_alive(record.pid))
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,18 +496,41 @@ class HistoryStore:
     def record_submitting(self, kind: str, payload: dict, *, parent_job_id: str | None = None,
                           prompt: str | None = None, params: dict | None = None) -> str:
         """Write the intent to submit, before the POST; returns the new local job id."""
-        job_id = uuid.uuid4().hex
+        return self._insert(SUBMITTING, [(kind, payload, parent_job_id, prompt, params)])[0]
+
+    def record_queued(self, kind: str, payload: dict, *, parent_job_id: str | None = None,
+                      prompt: str | None = None, params: dict | None = None) -> str:
+        """Write a job the user asked for that is not sent yet (nothing paid); returns its job id.
+        `claim_queued` turns it into a submit."""
+        return self._insert(QUEUED, [(kind, payload, parent_job_id, prompt, params)])[0]
+
+    def record_queued_many(self, jobs: Iterable[tuple]) -> list[str]:
+        """`record_queued` for many jobs in one transaction (all or none): a permutation run of 40
+        jobs costs one fsync, not 40. Each item: (kind, payload, parent_job_id, prompt, params)."""
+        return self._insert(QUEUED, list(jobs))
+
+    def _insert(self, state: str, jobs: list[tuple]) -> list[str]:
         now = time.time()
-        row = {
-            "job_id": job_id, "kind": kind, "state": SUBMITTING, "prompt": _redact(prompt),
+        rows = [{
+            "job_id": uuid.uuid4().hex, "kind": kind, "state": state, "prompt": _redact(prompt),
             "parent_job_id": parent_job_id, "created_at": now, "updated_at": now,
             "pid": os.getpid(), "host": socket.gethostname(),
             "payload_json": _dump(payload or {}), "params_json": _dump(params),
-        }
+        } for kind, payload, parent_job_id, prompt, params in jobs]
+        if not rows:
+            return []
+        columns = ", ".join(rows[0])
         with self._write() as conn:
-            conn.execute(f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                         tuple(row.values()))
-        return job_id
+            conn.executemany(f"INSERT INTO jobs ({columns}) VALUES ({', '.join('?' * len(rows[0]))})",
+                             [tuple(row.values()) for row in rows])
+        return [row["job_id"] for row in rows]
+
+    def claim_queued(self, job_id: str) -> bool:
+        """Take a queued job for sending (queued -> submitting), as this process. False when it is
+        no longer queued (another process sent or cancelled it): then it must not be sent."""
+        return self._update(job_id, {"state": SUBMITTING, "pid": os.getpid(),
+                                     "host": socket.gethostname(), "sent_at": time.time()},
+                            from_states=(QUEUED,))
 
     def mark_submitted(self, job_id: str, task_id: str) -> bool:
         """The service answered with a task id: the job is live. Also accepted for an uncertain
@@ -553,8 +595,10 @@ class HistoryStore:
         return self._update(job_id, {"state": TIMED_OUT}, from_states=(ACTIVE,))
 
     def mark_cancelled(self, job_id: str) -> bool:
-        """The user stopped tracking; the service has no cancel, so the task stays resumable."""
-        return self._update(job_id, {"state": CANCELLED}, from_states=(ACTIVE, TIMED_OUT))
+        """The user stopped tracking; the service has no cancel, so the task stays resumable.
+        A queued job cancelled this way was never sent: it stays cancelled, with nothing to
+        resume."""
+        return self._update(job_id, {"state": CANCELLED}, from_states=(ACTIVE, TIMED_OUT, QUEUED))
 
     def mark_resumed(self, job_id: str) -> bool:
         """Tracking starts again for a timed-out or cancelled job."""
@@ -564,8 +608,8 @@ class HistoryStore:
         """Turn `submitting` rows whose process died (or which are older than
         STALE_SUBMIT_SECONDS) into `uncertain`; returns their job ids."""
         now = time.time()
-        candidates = self._read("SELECT job_id, pid, host, created_at FROM jobs WHERE state = ?",
-                                (SUBMITTING,))
+        candidates = self._read("SELECT job_id, pid, host, coalesce(sent_at, created_at) FROM jobs "
+                                "WHERE state = ?", (SUBMITTING,))
         interrupted = [job_id for job_id, pid, host, created_at in candidates
                        if _submit_was_interrupted(pid, host, created_at, now)]
         for job_id in interrupted:
@@ -656,9 +700,14 @@ class HistoryStore:
         self.reclaim_interrupted_submits()
         return self.list(states=IN_DOUBT_STATES, newest_first=False)
 
+    def queued(self) -> list[JobRecord]:
+        """Jobs asked for but never sent, oldest first (`JobRecord.pid` says which process
+        queued them; `resume(send_queued=True)` sends them)."""
+        return self.list(states=(QUEUED,), newest_first=False)
+
     def unfinished(self) -> list[JobRecord]:
-        """Everything not terminal: resumable jobs, then jobs in doubt."""
-        return self.resumable() + self.in_doubt()
+        """Everything not terminal: resumable jobs, queued (unsent) jobs, then jobs in doubt."""
+        return self.resumable() + self.queued() + self.in_doubt()
 
     def count(self) -> int:
         return self._read("SELECT count(*) FROM jobs")[0][0]
@@ -694,10 +743,10 @@ def _delegate(name: str):
     return call_default_store
 
 
-_DELEGATED = ("record_submitting", "mark_submitted", "mark_rejected", "mark_uncertain",
+_DELEGATED = ("record_submitting", "record_queued", "record_queued_many", "claim_queued", "mark_submitted", "mark_rejected", "mark_uncertain",
               "update_progress", "mark_finished", "mark_failed", "mark_timed_out",
               "mark_cancelled", "mark_resumed", "record_image", "images", "get", "by_task_id",
-              "resumable", "in_doubt", "unfinished")
+              "resumable", "in_doubt", "queued", "unfinished")
 for _name in _DELEGATED:
     globals()[_name] = _delegate(_name)
 del _name

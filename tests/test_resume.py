@@ -33,8 +33,7 @@ def _env(sim, tmp_path):
             "APIFRAME_API_KEY": sim.api_key, "APIFRAME_BASE_URL": sim.url}
 
 
-def test_kill_after_submit_then_resume_in_a_new_process(sim, tmp_path):
-    env = _env(sim, tmp_path)
+def _kill_after_submit_then_resume(env) -> None:
     first = subprocess.Popen([sys.executable, "-c", SUBMIT_THEN_HANG], env=env,
                              stdout=subprocess.PIPE, text=True)
     try:
@@ -43,7 +42,6 @@ def test_kill_after_submit_then_resume_in_a_new_process(sim, tmp_path):
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     assert len(ids) == 3
-    created = sim.tasks_created
 
     second = subprocess.run([sys.executable, "-c", RESUME], env=env, capture_output=True,
                             text=True, timeout=120)
@@ -53,7 +51,20 @@ def test_kill_after_submit_then_resume_in_a_new_process(sim, tmp_path):
     for state, images in resumed.values():
         assert state == "finished"
         assert images == ["1", "2", "3", "4", "grid"]
-    assert sim.tasks_created == created == 3  # resuming never resubmits
+
+
+def test_kill_after_submit_then_resume_in_a_new_process(sim, tmp_path):
+    _kill_after_submit_then_resume(_env(sim, tmp_path))
+    assert sim.tasks_created == 3  # resuming never resubmits
+
+
+def test_offline_kill_after_submit_then_resume_in_a_new_process(tmp_path):
+    """Without a key: the embedded simulator of the second process remembers the first's tasks,
+    which went on (and finished) while no process ran."""
+    env = {**os.environ, "APIFRAME_MAGIC_HOME": str(tmp_path / "home"),
+           "APIFRAME_SIM_SPEED": "100"}
+    env.pop("APIFRAME_API_KEY", None)
+    _kill_after_submit_then_resume(env)
 
 
 def test_resume_has_nothing_to_do_the_second_time(sim, tmp_path):

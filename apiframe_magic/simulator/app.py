@@ -6,12 +6,14 @@
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 
 from .clock import SimClock
 from .faults import FaultInjector, Faults
 from .images import ImageStore
+from .persist import TaskLog
 from .server import SimServer
 from .store import SimStore
 
@@ -27,13 +29,16 @@ class Simulator:
     credits: starting balance for GET /account; each task costs the documented credits.
     faults: a `Faults` for injected failures (changeable later via `sim.faults = ...`).
     seed: makes task ids, durations, seeds and sref codes reproducible.
+    state_dir: a directory where the simulator remembers its tasks (not its images, which it
+    redraws): started again on it, it still knows them, and the time it was down has passed for
+    them. None (the default) forgets everything at stop.
     """
 
     def __init__(self, *, speed: float = 1.0, api_key: str = DEFAULT_API_KEY,
                  host: str = "127.0.0.1", port: int = 0, concurrency: int = 3,
                  credits: int = 10_000, faults: Faults | None = None, seed: int | None = None,
                  email: str = "you@simulator.local", plan: str = "starter",
-                 verbose: bool = False):
+                 verbose: bool = False, state_dir: str | os.PathLike | None = None):
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be a whole number from 0 to 65535 (0 picks a free "
                              f"one), got {port!r}")
@@ -49,7 +54,8 @@ class Simulator:
         self.url = ""
         self.store = SimStore(self.clock, self.injector, self.images, lambda: self.url,
                               concurrency=concurrency, credits=credits, seed=seed,
-                              email=email, plan=plan)
+                              email=email, plan=plan,
+                              log=TaskLog(state_dir) if state_dir is not None else None)
 
     # --- life cycle -----------------------------------------------------------------------
     def start(self) -> "Simulator":

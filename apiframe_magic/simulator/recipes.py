@@ -46,6 +46,7 @@ COSTS = {"/" + kind: cost for kind, cost in credits.COSTS.items()}
 HIGHRES_COSTS = credits.HIGHRES_COSTS
 _STRENGTH = {"strong": 0.55, "subtle": 0.15}
 _PAN_SHIFT = {"up": (0.0, -0.3), "down": (0.0, 0.3), "left": (-0.3, 0.0), "right": (0.3, 0.0)}
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _BLEND_ASPECT = {"square": "1:1", "portrait": "2:3", "landscape": "3:2"}
 
 
@@ -113,10 +114,12 @@ class RecipeBook:
         return draft, flags
 
     def resolve_url(self, url: str):
-        """(recipe, source task or None) for an image URL; unknown URLs get a stable picture."""
+        """(recipe, source task or None) for an image URL; unknown URLs get a stable picture.
+        A loopback URL counts as its own whatever the port: a remembered task's URLs name the
+        port of the run that made them."""
         base = self.base_url()
         parts = urlsplit(url)
-        if url.startswith(base + "/"):
+        if url.startswith(base + "/") or parts.hostname in _LOOPBACK:
             segments = parts.path.strip("/").split("/")
             if len(segments) == 3 and segments[0] == "images":
                 task = self.find_task(segments[1])
