@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from apiframe_magic.prompt import (
     Prompt, PromptError, expand_permutations, parse_prompt, validate,
 )
+from apiframe_magic.prompt.converters import _COMMON_WORDS as COMMON_WORDS
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -115,7 +116,9 @@ word = st.text(
                            blacklist_characters="{}-—–−:,\\“”„‟\u2028\u2029\x1c\x1d\x1e\x1f\x85"),
     min_size=1, max_size=10)
 url = st.from_regex(r"https://[a-z]{1,8}\.com/[A-Za-z0-9_]{1,8}\.(png|jpg|webp)", fullmatch=True)
-code = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,12}", fullmatch=True)
+# profile codes are random letters and digits; ordinary words after --p are reported as prose
+code = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,12}", fullmatch=True).filter(
+    lambda c: c not in COMMON_WORDS)
 weight = st.sampled_from(["", "::2", "::.5", "::1.25", "::-1", "::100"])
 sref_item = st.tuples(st.one_of(url, st.integers(0, 2**32 - 1).map(str), st.just("random")),
                       weight).map("".join)
@@ -140,7 +143,7 @@ VALID_PARAMETERS = {
     "cref": st.lists(url, min_size=1, max_size=2).map(lambda us: "--cref " + " ".join(us)),
     "cw": st.integers(0, 100).map("--cw {}".format),
     "oref": url.map("--oref {}".format),
-    "ow": st.integers(0, 1000).map("--ow {}".format),
+    "ow": st.integers(1, 1000).map("--ow {}".format),
     "p": st.lists(code, max_size=2).map(lambda cs: " ".join(["--p", *cs])),
     "exp": st.integers(0, 100).map("--exp {}".format),
     "speed": st.sampled_from(["--relax", "--fast", "--turbo"]),
