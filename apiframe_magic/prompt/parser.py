@@ -50,6 +50,7 @@ class _Parser:
         self.heads = _read_heads(self.tokens)
         self.offsets: list[int] | None = None
         self.deprecated: list[tuple[_Head, str]] = []
+        self.flagged: set[str] = set()      # parameters that already have their error line
 
     # -- positions and reporting ------------------------------------------------------------
     def pos(self, index: int) -> int:
@@ -176,7 +177,10 @@ class _Parser:
         """Read one parameter; whatever is wrong with it makes one line (the first problem)."""
         reported = len(self.errors)
         self.read_parameter(head, values)
-        del self.errors[reported + 1:]
+        if len(self.errors) > reported:
+            del self.errors[reported + 1:]
+            spec = _ALIASES.get(head.name)
+            self.flagged.add(spec.name if spec else head.name)
 
     def read_parameter(self, head: _Head, values: list) -> None:
         token = " ".join([head.raw] + [text for text, _ in values]) if values else head.raw
@@ -419,7 +423,7 @@ class _Parser:
         if "style" in params:
             self.apply_rule(_rule_style(params["style"]), f"--style {params['style']}", "style",
                             _STYLE_HINT, version, certainty)
-        if "stylize" in params:
+        if "stylize" in params and "stylize" not in self.flagged:
             self.check_stylize(version if certainty == "named" else None)
         if "quality" in params:
             self.check_quality_rounding(version)
@@ -441,11 +445,14 @@ class _Parser:
     def apply_rule(self, rule, subject, name, hint, version, certainty) -> None:
         """Errors when the version is named; warnings when it is assumed, unknown or the rule
         itself is unverified."""
+        if name in self.flagged:
+            return
         if certainty == "unknown":
             failures = [found[1] for found in map(rule, _PLAUSIBLE_DEFAULTS)
                         if found and found[0] == "no"]
             if failures:
-                also = f" (and {len(failures) - 1} more recent model)" if len(failures) > 1 else ""
+                more = len(failures) - 1
+                also = f" (and {more} more recent model{'s' * (more > 1)})" if more else ""
                 message = f"{subject} {failures[0]}{also}".lstrip()
                 self.warn(f"{message}; the account's default model is unknown here",
                           *self.locate(name), hint)
