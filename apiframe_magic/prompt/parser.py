@@ -8,6 +8,7 @@ avoids anything heavier than a string method and whole-text screens gate the rar
 from __future__ import annotations
 
 import difflib
+import re
 
 from .converters import _CONVERTERS, _INVALID, _quoted_value, _split_phrases
 from .model import Prompt, _render_parts
@@ -49,6 +50,9 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.heads = _read_heads(self.tokens)
         self.offsets: list[int] | None = None
+        # one scan for the characters that only unusual prompts have
+        self.rare = _RARE_SCREEN_RE.search(text) is not None
+        self.quotes = self.rare and _QUOTE_SCREEN_RE.search(text) is not None
         self.deprecated: list[tuple[_Head, str]] = []
         self.flagged: set[str] = set()      # parameters that already have their error line
 
@@ -74,10 +78,11 @@ class _Parser:
 
     # -- the pass -----------------------------------------------------------------------
     def run(self) -> Prompt:
-        if "{" in self.source or "}" in self.source:
-            self.check_braces()        # a brace problem is reported alone: the rest follows from it
-        if _CONTROL_RE.search(self.source):
-            self.check_control_characters()
+        if self.rare:
+            if "{" in self.source or "}" in self.source:
+                self.check_braces()    # a brace problem is reported alone: the rest follows from it
+            if _CONTROL_RE.search(self.source):
+                self.check_control_characters()
         heads, tokens = self.heads, self.tokens
         first_head = next((i for i, head in enumerate(heads) if head), len(tokens))
         start = self.discord_command(first_head) if tokens and tokens[0][0] == "/" else 0
@@ -201,7 +206,7 @@ class _Parser:
         if spec.name in self.where and spec.kind not in _MERGED_KINDS:
             self.duplicate(spec, token, head, values)
             return
-        if values and spec.kind != _WORDS:
+        if values and self.quotes and spec.kind != _WORDS:
             quoted = _quoted_value(values)
             if quoted is not None:
                 self.unquote(head, values, quoted)
@@ -515,6 +520,8 @@ _GATES = (
     ("weird", _rule_weird, "--weird needs V5 or later"),
     ("hd", _rule_hd, "--hd needs V8.1 or later: add --v 8.1"),
 )
+_QUOTE_SCREEN_RE = re.compile(f"[{_QUOTES}]")
+_RARE_SCREEN_RE = re.compile(f"[{{}}{_QUOTES}\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _STYLE_HINT = "--style raw needs V5.1+; cute, expressive, original, scenic need --niji 5"
 # Pixel widths people used to write as `--w`: a `--w` with one of these is probably not weirdness.
 _PIXEL_SIZES = frozenset({256, 320, 384, 448, 480, 512, 576, 640, 704, 720, 768, 800, 832, 896,
