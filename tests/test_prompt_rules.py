@@ -8,35 +8,13 @@ from __future__ import annotations
 import pytest
 
 from apiframe_magic.prompt import (
-    CURRENT_DEFAULT_VERSION, KNOWN_VERSIONS, Prompt, PromptError, PromptProblem, Reference,
-    count_jobs, parse_prompt, validate,
+    CURRENT_DEFAULT_VERSION, KNOWN_VERSIONS, PromptError, PromptProblem, Reference, count_jobs,
+    validate,
 )
+from prompt_checks import only_problem, parsed, problems, warned
 
 URL = "https://example.com/Cat.png"
 URL2 = "https://example.com/Dog.jpg"
-
-
-def parsed(text: str, **kwargs) -> Prompt:
-    prompt = parse_prompt(text, **kwargs)
-    again = parse_prompt(str(prompt), **kwargs)
-    assert again == prompt and str(again) == str(prompt), (text, str(prompt))
-    return prompt
-
-
-def problems(text: str, **kwargs) -> list[PromptProblem]:
-    with pytest.raises(PromptError) as caught:
-        parse_prompt(text, **kwargs)
-    return caught.value.problems
-
-
-def only_problem(text: str, **kwargs) -> PromptProblem:
-    found = problems(text, **kwargs)
-    assert len(found) == 1, [str(p) for p in found]
-    return found[0]
-
-
-def warned(prompt: Prompt, fragment: str) -> bool:
-    return any(fragment in warning for warning in prompt.warnings)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -126,7 +126,8 @@ def _convert_float(parser, spec, head, values, token):
     elif _SIGNED_RE.fullmatch(raw):
         return _out_of_range(parser, spec, token, parser.pos(head.index))
     else:
-        parser.error("needs a number", token, parser.pos(head.index), _value_example(spec, _flag(head)))
+        parser.error("needs a number", token, parser.pos(head.index),
+                     _value_example(spec, _flag(head)))
     return _INVALID
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-# C0 controls and DEL shown as \xNN: a problem line must stay one line and must not drive a terminal.
+# C0 controls and DEL shown as \xNN: a problem line stays one line and cannot drive a terminal.
 _VISIBLE = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
 
 

@@ -1,4 +1,4 @@
-"""The parameter table: every name Midjourney reads, how it is spelt, what it takes, its widest range.
+"""The parameter table: every name Midjourney reads, its spelling, what it takes, its widest range.
 
 Readable on its own: this is the summary of docs.midjourney.com's parameter pages that the parser
 works from (see shared/spec/prompt-syntax.md for sources). Version-dependent limits live in
