@@ -96,3 +96,13 @@ def test_imagine_counts_repeat_in_the_job_limit(tmp_path):
     assert done.returncode == 2
     assert "make 60 jobs; the limit is 40" in done.stderr
 
+
+
+def test_a_paid_run_counts_each_repeat_as_a_task(sim, tmp_path):
+    from clirun import one_line_error, run_cli as run_paid
+
+    env = {"APIFRAME_MAGIC_HOME": str(tmp_path)}
+    line = one_line_error(run_paid("imagine", "a {red, blue} cat --r 3", "--no-wait",
+                                   sim=sim, env_extra=env))
+    assert "6 tasks for 24 credits" in line
+    assert sim.tasks_created == 0
