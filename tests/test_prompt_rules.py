@@ -198,6 +198,11 @@ def test_validate_counts_repeat_in_the_job_limit():
     (problem,) = caught.value.problems
     assert problem.message == "2 permutations with --repeat make 60 jobs; the limit is 40"
     assert problem.hint.startswith("lower --repeat")
+    text = "a {red, blue} fox --relax --r 30"
+    with pytest.raises(PromptError) as caught:
+        validate(text)
+    (problem,) = caught.value.problems
+    assert (problem.token, problem.position) == ("--r 30", text.index("--r 30"))
     with pytest.raises(PromptError, match="make 12 jobs; the limit is 10"):
         validate("a {red, blue, green} fox --r 4", max_jobs=10)
     with pytest.raises(PromptError, match="--repeat makes 12 jobs; the limit is 10"):

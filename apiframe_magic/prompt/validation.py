@@ -11,7 +11,7 @@ from .parser import parse_prompt
 from .permutations import count_permutations, expand_permutations
 from .problems import PromptError, PromptProblem
 from .table import _ALIASES, DEFAULT_MAX_JOBS
-from .tokens import _read_heads, _take_values, _tokenize
+from .tokens import _read_heads, _take_values, _token_offsets, _tokenize
 from .values import _INT_RE
 
 # Beyond this many permutations count_jobs does not build them to read each --repeat; the
@@ -51,9 +51,9 @@ def _too_many_jobs(text: str, permutations: int, total: int, max_jobs: int) -> P
             else f"--repeat makes {total} jobs")
     tokens = _tokenize(text)
     heads = _read_heads(tokens)
-    token = next((tokens[h.index] for h in heads if h is not None and h.name in ("r", "repeat")),
-                 "")
-    position = text.find(token) if token else None
+    index = next((h.index for h in heads if h is not None and h.name in ("r", "repeat")), None)
+    token = " ".join(tokens[index:index + 2]) if index is not None else ""
+    position = _token_offsets(text, tokens)[index] if index is not None else None
     return PromptProblem(f"{made}; the limit is {max_jobs}", token, position,
                          "lower --repeat or remove permutation options")
 
