@@ -89,8 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"directory for the images, checked before anything is sent "
                               f"(default ./{DEFAULT_OUT})")
     imagine.add_argument("--max-jobs", type=at_least_one, default=40, metavar="N",
-                         help="refuse {a, b} permutations that make more jobs than this "
-                              "(default 40)")
+                         help="refuse prompts whose {a, b} permutations times --repeat make "
+                              "more jobs than this (default 40)")
+    imagine.add_argument("--version", default=None, metavar="V",
+                         help="the Midjourney model your account uses (e.g. 7, 8.2, 'niji 6'): "
+                              "version rules become errors. Without it the current default "
+                              "model is assumed and version rules only warn")
     imagine.add_argument("--no-wait", action="store_true",
                          help="submit and print the task ids without waiting; jobs over "
                               "--max-in-flight stay queued in the history, unsent")
@@ -157,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:  # bad input fails before anything is started, sent or written
         if args.command == "imagine":
-            args.prompts = _validated_prompts(args.prompt, args.max_jobs)
+            args.prompts = _validated_prompts(args.prompt, args.max_jobs, args.version)
             if args.confirm_above is None:
                 args.confirm_above = _default_confirm_above()
         if args.command in ("imagine", "resume") and not getattr(args, "no_wait", False):
@@ -197,7 +201,10 @@ def _fail(exc: BaseException, code: int) -> int:
 
 
 def cmd_imagine(rt, args) -> int:
-    if not confirm_spend(rt, ["imagine"] * len(args.prompts), args.confirm_above, args.yes):
+    from .prompt import count_jobs
+
+    # each --repeat is a job Midjourney runs and charges for
+    if not confirm_spend(rt, ["imagine"] * count_jobs(args.prompt), args.confirm_above, args.yes):
         return 2
     if args.max_in_flight is not None:
         rt.manager.policy.max_in_flight = args.max_in_flight
@@ -304,12 +311,17 @@ COMMANDS = {"imagine": cmd_imagine, "fetch": cmd_fetch, "save": cmd_save,
 # ---------------------------------------------------------------------------- helpers
 
 
-def _validated_prompts(text: str, max_jobs: int) -> list[tuple[str, str | None]]:
-    """Expand permutations and validate each job: (prompt, aspect_ratio) pairs."""
-    from .prompt import PromptError, validate
+def _validated_prompts(text: str, max_jobs: int,
+                       version: str | None = None) -> list[tuple[str, str | None]]:
+    """Expand permutations and validate each job: (prompt, aspect_ratio) pairs.
+
+    A `version` the user names makes version rules errors; otherwise Midjourney's current default
+    model is assumed and they only warn."""
+    from .prompt import CURRENT_DEFAULT_VERSION, PromptError, validate
 
     try:
-        prompts = validate(text, max_jobs=max_jobs)
+        prompts = validate(text, max_jobs=max_jobs, version=version,
+                           default_version=CURRENT_DEFAULT_VERSION)
     except PromptError as exc:
         raise ApiframeError(f"invalid prompt: {exc}") from None
     for prompt in prompts:

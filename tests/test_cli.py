@@ -71,3 +71,38 @@ def test_simulator_subcommand_serves_the_api(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_imagine_version_option_makes_version_rules_errors(tmp_path):
+    done = run_cli("imagine", "a knight --cref https://example.com/k.png", "--version", "7",
+                   "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert "--cref is not compatible with --version 7" in done.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_imagine_assumes_the_current_default_version_and_only_warns(capsys):
+    from apiframe_magic.cli import _validated_prompts
+    from apiframe_magic.prompt import CURRENT_DEFAULT_VERSION
+
+    prompts = _validated_prompts("a knight --cref https://example.com/k.png", 40)
+    assert prompts == [("a knight --cref https://example.com/k.png", None)]
+    assert f"--cref is not compatible with --version {CURRENT_DEFAULT_VERSION}" in (
+        capsys.readouterr().err)
+
+
+def test_imagine_counts_repeat_in_the_job_limit(tmp_path):
+    done = run_cli("imagine", "a {red, blue} fox --r 30", "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert "make 60 jobs; the limit is 40" in done.stderr
+
+
+
+def test_a_paid_run_counts_each_repeat_as_a_task(sim, tmp_path):
+    from clirun import one_line_error, run_cli as run_paid
+
+    env = {"APIFRAME_MAGIC_HOME": str(tmp_path)}
+    line = one_line_error(run_paid("imagine", "a {red, blue} cat --r 3", "--no-wait",
+                                   sim=sim, env_extra=env))
+    assert "6 tasks for 24 credits" in line
+    assert sim.tasks_created == 0

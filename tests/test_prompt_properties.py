@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from apiframe_magic.prompt import (
     Prompt, PromptError, expand_permutations, parse_prompt, validate,
 )
+from apiframe_magic.prompt.converters import _COMMON_WORDS as COMMON_WORDS
+from apiframe_magic.prompt.table import STYLE_KEYWORDS, STYLE_NOT_VALUES
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -115,7 +117,9 @@ word = st.text(
                            blacklist_characters="{}-—–−:,\\“”„‟\u2028\u2029\x1c\x1d\x1e\x1f\x85"),
     min_size=1, max_size=10)
 url = st.from_regex(r"https://[a-z]{1,8}\.com/[A-Za-z0-9_]{1,8}\.(png|jpg|webp)", fullmatch=True)
-code = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,12}", fullmatch=True)
+# profile codes are random letters and digits; ordinary words after --p are reported as prose
+code = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,12}", fullmatch=True).filter(
+    lambda c: c not in COMMON_WORDS)
 weight = st.sampled_from(["", "::2", "::.5", "::1.25", "::-1", "::100"])
 sref_item = st.tuples(st.one_of(url, st.integers(0, 2**32 - 1).map(str), st.just("random")),
                       weight).map("".join)
@@ -135,17 +139,25 @@ VALID_PARAMETERS = {
     "raw": st.just("--raw"),
     "iw": st.floats(0, 3, allow_nan=False).map(lambda x: f"--iw {round(x, 3)}"),
     "sref": st.lists(sref_item, min_size=1, max_size=3).map(lambda items: "--sref " + " ".join(items)),
+    # the web app repeats list parameters: `--sref 1 --sref 2` is one list
+    "sref again": st.lists(sref_item, min_size=1, max_size=2).map(
+        lambda items: "--sref " + " ".join(items)),
+    "p again": st.lists(code, min_size=1, max_size=2).map(lambda cs: " ".join(["--p", *cs])),
     "sw": st.integers(0, 1000).map("--sw {}".format),
     "sv": st.integers(1, 7).map("--sv {}".format),
     "cref": st.lists(url, min_size=1, max_size=2).map(lambda us: "--cref " + " ".join(us)),
     "cw": st.integers(0, 100).map("--cw {}".format),
     "oref": url.map("--oref {}".format),
-    "ow": st.integers(0, 1000).map("--ow {}".format),
+    "ow": st.integers(1, 1000).map("--ow {}".format),
     "p": st.lists(code, max_size=2).map(lambda cs: " ".join(["--p", *cs])),
     "exp": st.integers(0, 100).map("--exp {}".format),
     "speed": st.sampled_from(["--relax", "--fast", "--turbo"]),
     "hd": st.just("--hd"),
+    # a Style Tuner code (legacy, case-sensitive)
+    "style code": st.from_regex(r"[A-Za-z0-9]{6,10}", fullmatch=True).filter(
+        lambda c: c.lower() not in STYLE_KEYWORDS | STYLE_NOT_VALUES).map("--style {}".format),
 }
+CASE_KEPT = ("sref", "sref again", "p", "p again", "cref", "oref", "style code")
 
 
 @st.composite
@@ -153,23 +165,32 @@ def valid_prompt(draw):
     images = draw(st.lists(url, max_size=2))
     words = draw(st.lists(word, min_size=1, max_size=8))
     names = draw(st.lists(st.sampled_from(sorted(VALID_PARAMETERS)), unique=True, max_size=8))
+    if "style" in names and "style code" in names:
+        names.remove("style code")
     parameters = [draw(VALID_PARAMETERS[name]) for name in names]
     if "oref" in names:     # documented incompatibility: --oref with --q 4 is excluded anyway
         parameters = [p for p in parameters if p != "--q 4"]
     separators = draw(st.lists(st.sampled_from([" ", "  ", "\n", " \t "]),
                                min_size=1, max_size=1))
-    return separators[0].join(images + words + parameters), names
+    return separators[0].join(images + words + parameters), names, dict(zip(names, parameters))
 
 
 @SETTINGS
 @given(valid_prompt())
 def test_prompts_built_from_valid_pieces_are_accepted_and_round_trip(built):
-    text, names = built
+    text, names, pieces = built
     prompt = parse_prompt(text)      # must not raise: these are prompts Midjourney accepts
-    expected = {("relax" if n == "speed" else n) for n in names}
+    expected = {_CANONICAL.get(n, n) for n in names}
     got = {("relax" if n in ("relax", "fast", "turbo") else n) for n in prompt.params}
     assert got == expected
     assert_round_trip(prompt)
+    canonical = str(prompt)
+    for name in CASE_KEPT:       # codes and URLs are written back exactly as the user wrote them
+        if name in pieces:
+            assert pieces[name].partition(" ")[2] in canonical, (pieces[name], canonical)
+
+
+_CANONICAL = {"speed": "relax", "sref again": "sref", "p again": "p", "style code": "style"}
 
 
 # ---------------------------------------------------------------------------------------------

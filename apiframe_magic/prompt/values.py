@@ -1,0 +1,78 @@
+"""Regexes and small helpers for reading and writing values, shared by the parser and the editor."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from math import gcd
+
+_HEAD_RE = re.compile(r"(--|—|[–−]{1,2}|-[–−]|[–−]-)([^\W\d_]*)(.*)\Z", re.S)
+_GLUED_RE = re.compile(r"(--|—)([A-Za-z]+)\Z")
+_URL_RE = re.compile(r"https?://\S", re.I)
+_INT_RE = re.compile(r"[0-9]+\Z")
+_FLOAT_RE = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
+_SIGNED_RE = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+_ASPECT_RE = re.compile(r"([0-9]+):([0-9]+)\Z")
+_DECIMAL_ASPECT_RE = re.compile(r"([0-9]*\.?[0-9]*):([0-9]*\.?[0-9]*)\Z")
+_VERSION_RE = re.compile(r"([0-9]+)(?:\.([0-9]+))?\Z")
+_WEIGHTED_RE = re.compile(r"(.+?)::(-?(?:[0-9]+\.?[0-9]*|\.[0-9]+))\Z", re.S)
+_CODE_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
+_MOODBOARD_RE = re.compile(r"m[0-9]+\Z")
+_KEYWORD_RE = re.compile(r"[A-Za-z0-9-]+\Z")
+_VERSION_LABEL_RE = re.compile(
+    r"\s*(?:-{1,2}|—)?\s*(niji|version|v)?\s*([0-9]+(?:\.[0-9]+)?)?\s*\Z", re.I)
+_TRAILING_PUNCTUATION = ".,;:!?"
+_QUOTES = "\"'“”‘’„‟«»"
+# C0 controls other than tab, newline and carriage return, and DEL: never meant, and they can
+# rewrite a terminal when the prompt is echoed.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DASH_STARTS = frozenset("-—–−")
+
+
+def _format_number(value: float) -> str:
+    """Shortest decimal that reads back as the same float, never in exponent form: "0.5" -> ".5"
+    like the docs write it, "2.0" -> "2"."""
+    if isinstance(value, int):
+        return str(value)
+    if value.is_integer():
+        return str(int(value))
+    text = repr(value)
+    if "e" in text:
+        text = format(Decimal(text), "f")
+    if text.startswith("0."):
+        return text[1:]
+    if text.startswith("-0."):
+        return "-" + text[2:]
+    return text
+
+
+def _closest(value: float, allowed: tuple[float, ...]) -> float:
+    """The allowed value Midjourney rounds to; ties go up (`--q 3` becomes 4 on V7)."""
+    return min(allowed, key=lambda candidate: (abs(candidate - value), -candidate))
+
+
+def _strip_trailing_punctuation(raw: str) -> str:
+    return raw.rstrip(_TRAILING_PUNCTUATION)
+
+
+def _is_url(token: str) -> bool:
+    return _URL_RE.match(token) is not None
+
+
+def _range_text(low: float, high: float) -> str:
+    return f"{_format_plain(low)}–{_format_plain(high)}"
+
+
+def _between(low: float, high: float) -> str:
+    return f"use a value between {_format_plain(low)} and {_format_plain(high)}"
+
+
+def _format_plain(value: float) -> str:
+    """Numbers for humans in messages: 0.25 rather than .25."""
+    text = _format_number(value)
+    return "0" + text if text.startswith(".") else text
+
+
+def _reduce_ratio(width: int, height: int) -> str:
+    divisor = gcd(width, height)
+    return f"{width // divisor}:{height // divisor}"
+
