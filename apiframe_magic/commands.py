@@ -188,7 +188,7 @@ def _print_dry_run(plan) -> None:
         if "webhook_secret" in body:
             body["webhook_secret"] = "<hidden>"
         print(f"POST /imagine  {body}   ({credits_for('imagine')} credits)")
-    jobs = len(plan.prompts)
+    jobs = plan.jobs
     print(f"dry run: {jobs} job{'s' if jobs != 1 else ''}, {plan.credits} credits; "
           "nothing was sent")
 
@@ -336,16 +336,26 @@ def do_show(magics, rest):
 
 
 def do_resume(magics, rest):
-    _words(rest, "resume", 0, 0)
+    parser = _sub_parser("resume")
+    parser.add_argument("--send-queued", action="store_true")
+    args = parser.parse_args(_words(rest, "resume [--send-queued]", 0, 1))
     rt = magics.current_runtime()
-    jobs = rt.manager.resume()
+    jobs = rt.manager.resume(send_queued=args.send_queued)
     doubtful = rt.store.in_doubt()
     if doubtful:
         print(f"{len(doubtful)} submit(s) may have created tasks this kernel never heard back "
               "about; check them in your APIFRAME dashboard before sending them again.",
               file=sys.stderr)
+    queued = [] if args.send_queued else [r for r in rt.store.queued()
+                                          if r.job_id not in {j.job_id for j in jobs}]
+    if queued:
+        print(f"{len(queued)} job(s) were asked for but never sent (nothing was paid for them):")
+        for record in queued:
+            print(f"  {record.job_id[:12]}  {(record.prompt or record.kind)[:80]}")
+        print("`%imagine resume --send-queued` sends them.")
     if not jobs:
-        print("Nothing to resume: every task in the history has ended.")
+        if not queued:
+            print("Nothing to resume: every task in the history has ended.")
         return None
     print(f"Resumed {len(jobs)} job(s).")
     return _present(magics, jobs, group=len(jobs) > 1, wait=_should_wait_default(magics))

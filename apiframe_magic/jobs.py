@@ -1107,4 +1107,6 @@ def _reduced(ratio: str) -> str | None:
         width, height = (int(part) for part in str(ratio).strip().split(":"))
     except ValueError:
         return None
-    return prompts._reduce_ratio(width, height) if width > 0 and height > 0 else None
+    from .prompt.values import _reduce_ratio
+
+    return _reduce_ratio(width, height) if width > 0 and height > 0 else None

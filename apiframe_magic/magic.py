@@ -88,7 +88,8 @@ SUBCOMMANDS = {
     "wait": "wait [ID|all]: block until they end (Ctrl-C stops waiting, not the jobs)",
     "history": "history [N] [--search TEXT]: past jobs, newest first",
     "show": "show ID: show a past result again (from the history and the image cache)",
-    "resume": "track every unfinished task again (after a restart)",
+    "resume": "resume [--send-queued]: track every unfinished task again (after a restart); "
+              "list jobs never sent, or send them",
     "cancel": "cancel ID|all: stop tracking (the service may still finish them)",
     "save": "save ID [DIR]: copy a finished job's images into DIR",
     "account": "credits left and plan",
@@ -125,8 +126,9 @@ class Imagine(Magics):
                        ).tag(config=True)
     twin_size = Int(768, help="longest side in pixels of the image kept in the notebook"
                     ).tag(config=True)
-    default_version = Unicode("", help="the Midjourney version assumed for validation when the "
-                                       "prompt names none (its rules only warn)").tag(config=True)
+    default_version = Unicode(help="the Midjourney version assumed for validation when the "
+                                   "prompt names none (its rules only warn); default: "
+                                   "Midjourney's current default model").tag(config=True)
     max_in_flight = Int(0, help="jobs sent to the service at once; 0 keeps the engine's default"
                         ).tag(config=True)
     confirm_above = Int(10, help="a run of more jobs than this needs --yes (above 40 always)"
@@ -144,6 +146,12 @@ class Imagine(Magics):
             return float(os.environ.get("APIFRAME_SIM_SPEED", "") or 10.0)
         except ValueError:
             return 10.0
+
+    @default("default_version")
+    def _default_version_default(self):
+        from .prompt import CURRENT_DEFAULT_VERSION
+
+        return CURRENT_DEFAULT_VERSION
 
     @default("base_url")
     def _base_url_default(self):

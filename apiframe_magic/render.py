@@ -46,7 +46,7 @@ STATUS_WORDS = {
     "cancelled": "cancelled here (the service may still finish it)",
     "rejected": "rejected",
     "uncertain": "uncertain: the submit may have created a task",
-    "paused": "paused",
+    "paused": "paused (polling stopped; `%imagine resume` picks it up)",
 }
 
 

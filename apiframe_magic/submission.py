@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .credits import credits_for
-from .prompt import PromptError, count_permutations, validate
+from .prompt import PromptError, count_jobs, validate
 
 HARD_JOB_LIMIT = 40        # above this a run always needs an explicit yes
 ABSOLUTE_JOB_LIMIT = 200   # never more from one prompt, even with yes
@@ -32,8 +32,13 @@ class Plan:
     webhook_secret: str | None = field(default=None, repr=False)
 
     @property
+    def jobs(self) -> int:
+        """Jobs the run makes: one per permutation, times its --repeat."""
+        return sum(prompt.jobs for prompt in self.prompts)
+
+    @property
     def credits(self) -> int:
-        return credits_for("imagine") * len(self.prompts)
+        return credits_for("imagine") * self.jobs
 
     @property
     def warnings(self) -> list[str]:
@@ -65,12 +70,12 @@ def plan(text: str, *, version: str | None = None, default_version: str | None =
         from .styles import expand_style_names
 
         text = expand_style_names(text, store)
-    if count_permutations(text) > ABSOLUTE_JOB_LIMIT:
-        raise PromptError(f"this prompt makes {count_permutations(text)} jobs; at most "
-                          f"{ABSOLUTE_JOB_LIMIT} can run from one prompt: split the {{...}} groups")
+    count = count_jobs(text)
+    if count > ABSOLUTE_JOB_LIMIT:
+        raise PromptError(f"this prompt makes {count} jobs; at most {ABSOLUTE_JOB_LIMIT} can "
+                          "run from one prompt: split the {...} groups or lower --repeat")
     prompts = validate(text, version=version, default_version=default_version,
                        max_jobs=ABSOLUTE_JOB_LIMIT)
-    count = len(prompts)
     if not yes and count > min(confirm_above, HARD_JOB_LIMIT):
         raise NeedsConfirmation(
             f"this prompt makes {count} jobs ({count * credits_for('imagine')} credits); "
