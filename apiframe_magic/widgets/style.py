@@ -10,6 +10,7 @@ static twin while its live view is on the page.
 """
 from __future__ import annotations
 
+import atexit
 import threading
 
 import ipywidgets as widgets
@@ -112,6 +113,17 @@ def shared(name: str) -> widgets.Widget:
             elif made is not model:
                 made.close()
     return model
+
+
+@atexit.register
+def close_shared() -> None:
+    """Close the shared models; at exit, before ipywidgets' own registry is torn down (a
+    widget collected after that prints an ignored exception)."""
+    with _lock:
+        models = list(_shared.values())
+        _shared.clear()
+    for model in models:
+        model.close()
 
 
 def is_shared(widget) -> bool:

@@ -265,6 +265,7 @@ class JobView(widgets.VBox):
     def _refresh(self) -> None:
         """Title, status line, bar and the Cancel/Resume button from the job's state."""
         job = self.job
+        state = job.state  # read first: if the job moves on meanwhile, its callback refreshes again
         progress = status.describe(job)
         self.title.value = _title_html(job)
         self.status.value = self._status_html(progress)
@@ -278,7 +279,7 @@ class JobView(widgets.VBox):
         self.control.disabled = job.done and not resumable
         if job.state == jobs.FINISHED and not self._result_shown:
             self._show_result()
-        self.shown_state = job.state
+        self.shown_state = state
 
     def _status_html(self, progress: status.Progress) -> str:
         job = self.job
