@@ -147,7 +147,7 @@ class JobView(widgets.VBox):
                       self._box(widgets.GridBox, cells, "amj-variants", "variants_layout"),
                       self._row(act.grid_actions())]
         elif kind in act.SINGLE_KINDS:
-            self.grid_image = self._image("grid_image_layout", "amj-single-image")
+            self.grid_image = self._image("single_image_layout", "amj-single-image")
             slots.append(self.grid_image)
             slots += [self._row(row) for row in act.single_action_rows(kind)]
         if kind in act.GRID_KINDS or kind in act.SINGLE_KINDS:
