@@ -245,8 +245,9 @@ class JobView(widgets.VBox):
 
         self.apply(show)
 
-    def _thumbnail(self, path, side: int, problems: list[str]) -> bytes:
-        """JPEG bytes no larger than `side`; a file that cannot be read leaves its slot empty."""
+    def _thumbnail(self, path, side: int, problems: list[str] | None = None) -> bytes:
+        """JPEG bytes no larger than `side`. With `problems`, a file that cannot be read leaves
+        its slot empty and its reason in that list; without, the error is raised."""
         if path is None:
             return b""
         try:
@@ -257,6 +258,8 @@ class JobView(widgets.VBox):
 
             return render_thumbnail(path, side, "JPEG")
         except Exception as exc:  # noqa: BLE001 - one bad file must not hide the others
+            if problems is None:
+                raise
             problems.append(f"could not show {path}: {exc}")
             return b""
 
