@@ -344,7 +344,9 @@ def test_a_notice_and_the_prompt_are_shown_escaped(ctx):
     job = ctx.manager.imagine("a <b>bold</b> & fox")
     view = JobView(job, ctx)
     job.notice = "polling failed 3 times <retrying>"
+    job.warnings = ("--q 3 is rounded <down>",)
     view._on_progress(job)
+    assert "--q 3 is rounded &lt;down&gt;" in view.status.value
     if not job.done:
         assert "polling failed 3 times &lt;retrying&gt;" in view.status.value
     assert "a &lt;b&gt;bold&lt;/b&gt; &amp; fox" in view.title.value
@@ -567,3 +569,9 @@ def test_follow_ups_are_titled_as_their_buttons():
     assert action_title(_job("queued", kind="outpaint", payload={"zoom_ratio": 1.5})) == \
         "Zoom Out 1.5x"
     assert action_title(_job("queued", kind="pan", payload={"direction": "up"})) == "Pan up"
+
+
+def test_filling_a_panel_needs_a_place_when_none_is_open(ctx):
+    with pytest.raises(ValueError, match="%imagine panel"):
+        ctx.fill_panel("a fox --sref 1")
+    assert ctx.panel is None

@@ -294,6 +294,8 @@ class JobView(widgets.VBox):
                              "use the full-size links</span>")
             elif self._images_state != "ready":
                 parts.append('<span class="amj-muted">loading the images</span>')
+        for warning in getattr(job, "warnings", None) or ():  # let through by validation
+            parts.append(f'<span class="amj-muted">{html.escape(str(warning))}</span>')
         notice = getattr(job, "notice", None)
         if notice and not job.done:
             parts.append(f'<span class="amj-notice">{html.escape(str(notice))}</span>')
