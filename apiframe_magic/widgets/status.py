@@ -21,6 +21,8 @@ _SERVICE_STEPS = {
     "retry": (0.15, "Retrying on the service"),
     "retrying": (0.15, "Retrying on the service"),
     "starting": (0.20, "Starting"),
+    "finished": (0.95, "Finished on the service: collecting the result"),
+    "failed": (0.95, "The service reports a failure"),
 }
 
 _ACTION_TITLES = {

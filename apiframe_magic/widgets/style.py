@@ -10,6 +10,7 @@ static twin while its live view is on the page.
 """
 from __future__ import annotations
 
+import atexit
 import threading
 
 import ipywidgets as widgets
@@ -18,6 +19,7 @@ import ipywidgets as widgets
 GRID_SIDE = 768
 VARIANT_SIDE = 512
 SINGLE_SIDE = 768
+GRID_SHOWN = 512  # CSS pixels on the page; the bytes stay at GRID_SIDE for sharp HiDPI screens
 
 CSS = """
 .amj-job { border-left: 3px solid var(--jp-border-color2, #d0d0d0); padding-left: 8px;
@@ -31,7 +33,6 @@ CSS = """
 .amj-job .amj-status .amj-notice { color: var(--jp-warn-color1, #b26a00); }
 .amj-job .amj-image img, .amj-job img.amj-image { max-width: 100%; height: auto;
   object-fit: contain; }
-.amj-job .amj-grid-image { width: min(100%, 768px); height: auto; }
 .amj-job .amj-variants { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr));
   gap: 6px; max-width: 1030px; }
 .amj-job .amj-variant-image { width: 100%; height: auto; }
@@ -81,8 +82,11 @@ def _make(name: str) -> widgets.Widget:
         "hidden_layout": lambda: widgets.Layout(display="none"),
         "button_layout": lambda: widgets.Layout(width="auto", flex="0 0 auto"),
         "box_layout": lambda: widgets.Layout(width="100%", max_width="100%"),
-        "grid_image_layout": lambda: widgets.Layout(width="100%", max_width=f"{GRID_SIDE}px",
+        # The grid repeats the four variants below it: kept small, it is the overview.
+        "grid_image_layout": lambda: widgets.Layout(width="100%", max_width=f"{GRID_SHOWN}px",
                                                     height="auto", object_fit="contain"),
+        "single_image_layout": lambda: widgets.Layout(width="100%", max_width=f"{SINGLE_SIDE}px",
+                                                      height="auto", object_fit="contain"),
         "variant_image_layout": lambda: widgets.Layout(width="100%", height="auto",
                                                        object_fit="contain"),
         "progress_layout": lambda: widgets.Layout(width="min(100%, 320px)"),
@@ -112,6 +116,17 @@ def shared(name: str) -> widgets.Widget:
             elif made is not model:
                 made.close()
     return model
+
+
+@atexit.register
+def close_shared() -> None:
+    """Close the shared models; at exit, before ipywidgets' own registry is torn down (a
+    widget collected after that prints an ignored exception)."""
+    with _lock:
+        models = list(_shared.values())
+        _shared.clear()
+    for model in models:
+        model.close()
 
 
 def is_shared(widget) -> bool:

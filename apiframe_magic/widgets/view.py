@@ -39,8 +39,10 @@ class JobView(widgets.VBox):
     Public: `job`, `ctx`, `parent_view`, `buttons` (action key -> Button: "U1".."U4", "V1".."V4",
     "style1".."style4", "reroll", "vary-strong", "vary-subtle", "upscale-subtle",
     "upscale-creative", "upscale-2x", "upscale-4x", "pan-left", ..., "zoom-1.5", "zoom-2",
-    "square", "style", "reuse-style", "save"), `started` (action key -> child Job),
-    `child_views`, `apply(fn)`, `add_child(widget)`, `close()`.
+    "square", "style", "reuse-style", "save"), `started` (action key -> child Job, or None when
+    the request may or may not have created it),
+    `child_views`, `shown_state` (the job state last shown), `apply(fn)`, `add_child(widget)`,
+    `click(key)`, `close()`, `closed`.
     """
 
     closes_tree = True  # style.close_tree leaves the recursion to close()
@@ -60,6 +62,7 @@ class JobView(widgets.VBox):
         self._saved: list[str] = []
         self._images_state = ""         # "", "loading", "ready" or "missing"
         self._result_shown = False
+        self.shown_state: str | None = None  # the job state the view last showed
 
         self.title = self._html("amj-title")
         self.status = self._html("amj-status")
@@ -144,7 +147,7 @@ class JobView(widgets.VBox):
                       self._box(widgets.GridBox, cells, "amj-variants", "variants_layout"),
                       self._row(act.grid_actions())]
         elif kind in act.SINGLE_KINDS:
-            self.grid_image = self._image("grid_image_layout", "amj-single-image")
+            self.grid_image = self._image("single_image_layout", "amj-single-image")
             slots.append(self.grid_image)
             slots += [self._row(row) for row in act.single_action_rows(kind)]
         if kind in act.GRID_KINDS or kind in act.SINGLE_KINDS:
@@ -195,9 +198,12 @@ class JobView(widgets.VBox):
             self._show_note(f"{what} failed: {exc}")
 
     def _show_note(self, note: str) -> None:
-        try:
+        def show():
             self._note = note
-            self.apply(self._refresh)
+            self._refresh()
+
+        try:
+            self.apply(show)
         except Exception:  # noqa: BLE001 - the last resort must not raise into a thread
             pass
 
@@ -220,11 +226,12 @@ class JobView(widgets.VBox):
         if job.state != jobs.FINISHED or self.grid_image is None:
             return
         paths = dict(job.image_paths)
-        main = paths.get("grid") or paths.get("image")
-        side = GRID_SIDE if self.variant_images else SINGLE_SIDE
-        values = [(self.grid_image, self._thumbnail(main, side))]
-        values += [(image, self._thumbnail(paths.get(str(k)), VARIANT_SIDE))
+        wanted = [(self.grid_image, paths.get("grid") or paths.get("image"),
+                   GRID_SIDE if self.variant_images else SINGLE_SIDE)]
+        wanted += [(image, paths.get(str(k)), VARIANT_SIDE)
                    for k, image in enumerate(self.variant_images, start=1)]
+        problems: list[str] = []
+        values = [(image, self._thumbnail(path, side, problems)) for image, path, side in wanted]
 
         def show():
             for image, data in values:
@@ -232,25 +239,36 @@ class JobView(widgets.VBox):
                     image.value = data
             self._images_state = "ready" if paths else "missing"
             self.buttons["save"].disabled = not paths
+            if problems:
+                self._note = "; ".join(problems)
             self._refresh()
 
         self.apply(show)
 
-    def _thumbnail(self, path, side: int) -> bytes:
+    def _thumbnail(self, path, side: int, problems: list[str] | None = None) -> bytes:
+        """JPEG bytes no larger than `side`. With `problems`, a file that cannot be read leaves
+        its slot empty and its reason in that list; without, the error is raised."""
         if path is None:
             return b""
-        cache = self.ctx.images
-        if cache is not None:
-            return cache.thumbnail(path, side, "JPEG")
-        from ..images import render_thumbnail
+        try:
+            cache = self.ctx.images
+            if cache is not None:
+                return cache.thumbnail(path, side, "JPEG")
+            from ..images import render_thumbnail
 
-        return render_thumbnail(path, side, "JPEG")
+            return render_thumbnail(path, side, "JPEG")
+        except Exception as exc:  # noqa: BLE001 - one bad file must not hide the others
+            if problems is None:
+                raise
+            problems.append(f"could not show {path}: {exc}")
+            return b""
 
     # ------------------------------------------------------------------ what the view shows
 
     def _refresh(self) -> None:
         """Title, status line, bar and the Cancel/Resume button from the job's state."""
         job = self.job
+        state = job.state  # read first: if the job moves on meanwhile, its callback refreshes again
         progress = status.describe(job)
         self.title.value = _title_html(job)
         self.status.value = self._status_html(progress)
@@ -264,6 +282,7 @@ class JobView(widgets.VBox):
         self.control.disabled = job.done and not resumable
         if job.state == jobs.FINISHED and not self._result_shown:
             self._show_result()
+        self.shown_state = state
 
     def _status_html(self, progress: status.Progress) -> str:
         job = self.job
@@ -275,6 +294,8 @@ class JobView(widgets.VBox):
                              "use the full-size links</span>")
             elif self._images_state != "ready":
                 parts.append('<span class="amj-muted">loading the images</span>')
+        for warning in getattr(job, "warnings", None) or ():  # let through by validation
+            parts.append(f'<span class="amj-muted">{html.escape(str(warning))}</span>')
         notice = getattr(job, "notice", None)
         if notice and not job.done:
             parts.append(f'<span class="amj-notice">{html.escape(str(notice))}</span>')
@@ -351,18 +372,19 @@ class JobView(widgets.VBox):
         try:
             child = action.start(self.job)
         except Exception as exc:
-            if getattr(exc, "maybe_created", False):
-                # The task may exist (and cost credits): never offer to send it again.
-                self._note = (f"{action.label}: {exc}. Look at the history (`%imagine jobs`) "
-                              "before starting it again.")
-                self.apply(lambda: (setattr(button, "tooltip", self._note), self._refresh()))
-            else:
-                self._note = f"{action.label} failed: {exc}"
-                self.apply(lambda: (setattr(button, "disabled", False), self._refresh()))
+            uncertain = bool(getattr(exc, "maybe_created", False))
             with self._lock:
                 self._in_flight.discard(key)
-                if getattr(exc, "maybe_created", False):
+                if uncertain:  # the task may exist (and cost credits): never send it again
                     self.started[key] = None
+            if uncertain:
+                note = (f"{action.label}: {exc}. Look at the history (`%imagine jobs`) "
+                        "before starting it again.")
+                self.apply(lambda: setattr(button, "tooltip", note))
+            else:
+                note = f"{action.label} failed: {exc}"
+                self.apply(lambda: setattr(button, "disabled", False))
+            self._show_note(note)
             return
         with self._lock:
             self._in_flight.discard(key)
@@ -371,10 +393,9 @@ class JobView(widgets.VBox):
         def started():
             button.tooltip = f"{action.label} started: its job is shown below"
             button.button_style = "info"
-            self._note = ""
-            self._refresh()
 
         self.apply(started)
+        self._show_note("")
         view = JobView(child, self.ctx, parent_view=self)
         self.add_child(view)
         child.on_failed(_weakly(self, "_child_failed", key))
@@ -439,12 +460,8 @@ class JobView(widgets.VBox):
             saved = save(key, paths, self.ctx.save_dir)
         self._saved = [str(p) for p in saved]
 
-        def show():
-            self.details.value = self._details_html()
-            self._note = ""
-            self._refresh()
-
-        self.apply(show)
+        self.apply(lambda: setattr(self.details, "value", self._details_html()))
+        self._show_note("")
 
     # ------------------------------------------------------------------ closing
 
