@@ -155,8 +155,15 @@ def out_of_sync(widget) -> list[str]:
             if (bytes(now[key]) if isinstance(value, bytes) else now[key]) != value]
 
 
+def _registry() -> dict:
+    registry = getattr(widget_module, "_instances", None)
+    return registry if registry is not None else widget_module.Widget.widgets
+
+
 def instances() -> int:
-    return len(widget_module._instances)
+    """Live widget models: `_instances` in ipywidgets 8, `Widget.widgets` in 7.x."""
+    registry = getattr(widget_module, "_instances", None)
+    return len(registry if registry is not None else widget_module.Widget.widgets)
 
 
 # ---------------------------------------------------------------------- the grid
@@ -427,7 +434,7 @@ def test_save_writes_the_full_size_images_and_shows_where(ctx, tmp_path):
 
 def test_close_releases_every_model_of_the_tree(ctx):
     settled(imagine(ctx)).close()  # the shared layouts and styles exist from here on
-    baseline = instances()
+    baseline, baseline_ids = instances(), set(_registry())
     view = settled(imagine(ctx, "a red fox --sref random"))
     per_view = instances() - baseline
     assert per_view <= 45  # the design's budget after sharing layouts: about 49
@@ -435,7 +442,9 @@ def test_close_releases_every_model_of_the_tree(ctx):
     view.buttons["reuse-style"].click()
     settled(view.child_views[0])
     view.close()
-    assert instances() == baseline
+    assert instances() == baseline, [
+        (type(w).__name__, getattr(w, "description", None) or getattr(w, "value", "")[:40])
+        for k, w in _registry().items() if k not in baseline_ids]
     assert ctx.views == [] and view.closed and is_closed(view.children_box)
     view._on_progress(view.job)  # a late callback on a closed view does nothing
     assert view.status.value  # kept, not re-sent
