@@ -117,8 +117,11 @@ class ImaginePanel(widgets.VBox):
     Public: `prompt` (Textarea), `controls` (name -> widget), `imagine_button`, `messages`,
     `summary`, `status`, `jobs_box` (job views, newest first), `views`, `check` (the last
     `Check`), `history_filter`, `history_select`, `open_button`, `refresh_button`;
-    `set_prompt(text)`, `imagine()`, `refresh_history()`, `open_record(job_id)`, `close()`.
+    `set_prompt(text)`, `imagine()`, `refresh_history()`, `open_record(job_id)`, `close()`,
+    `closed`.
     """
+
+    closes_tree = True  # style.close_tree (the view branch) leaves the recursion to close()
 
     def __init__(self, ctx, *, view_factory: Callable | None = None,
                  clock: Callable[[], float] = time.monotonic):
@@ -166,6 +169,7 @@ class ImaginePanel(widgets.VBox):
         self._validate()
         self._show_text_to_controls(set())
         self.refresh_history()
+        self._closed = False
         ctx.panel = self
 
     # ------------------------------------------------------------------ building
@@ -489,15 +493,19 @@ class ImaginePanel(widgets.VBox):
         if sent:
             self._show_jobs(sent)
             message += f" ({len(sent)} job{'s' if len(sent) != 1 else ''} sent before it)"
-        self.status.value = f'<span class="amj-error">{html.escape(message)}</span>'
+        lines = "<br>".join(html.escape(line) for line in message.splitlines())
+        self.status.value = f'<span class="amj-error">{lines}</span>'
 
     def _show_jobs(self, jobs) -> None:
-        """A view per job, on top of the earlier ones: the newest job first."""
+        """A view per job, on top of the earlier ones: the newest job first. Views the context
+        closed meanwhile (past its live-view limit) leave: a closed model cannot be sent."""
         made = []
         for job in jobs:
             made.insert(0, self.view_factory(job, self.ctx))
         self.views[:0] = made
-        self.jobs_box.children = tuple(made) + tuple(self.jobs_box.children)
+        self.views[:] = [view for view in self.views if not _is_closed(view)]
+        kept = tuple(w for w in self.jobs_box.children if not _is_closed(w))
+        self.jobs_box.children = tuple(made) + kept
 
     # ------------------------------------------------------------------ history
 
@@ -549,8 +557,17 @@ class ImaginePanel(widgets.VBox):
 
     # ------------------------------------------------------------------ closing
 
+    @property
+    def closed(self) -> bool:
+        return self._closed or _is_closed(self)
+
     def close(self) -> None:
         """Close the form, its job views and every model it made (ipywidgets#2308)."""
+        if getattr(self, "_closed", True):   # never built, or closed already
+            if getattr(self, "comm", None) is not None:
+                super().close()
+            return
+        self._closed = True
         if getattr(self.ctx, "panel", None) is self:
             self.ctx.panel = None
         for view in list(self.views):
@@ -631,8 +648,16 @@ def _image_prompt_items(text: str) -> tuple[list[str], list[str]]:
     return [str(Path(i).expanduser()) if not i.startswith("http") else i for i in items], errors
 
 
+def _is_closed(widget) -> bool:
+    return getattr(widget, "comm", None) is None
+
+
 def _close_tree(widget) -> None:
-    """Close a widget with its children, layout and style (Box.close() leaves them open)."""
+    """Close a widget with its children, layout and style (Box.close() leaves them open); a
+    widget that closes its own tree (a JobView, with its shared layouts) is left to do so."""
+    if getattr(widget, "closes_tree", False):
+        widget.close()
+        return
     for child in tuple(getattr(widget, "children", ()) or ()):
         _close_tree(child)
     for trait in ("layout", "style"):
