@@ -7,4 +7,4 @@ from .context import UiContext
 from .panel import ImaginePanel
 from .view import JobView
 
-__all__ = ["JobView", "UiContext"]
+__all__ = ["ImaginePanel", "JobView", "UiContext"]
