@@ -589,3 +589,58 @@ def test_prompt_round_trip_after_many_control_edits_stays_valid(panel):
                              "sref": parsed.params["sref"], "sw": 200, "tile": True}
     assert [str(r) for r in parsed.params["sref"]] == ["123"]
     assert panel.check.ok
+
+
+# ---------------------------------------------------------------------- with the real JobView
+
+
+def test_reuse_style_from_a_panel_job_fills_the_panel_and_the_new_job_keeps_the_sref(ctx, clock):
+    from apiframe_magic.widgets import JobView
+
+    made = ImaginePanel(ctx, clock=clock)             # the default view: JobView
+    made.set_prompt("a lighthouse --sref random")
+    (job,) = made.imagine()
+    view = made.jobs_box.children[0]
+    assert isinstance(view, JobView) and view.job is job and ctx.views == [view]
+    job.wait(timeout=30, images=True)
+    code = job.sref
+    view.buttons["reuse-style"].click()
+    assert ctx.panel is made and made not in view.children_box.children
+    assert made.prompt.value == f"a lighthouse --sref {code}"
+    assert made.controls["sref"].value == code and not made.imagine_button.disabled
+    clock.now += DOUBLE_CLICK_SECONDS + 1
+    (again,) = made.imagine()
+    assert again.wait(timeout=30).sref == code
+    assert [v.job for v in made.jobs_box.children] == [again, job]
+    made.close()
+    assert view.closed and ctx.views == []
+
+
+def test_reuse_style_without_a_panel_opens_one_under_the_view(ctx):
+    from apiframe_magic.widgets import JobView
+
+    (job,) = ctx.submit("a cat --sref random")
+    view = JobView(job, ctx)
+    job.wait(timeout=30, images=True)
+    view.buttons["reuse-style"].click()
+    assert isinstance(ctx.panel, ImaginePanel) and ctx.panel in view.children_box.children
+    assert ctx.panel.prompt.value == f"a cat --sref {job.sref}"
+    opened = ctx.panel
+    view.close()
+    assert opened.closed and ctx.panel is None
+
+
+def test_views_the_context_closes_leave_the_jobs_box(ctx, clock):
+    ctx.max_live_views = 1
+    made = ImaginePanel(ctx, clock=clock)
+    made.set_prompt("a red fox")
+    (first,) = made.imagine()
+    first.wait(timeout=30, images=True)
+    old_view = made.jobs_box.children[0]
+    made.set_prompt("a snowy owl")
+    (second,) = made.imagine()
+    assert old_view.closed
+    assert [v.job for v in made.jobs_box.children] == [second] and made.views == [
+        made.jobs_box.children[0]]
+    second.wait(timeout=30)
+    made.close()
