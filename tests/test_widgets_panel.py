@@ -64,12 +64,17 @@ class Clock:
         return self.now
 
 
+def start(sim, home, api_key=None):
+    """A runtime on the simulator with its own history under `home`."""
+    return runtime.start(api_key=api_key or sim.api_key, base_url=sim.url, home=home,
+                         policy=PollingPolicy().scaled(SPEED))
+
+
 @pytest.fixture
 def rt(sim, tmp_path):
-    runtime_ = runtime.start(api_key=sim.api_key, base_url=sim.url, home=tmp_path / "home",
-                             policy=PollingPolicy().scaled(SPEED))
-    yield runtime_
-    runtime_.close()
+    with_history = start(sim, tmp_path / "home")
+    yield with_history
+    with_history.close()
 
 
 @pytest.fixture
@@ -367,8 +372,7 @@ def test_mode_and_image_prompts_travel_with_the_submit(rt, clock):
 
 
 def test_a_refused_submit_is_shown_and_imagine_works_again(sim, tmp_path):
-    wrong = runtime.start(api_key="not-the-simulators-key", base_url=sim.url,
-                          home=tmp_path / "wrong", policy=PollingPolicy().scaled(SPEED))
+    wrong = start(sim, tmp_path / "wrong", api_key="not-the-simulators-key")
     try:
         made = ImaginePanel(UiContext.from_runtime(wrong), view_factory=FakeView)
         made.set_prompt("a fox")
@@ -528,12 +532,10 @@ def test_open_shows_the_live_job_on_top(panel, ctx):
 
 def test_open_rebuilds_a_finished_job_from_disk_in_a_new_session(sim, tmp_path):
     home = tmp_path / "home"
-    first = runtime.start(api_key=sim.api_key, base_url=sim.url, home=home,
-                          policy=PollingPolicy().scaled(SPEED))
+    first = start(sim, home)
     (old,) = finished_jobs(UiContext.from_runtime(first), "a lighthouse --sref random")
     first.close()
-    later = runtime.start(api_key=sim.api_key, base_url=sim.url, home=home,
-                          policy=PollingPolicy().scaled(SPEED))
+    later = start(sim, home)
     try:
         ctx = UiContext.from_runtime(later)
         made = ImaginePanel(ctx, view_factory=FakeView)
@@ -644,3 +646,21 @@ def test_views_the_context_closes_leave_the_jobs_box(ctx, clock):
         made.jobs_box.children[0]]
     second.wait(timeout=30)
     made.close()
+
+
+def test_a_submit_adds_its_jobs_on_top_of_the_history(panel, ctx, monkeypatch):
+    from apiframe_magic.widgets import history
+
+    for n in range(5):
+        ctx.store.record_submitting("imagine", {"prompt": f"old {n}"}, prompt=f"old {n}")
+    panel.refresh_history()
+    panel.set_prompt("a {red, blue} fox")
+    panel.imagine()
+    assert [label.rsplit(" · ", 1)[1] for label in labels(panel)[:3]] == [
+        "a blue fox", "a red fox", "old 4"]
+    assert "of 7 past jobs" in panel.history_status.value
+    monkeypatch.setattr(history, "RECENT_WINDOW", 2)   # more new jobs than the window
+    panel.set_prompt("a {green, grey, gold} owl")
+    panel.imagine()
+    assert "of 10 past jobs" in panel.history_status.value
+    assert len({job_id for _, job_id in panel.history_select.options}) == 10

@@ -10,6 +10,7 @@ import time
 from typing import Iterable
 
 PROMPT_PREVIEW_CHARS = 80
+RECENT_WINDOW = 200   # newest records re-read after a submit (more than one prompt's jobs)
 
 
 def matches(record, query: str) -> bool:
