@@ -300,6 +300,8 @@ def test_jobs_and_credits_are_counted(panel, text, summary):
     panel.set_prompt(text)
     assert summary in panel.summary.value
     assert panel.check.jobs * 4 == panel.check.credits
+    jobs = panel.check.jobs
+    assert panel.imagine_button.description == (f"Imagine {jobs} jobs" if jobs > 1 else "Imagine")
 
 
 def test_validation_uses_the_assumed_version_as_a_default_only(rt):
@@ -664,3 +666,57 @@ def test_a_submit_adds_its_jobs_on_top_of_the_history(panel, ctx, monkeypatch):
     panel.imagine()
     assert "of 10 past jobs" in panel.history_status.value
     assert len({job_id for _, job_id in panel.history_select.options}) == 10
+
+
+# ---------------------------------------------------------------------- through the magic
+
+
+def test_imagine_panel_in_a_notebook_submits_through_the_magic(tmp_path, monkeypatch):
+    from magic_shell import magics_of, make_shell
+
+    monkeypatch.chdir(tmp_path)
+    shell = make_shell(display="widgets")
+    try:
+        assert shell.run_line_magic("imagine", "panel") is None   # shown, never returned
+        (output,) = shell.display_pub.outputs()
+        assert "application/vnd.jupyter.widget-view+json" in output["data"]
+        ctx = magics_of(shell).ui_context()
+        made = ctx.panel
+        assert isinstance(made, ImaginePanel)
+        assert output["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] == \
+            made.model_id
+        made.set_prompt("a {red, blue} fox --ar 3:2")
+        made.controls["mode"].value = "turbo"
+        made.imagine_button.click()
+        jobs = [view.job for view in made.jobs_box.children]
+        assert [job.prompt for job in jobs] == ["a blue fox --ar 3:2", "a red fox --ar 3:2"]
+        assert all(job.payload["process_mode"] == "turbo" for job in jobs)
+        assert all(job.wait(30).finished for job in jobs)
+        assert magics_of(shell).runtime.simulator.tasks_created == 2
+        made.close()
+    finally:
+        shell.extension_manager.unload_extension("apiframe_magic")
+
+
+def test_a_local_image_prompt_is_uploaded_first_through_the_magic(tmp_path, monkeypatch):
+    from PIL import Image as PILImage
+
+    from magic_shell import magics_of, make_shell
+
+    monkeypatch.chdir(tmp_path)
+    picture = tmp_path / "sketch.png"
+    PILImage.new("RGB", (64, 64), "teal").save(picture)
+    shell = make_shell(display="widgets")
+    try:
+        shell.run_line_magic("imagine", "panel")
+        made = magics_of(shell).ui_context().panel
+        made.set_prompt("a teal bird")
+        made.controls["image_prompts"].value = str(picture)
+        (job,) = made.imagine()
+        uploaded, rest = job.payload["prompt"].split(" ", 1)
+        assert uploaded.startswith("http") and rest == "a teal bird"
+        assert magics_of(shell).runtime.simulator.request_counts["/upload"] == 1
+        assert job.wait(30).finished
+        made.close()
+    finally:
+        shell.extension_manager.unload_extension("apiframe_magic")

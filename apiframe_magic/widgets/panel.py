@@ -442,6 +442,9 @@ class ImaginePanel(widgets.VBox):
             what = f"{jobs} jobs (permutations)" if jobs > 1 else "1 job"
             summary = f"{what} · {check.credits} credits"
         self.summary.value = f'<span class="amj-summary">{html.escape(summary)}</span>'
+        # The count on the button itself: a 24-job permutation is never one careless click.
+        many = check.ok and check.jobs > 1
+        self.imagine_button.description = f"Imagine {check.jobs} jobs" if many else "Imagine"
         self.imagine_button.disabled = self._submitting or not check.ok
 
     # ------------------------------------------------------------------ submitting
