@@ -124,6 +124,8 @@ def test_text_sets_every_control(panel):
     ("a fox --raw", {"raw": True}),
     ("a fox --style cute", {"raw": False}),
     ("a fox --q .5", {"quality": ".5"}),
+    ("a fox --q 3", {"quality": "3"}),
+    ("a fox --niji 5", {"model": "niji 5"}),
     ("a fox --stylize 0", {"stylize_on": True, "stylize": 0}),
     ("a fox --sref 123::2 https://example.com/s.png random",
      {"sref": "123::2 https://example.com/s.png random"}),
@@ -135,6 +137,17 @@ def test_text_to_controls_cases(panel, text, expected):
     panel.set_prompt(text)
     got = values(panel)
     assert {name: got[name] for name in expected} == expected
+    assert panel.prompt.value == text              # reading the text never writes it
+
+
+def test_an_unusual_version_or_quality_is_added_without_touching_the_text(panel):
+    panel.set_prompt("a fox --v 7 --q 2")
+    panel.set_prompt("a fox --v 5.1")
+    assert panel.prompt.value == "a fox --v 5.1" and values(panel)["model"] == "5.1"
+    panel.set_prompt("a fox --q 3")
+    assert panel.prompt.value == "a fox --q 3" and values(panel)["quality"] == "3"
+    panel.controls["quality"].value = "1"
+    assert panel.prompt.value == "a fox --q 1"
 
 
 def test_removing_a_parameter_from_the_text_unsets_its_control(panel):

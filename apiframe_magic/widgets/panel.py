@@ -312,12 +312,13 @@ class ImaginePanel(widgets.VBox):
         wanted["tile"] = params.get("tile") is True
         wanted["no"] = ", ".join(params.get("no", ()))
         wanted["sref"] = " ".join(str(item) for item in params.get("sref", ()))
-        self._ensure_option(c["model"], wanted["model"])
-        self._ensure_option(c["quality"], wanted["quality"])
-        changes = {name: value for name, value in wanted.items()
-                   if name not in skip and c[name].value != value}
         self._syncing = True
         try:
+            for name in ("model", "quality"):
+                if name not in skip:
+                    self._ensure_option(c[name], wanted[name])
+            changes = {name: value for name, value in wanted.items()
+                       if name not in skip and c[name].value != value}
             with ExitStack() as stack:
                 stack.enter_context(self.hold_sync())
                 for name in changes:
@@ -331,10 +332,13 @@ class ImaginePanel(widgets.VBox):
 
     @staticmethod
     def _ensure_option(dropdown, value) -> None:
-        """Add a value the text names but the list lacks (an unusual --v or --q)."""
+        """Add a value the text names but the list lacks (an unusual --v or --q). Replacing the
+        options resets the selection, so only call this while `_syncing`, then set the value."""
         if value not in [v for _label, v in dropdown.options]:
             label = f"niji {value[5:]}" if value.startswith("niji ") else value
+            current = dropdown.value
             dropdown.options = list(dropdown.options) + [(label, value)]
+            dropdown.value = current
 
     def _enable_dependents(self) -> None:
         """Lock controls whose parameter a permutation sets; grey out an unticked number's slider
@@ -351,7 +355,7 @@ class ImaginePanel(widgets.VBox):
     def _control_changed(self, name: str) -> None:
         if self._syncing:
             return
-        c, text = self.controls, self.prompt.value
+        text = self.prompt.value
         try:
             for param, value in self._edits(name):
                 text = set_param(text, param, value)
@@ -360,7 +364,7 @@ class ImaginePanel(widgets.VBox):
             return
         self._syncing = True
         try:
-            with self.hold_trait_notifications():
+            with self.prompt.hold_trait_notifications():   # its observer runs, and returns, here
                 self.prompt.value = text
         finally:
             self._syncing = False
