@@ -733,3 +733,19 @@ def test_a_local_image_prompt_is_uploaded_first_through_the_magic(tmp_path, monk
         made.close()
     finally:
         shell.extension_manager.unload_extension("apiframe_magic")
+
+
+def test_a_named_style_is_checked_and_sent_as_its_code(panel, ctx, sim, clock):
+    from apiframe_magic.styles import name_style
+
+    (styled,) = finished_jobs(ctx, "a lighthouse --sref random")
+    name_style(ctx.store, styled.sref, "stormy")
+    panel.set_prompt("a harbour --sref @stormy::2")
+    assert panel.check.ok and values(panel)["sref"] == "@stormy::2"   # as typed
+    panel.set_prompt("a harbour --sref @stromy")
+    assert panel.imagine_button.disabled
+    assert "unknown style name in --sref: @stromy (did you mean @stormy?)" in panel.messages.value
+    panel.set_prompt("a harbour --sref @stormy")
+    (job,) = panel.imagine()
+    assert job.prompt == f"a harbour --sref {styled.sref}"
+    assert job.wait(timeout=30).sref == styled.sref

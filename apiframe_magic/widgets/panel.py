@@ -80,6 +80,7 @@ class Check:
     """What validating the current form found: the jobs it makes, or why it cannot run."""
 
     prompts: list = field(default_factory=list)
+    text: str = ""                        # what is submitted: the prompt with @style names as codes
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     image_prompts: list[str] = field(default_factory=list)
@@ -311,7 +312,9 @@ class ImaginePanel(widgets.VBox):
         wanted["raw"] = params.get("style") == "raw" or params.get("raw") is True
         wanted["tile"] = params.get("tile") is True
         wanted["no"] = ", ".join(params.get("no", ()))
-        wanted["sref"] = " ".join(str(item) for item in params.get("sref", ()))
+        wanted["sref"] = ((_written(self.prompt.value, "sref")       # as typed: "@dusk", "1::2"
+                           or " ".join(str(item) for item in params["sref"]))
+                          if "sref" in params else "")
         self._syncing = True
         try:
             for name in ("model", "quality"):
@@ -421,16 +424,25 @@ class ImaginePanel(widgets.VBox):
         check.errors.extend(image_errors)
         if not check.empty:
             try:
-                plan = submission.plan(text, default_version=self.ctx.version, yes=True)
+                expanded = self._expand_style_names(text)
+                plan = submission.plan(expanded, default_version=self.ctx.version, yes=True)
             except PromptError as error:
                 check.errors[:0] = [str(problem) for problem in error.problems]
-            except ValueError as error:
+            except ValueError as error:          # also an unknown @style name
                 check.errors.insert(0, str(error))
             else:
-                check.prompts, check.warnings = plan.prompts, plan.warnings
+                check.prompts, check.warnings, check.text = plan.prompts, plan.warnings, expanded
         self.check = check
         self._show_check(check)
         return check
+
+    def _expand_style_names(self, text: str) -> str:
+        """`--sref @name` as its code (styles.py), so the check and the job see the real code."""
+        if "@" not in text or self.ctx.store is None:
+            return text
+        from ..styles import expand_style_names
+
+        return expand_style_names(text, self.ctx.store)
 
     def _show_check(self, check: Check) -> None:
         lines = [("amj-error", f"Error: {e}") for e in check.errors]
@@ -473,7 +485,7 @@ class ImaginePanel(widgets.VBox):
         self.imagine_button.disabled = True
         self.status.value = '<span class="amj-muted">Submitting…</span>'
         try:
-            jobs = self.ctx.submit(self.prompt.value, mode=self.mode.value or None,
+            jobs = self.ctx.submit(check.text, mode=self.mode.value or None,
                                    image_prompts=check.image_prompts)
         except Exception as error:  # noqa: BLE001 - a click handler must say what went wrong
             sent = list(getattr(error, "jobs", None) or [])
