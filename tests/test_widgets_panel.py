@@ -297,6 +297,12 @@ def test_warnings_are_shown_and_do_not_block(panel):
     assert not panel.imagine_button.disabled
 
 
+def test_a_warning_every_permutation_job_has_is_shown_once(panel):
+    panel.set_prompt("a {red, blue} fox --sw 80")
+    assert panel.messages.value.count("--sw has no effect without --sref") == 1
+    assert "at character" not in panel.messages.value       # job positions, not the text's
+
+
 def test_fixing_the_prompt_enables_imagine_again(panel):
     panel.set_prompt("a fox --s 5000")
     assert panel.imagine_button.disabled
@@ -320,6 +326,7 @@ def test_jobs_and_credits_are_counted(panel, text, summary):
 def test_validation_uses_the_assumed_version_as_a_default_only(rt):
     ctx = UiContext.from_runtime(rt, version="5.2")
     made = ImaginePanel(ctx, view_factory=FakeView)
+    assert made.controls["model"].options[0] == ("account default (checked as 5.2)", "")
     made.set_prompt("a fox --sref 123")
     assert 'class="amj-warning"' in made.messages.value       # V5.2 assumed: a warning
     assert not made.imagine_button.disabled

@@ -10,6 +10,7 @@ jobs then poll in the background and update their own views.
 from __future__ import annotations
 
 import html
+import re
 import shlex
 import time
 from contextlib import ExitStack
@@ -202,8 +203,10 @@ class ImaginePanel(widgets.VBox):
             value="", placeholder="W:H, e.g. 5:4", description="W:H", disabled=True,
             style=short, layout=widgets.Layout(width="10em")),
             "A custom aspect ratio in whole numbers, e.g. 5:4 or 1920:1080")
+        assumed = f"account default (checked as {self.ctx.version})" if self.ctx.version else ""
+        models = [(assumed or MODELS[0][0], "")] + list(MODELS[1:])
         model = self._add("model", widgets.Dropdown(
-            options=list(MODELS), value="", description="Model", style=short,
+            options=models, value="", description="Model", style=short,
             layout=widgets.Layout(width="auto")),
             "--v or --niji: the Midjourney model; 'account default' writes neither")
         quality = self._add("quality", widgets.Dropdown(
@@ -431,7 +434,8 @@ class ImaginePanel(widgets.VBox):
             except ValueError as error:          # also an unknown @style name
                 check.errors.insert(0, str(error))
             else:
-                check.prompts, check.warnings, check.text = plan.prompts, plan.warnings, expanded
+                check.prompts, check.text = plan.prompts, expanded
+                check.warnings = _once(plan.warnings) if len(plan.prompts) > 1 else plan.warnings
         self.check = check
         self._show_check(check)
         return check
@@ -657,6 +661,15 @@ def _quality_value(quality) -> str:
         if value and float(value) == quality:
             return value
     return f"{quality:g}"
+
+
+_POSITION_RE = re.compile(r" at character \d+")
+
+
+def _once(warnings: list[str]) -> list[str]:
+    """Permutation jobs repeat a warning at positions of their own text, not of the typed one:
+    show it once, without the position."""
+    return list(dict.fromkeys(_POSITION_RE.sub("", warning) for warning in warnings))
 
 
 def _written(text: str, name: str) -> str:
