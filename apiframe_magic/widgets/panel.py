@@ -258,8 +258,9 @@ class ImaginePanel(widgets.VBox):
             "Past jobs, newest first; pick one and press Open")
         self.open_button = widgets.Button(description="Open", disabled=True,
                                           tooltip="Show the selected past job below the form")
-        self.refresh_button = widgets.Button(description="Refresh",
-                                             tooltip="Read the history again from disk (states change as jobs finish)")
+        self.refresh_button = widgets.Button(
+            description="Refresh",
+            tooltip="Read the history again from disk (states change as jobs finish)")
         self.history_status = self._html("amj-muted")
         self.history_filter.observe(lambda _c: self._show_history(), names="value")
         self.history_select.observe(self._selection_changed, names="value")
