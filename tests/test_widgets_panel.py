@@ -389,7 +389,7 @@ def test_mode_and_image_prompts_travel_with_the_submit(rt, clock):
     assert calls == [("a fox", "turbo", ("https://example.com/a.png",
                                          "https://example.com/b.png"))]
     assert jobs[0].payload["process_mode"] == "turbo"
-    assert jobs[0].payload["prompt"].startswith("https://example.com/a.png https://example.com/b.png")
+    assert jobs[0].payload["prompt"] == "https://example.com/a.png https://example.com/b.png a fox"
     made.close()
 
 

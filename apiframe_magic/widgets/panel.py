@@ -63,7 +63,8 @@ body[data-jp-theme-light="false"] .amj-panel {
 html[theme=dark] .amj-panel .amj-summary, body.vscode-dark .amj-panel .amj-summary,
 body[data-jp-theme-light="false"] .amj-panel .amj-summary,
 html[theme=dark] .amj-panel .amj-muted, body.vscode-dark .amj-panel .amj-muted,
-body[data-jp-theme-light="false"] .amj-panel .amj-muted { color: var(--jp-ui-font-color2, #b0b0b0); }
+body[data-jp-theme-light="false"] .amj-panel .amj-muted {
+  color: var(--jp-ui-font-color2, #b0b0b0); }
 html[theme=dark] .amj-panel .amj-error, body.vscode-dark .amj-panel .amj-error,
 body[data-jp-theme-light="false"] .amj-panel .amj-error { color: var(--jp-error-color1, #ef9a9a); }
 html[theme=dark] .amj-panel .amj-warning, body.vscode-dark .amj-panel .amj-warning,
