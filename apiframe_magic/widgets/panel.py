@@ -24,7 +24,7 @@ from ..credits import credits_for
 from ..errors import ApiframeError
 from ..prompt import PromptError
 from . import history
-from .prompt_edit import NotEditable, param_span, set_param
+from .prompt_edit import get_params, set_param
 
 ASPECT_RATIOS = ("1:1", "3:2", "2:3", "4:3", "3:4", "16:9", "9:16", "21:9")
 CUSTOM = "custom"
@@ -367,7 +367,7 @@ class ImaginePanel(widgets.VBox):
         try:
             for param, value in self._edits(name):
                 text = set_param(text, param, value)
-        except NotEditable as error:
+        except ValueError as error:          # e.g. "--" typed into the --no box
             self.status.value = f'<span class="amj-error">{html.escape(str(error))}</span>'
             return
         self._syncing = True
@@ -633,6 +633,7 @@ def _common_params(prompts: list, text: str) -> tuple[dict, set[str]]:
     first, rest = prompts[0].params, prompts[1:]
     names = set(first).union(*(p.params for p in rest))
     values, locked = {}, set()
+    written = get_params(text) if len(prompts) > 1 else None
     for name in names:
         seen = [p.params.get(name) for p in prompts]
         if all(v == seen[0] for v in seen):
@@ -640,11 +641,8 @@ def _common_params(prompts: list, text: str) -> tuple[dict, set[str]]:
                 values[name] = seen[0]
         else:
             locked.add(name)
-        if len(prompts) > 1 and name not in locked:
-            try:
-                param_span(text, name)
-            except NotEditable:
-                locked.add(name)
+        if written is not None and name not in written:
+            locked.add(name)                     # written only inside a {…} option
     if locked & set(_MODEL_PARAMS):
         locked.update(_MODEL_PARAMS)
     return values, locked
@@ -675,12 +673,9 @@ def _once(warnings: list[str]) -> list[str]:
 
 
 def _written(text: str, name: str) -> str:
-    """The value of parameter `name` as the text writes it ("" when absent or not editable)."""
-    try:
-        span = param_span(text, name)
-    except NotEditable:
-        return ""
-    return text[span[0]:span[1]].partition(" ")[2].strip() if span else ""
+    """The value of parameter `name` as the text writes it ("" when absent or only in braces)."""
+    value = get_params(text).get(name, "")
+    return value if isinstance(value, str) else ""
 
 
 def _image_prompt_items(text: str) -> tuple[list[str], list[str]]:

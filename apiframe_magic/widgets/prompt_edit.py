@@ -1,74 +1,113 @@
-"""Token-level edits of a prompt, for the panel's controls: change one parameter, leave the rest.
+"""`get_params` and `set_param` for the panel: read or rewrite one parameter, leave the rest.
 
-Stand-ins until `prompt.set_param` lands (a parallel branch adds it); swap the import in panel.py
-then. Both functions read the text exactly as the parser does (its tokenizer, its parameter heads,
-its arity rules), so a glued "::2—ar" or an "--ar=16:9" is found where the parser finds it.
+The shared versions live in `prompt.edit` on the prompt branch; once that is merged they are
+imported here and the stand-ins below are unused (delete them then). The stand-ins keep the same
+contract, and read the text as the parser does (its tokenizer, parameter heads and arities):
+
+- only parameters outside `{…}` permutation groups count (a group's parameter belongs to one
+  option, so no single value can be written for it);
+- `set_param(text, name, value)`: None, False or "" removes every occurrence; True writes a flag
+  (or a bare `--niji`); numbers the short way (0.5 -> ".5"); lists space-separated (`--no`: with
+  commas); strings as given. The first occurrence is rewritten in place with the user's spelling
+  of the name, later ones removed; without one the parameter is appended after the last word.
+  ValueError for an unknown name or a value that is not one parameter value.
+- `get_params(text)`: canonical name -> value as written (True when written without one).
 """
 from __future__ import annotations
 
 from .. import prompt as _p
 
 
-class NotEditable(ValueError):
-    """The parameter is written inside a `{…}` permutation: only the text can change it."""
+def _get_params(text: str) -> dict:
+    found: dict = {}
+    for spec, _start, _end, values, _head in _occurrences(text):
+        value = " ".join(values) if values else True
+        if spec.name not in found:
+            found[spec.name] = value
+        elif spec.kind in _p._LIST_KINDS and value is not True:
+            earlier = found[spec.name]
+            found[spec.name] = value if earlier is True else f"{earlier} {value}"
+    return found
 
 
-def param_span(text: str, name: str) -> tuple[int, int] | None:
-    """Character span (start, end) of the first `--name …` outside braces, with its values.
+def _set_param(text: str, name: str, value) -> str:
+    spec = _p._ALIASES.get(name.lstrip("-—").lower()) if isinstance(name, str) else None
+    if spec is None:
+        raise ValueError(f"unknown Midjourney parameter {name!r}")
+    rendered = _render(spec, value)
+    mine = [(start, end, head) for found, start, end, _values, head in _occurrences(text)
+            if found is spec]
+    if not mine:
+        if rendered is None:
+            return text
+        body = text.rstrip()
+        written = _write(spec, None, rendered)
+        return f"{body} {written}{text[len(body):]}" if body else written
+    for number, (start, end, head) in reversed(list(enumerate(mine))):
+        if number == 0 and rendered is not None:
+            text = text[:start] + _write(spec, head, rendered) + text[end:]
+        else:
+            before, after = text[:start].rstrip(), text[end:]
+            text = (after.lstrip() if not before else
+                    before + after if not after or after[0].isspace() else f"{before} {after}")
+    return text
 
-    `name` is canonical ("aspect", "stylize", "no", ...). None when the text does not set it;
-    NotEditable when it is set inside a permutation group or its value holds one.
-    """
+
+def _render(spec, value):
+    """The value as written after the name; True for none; None to remove."""
+    if value is None or value is False or value == "":
+        return None
+    if value is True:
+        if spec.kind not in (_p._FLAG, _p._NIJI, _p._CODES, _p._OPTINT):
+            raise ValueError(f"--{spec.name} needs a value")
+        return True
+    if spec.kind == _p._FLAG:
+        raise ValueError(f"--{spec.name} is a flag: pass True to set it, None to remove it")
+    if isinstance(value, (list, tuple)):
+        items = [_p._format_number(v) if isinstance(v, (int, float)) else str(v) for v in value]
+        rendered = (", " if spec.kind == _p._WORDS else " ").join(items)
+    elif isinstance(value, (int, float)):
+        rendered = _p._format_number(value)
+    else:
+        rendered = str(value)
+    words = rendered.split()
+    if not words:
+        return None
+    if any(word[0] in _p._DASH_STARTS and len(word) > 1 for word in words):
+        raise ValueError(f"{rendered!r} is not a value for --{spec.name}")
+    return " ".join(words)
+
+
+def _write(spec, head, rendered) -> str:
+    flag = head.raw if head is not None and not head.dash and not head.glued else \
+        "--" + (spec.spelling or spec.name)
+    return flag if rendered is True else f"{flag} {rendered}"
+
+
+def _occurrences(text: str) -> list[tuple]:
+    """(spec, start, end, value tokens, head) of each known parameter outside braces."""
     parser = _p._Parser(text, None, None)
     tokens, heads = parser.tokens, parser.heads
+    if not any(heads):
+        return []
     offsets = _p._token_offsets(text, tokens)
-    for index, head in enumerate(heads):
+    found, index = [], 0
+    while index < len(tokens):
+        head = heads[index]
         if head is None:
-            continue
-        spec = _p._ALIASES.get(head.name)
-        if spec is None or spec.name != name:
+            index += 1
             continue
         values, after = parser.take_values(head)
+        spec = _p._ALIASES.get(head.name)
         start = offsets[index]
-        last = after - 1
-        end = offsets[last] + len(tokens[last])
-        depth = text.count("{", 0, start) - text.count("}", 0, start)
-        if depth or "{" in text[start:end] or "}" in text[start:end]:
-            raise NotEditable(f"--{name} is set inside a {{…}} permutation; edit it in the text")
-        return start, end
-    return None
+        if spec is not None and text.count("{", 0, start) == text.count("}", 0, start):
+            end = offsets[after - 1] + len(tokens[after - 1])
+            found.append((spec, start, end, [value for value, _ in values], head))
+        index = after
+    return found
 
 
-def set_param(text: str, name: str, value) -> str:
-    """`text` with parameter `name` set to `value` (None or False removes it, True is a flag, a
-    string is written as given, numbers and lists as the parser writes them).
-
-    Only that parameter's characters change: an existing one is rewritten in place with the
-    spelling the user chose ("--stylize 250" stays long), a new one is appended after the last
-    word, a removed one takes its leading space with it.
-    """
-    span = param_span(text, name)
-    if value is None or value is False:
-        if span is None:
-            return text
-        start, end = span
-        while start > 0 and text[start - 1] in " \t":
-            start -= 1
-        if start == 0:
-            while end < len(text) and text[end] in " \t":
-                end += 1
-        return text[:start] + text[end:]
-    if isinstance(value, str):   # a value as the user typed it, e.g. "cars, trees" for --no
-        rendered = f"{_p._render_parameter(name, True)} {value.strip()}"
-    else:
-        rendered = _p._render_parameter(name, value)
-    if span is None:
-        cut = len(text.rstrip())
-        return text[:cut] + (" " if cut else "") + rendered + text[cut:]
-    start, end = span
-    written = text[start:end].split(None, 1)[0]
-    flag, _, rest = rendered.partition(" ")
-    if written.startswith("--") and written.islower() \
-            and _p._ALIASES.get(written[2:]) is _p._ALIASES.get(name):
-        flag = written
-    return text[:start] + " ".join(part for part in (flag, rest) if part) + text[end:]
+try:   # the shared ones, once the prompt branch is merged
+    from ..prompt import get_params, set_param  # type: ignore[attr-defined]
+except ImportError:
+    get_params, set_param = _get_params, _set_param
