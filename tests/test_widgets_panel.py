@@ -404,6 +404,7 @@ def test_a_refused_submit_is_shown_and_imagine_works_again(sim, tmp_path):
         assert "not-the-simulators-key" not in made.status.value
         assert made.jobs_box.children == () and sim.tasks_created == 0
         assert not made.imagine_button.disabled
+        assert " · rejected · a fox" in made.history_select.options[0][0]
         made.close()
     finally:
         wrong.close()

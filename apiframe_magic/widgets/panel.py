@@ -499,6 +499,7 @@ class ImaginePanel(widgets.VBox):
                 self._last_submit = (signature, self._clock())
             expected = isinstance(error, (PromptError, ValueError, ApiframeError))
             self._show_error(error, sent, unexpected=not expected)
+            self._add_new_records()              # a refused submit is in the history too
             return sent
         finally:
             self._submitting = False
