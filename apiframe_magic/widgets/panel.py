@@ -10,21 +10,17 @@ jobs then poll in the background and update their own views.
 from __future__ import annotations
 
 import html
-import re
-import shlex
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import ipywidgets as widgets
 
-from ..credits import credits_for
 from ..errors import ApiframeError
 from ..prompt import PromptError
 from . import history
-from .prompt_edit import get_params, set_param
+from .panel_text import Check, common_params, image_prompt_items, once, written
+from .prompt_edit import set_param
 
 ASPECT_RATIOS = ("1:1", "3:2", "2:3", "4:3", "3:4", "16:9", "9:16", "21:9")
 CUSTOM = "custom"
@@ -70,35 +66,6 @@ body[data-jp-theme-light="false"] .amj-panel .amj-error { color: var(--jp-error-
 html[theme=dark] .amj-panel .amj-warning, body.vscode-dark .amj-panel .amj-warning,
 body[data-jp-theme-light="false"] .amj-panel .amj-warning { color: var(--jp-warn-color1, #ffcc80); }
 """
-
-
-def imagine_credits(jobs: int) -> int:
-    """Credits for `jobs` imagine jobs (one place to change if pricing grows a mode factor)."""
-    return credits_for("imagine") * jobs
-
-
-@dataclass
-class Check:
-    """What validating the current form found: the jobs it makes, or why it cannot run."""
-
-    prompts: list = field(default_factory=list)
-    text: str = ""                        # what is submitted: the prompt with @style names as codes
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    image_prompts: list[str] = field(default_factory=list)
-    empty: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.empty and bool(self.prompts)
-
-    @property
-    def jobs(self) -> int:
-        return len(self.prompts)
-
-    @property
-    def credits(self) -> int:
-        return imagine_credits(self.jobs)
 
 
 def _default_view_factory(job, ctx):
@@ -295,7 +262,7 @@ class ImaginePanel(widgets.VBox):
             if self.check.empty:
                 self._set_controls({}, set(), skip)
             return
-        values, locked = _common_params(self.check.prompts, self.prompt.value)
+        values, locked = common_params(self.check.prompts, self.prompt.value)
         self._set_controls(values, locked, skip)
 
     def _set_controls(self, params: dict, locked: set[str], skip: set[str]) -> None:
@@ -317,7 +284,7 @@ class ImaginePanel(widgets.VBox):
         wanted["raw"] = params.get("style") == "raw" or params.get("raw") is True
         wanted["tile"] = params.get("tile") is True
         wanted["no"] = ", ".join(params.get("no", ()))
-        wanted["sref"] = ((_written(self.prompt.value, "sref")       # as typed: "@dusk", "1::2"
+        wanted["sref"] = ((written(self.prompt.value, "sref")       # as typed: "@dusk", "1::2"
                            or " ".join(str(item) for item in params["sref"]))
                           if "sref" in params else "")
         self._syncing = True
@@ -410,7 +377,7 @@ class ImaginePanel(widgets.VBox):
         if name == "raw":
             if c["raw"].value:
                 return [("style", "raw")]
-            raw_style = _written(self.prompt.value, "style").lower() == "raw"
+            raw_style = written(self.prompt.value, "style").lower() == "raw"
             return [("raw", None)] + ([("style", None)] if raw_style else [])
         if name == "tile":
             return [("tile", c["tile"].value or None)]
@@ -425,7 +392,7 @@ class ImaginePanel(widgets.VBox):
 
         text = self.prompt.value
         check = Check(empty=not text.strip())
-        check.image_prompts, image_errors = _image_prompt_items(self.image_prompts.value)
+        check.image_prompts, image_errors = image_prompt_items(self.image_prompts.value)
         check.errors.extend(image_errors)
         if not check.empty:
             try:
@@ -437,7 +404,7 @@ class ImaginePanel(widgets.VBox):
                 check.errors.insert(0, str(error))
             else:
                 check.prompts, check.text = plan.prompts, expanded
-                check.warnings = _once(plan.warnings) if len(plan.prompts) > 1 else plan.warnings
+                check.warnings = once(plan.warnings) if len(plan.prompts) > 1 else plan.warnings
         self.check = check
         self._show_check(check)
         return check
@@ -624,29 +591,7 @@ class ImaginePanel(widgets.VBox):
 
 _PARAM_OF = {"aspect_custom": "aspect", "model": "version", "raw": "style",
              **{f"{name}_on": name for name in NUMBERS}}
-_MODEL_PARAMS = ("version", "niji")
 _SUBMIT_OPTIONS = ("image_prompts", "mode")   # sent with the request, not written in the prompt
-
-
-def _common_params(prompts: list, text: str) -> tuple[dict, set[str]]:
-    """Parameters every job agrees on, and the set the controls must not edit: those that vary
-    between permutation jobs or that the text writes inside `{…}`."""
-    first, rest = prompts[0].params, prompts[1:]
-    names = set(first).union(*(p.params for p in rest))
-    values, locked = {}, set()
-    written = get_params(text) if len(prompts) > 1 else None
-    for name in names:
-        seen = [p.params.get(name) for p in prompts]
-        if all(v == seen[0] for v in seen):
-            if seen[0] is not None:
-                values[name] = seen[0]
-        else:
-            locked.add(name)
-        if written is not None and name not in written:
-            locked.add(name)                     # written only inside a {…} option
-    if locked & set(_MODEL_PARAMS):
-        locked.update(_MODEL_PARAMS)
-    return values, locked
 
 
 def _model_value(params: dict) -> str:
@@ -662,37 +607,6 @@ def _quality_value(quality) -> str:
         if value and float(value) == quality:
             return value
     return f"{quality:g}"
-
-
-_POSITION_RE = re.compile(r" at character \d+")
-
-
-def _once(warnings: list[str]) -> list[str]:
-    """Permutation jobs repeat a warning at positions of their own text, not of the typed one:
-    show it once, without the position."""
-    return list(dict.fromkeys(_POSITION_RE.sub("", warning) for warning in warnings))
-
-
-def _written(text: str, name: str) -> str:
-    """The value of parameter `name` as the text writes it ("" when absent or only in braces)."""
-    value = get_params(text).get(name, "")
-    return value if isinstance(value, str) else ""
-
-
-def _image_prompt_items(text: str) -> tuple[list[str], list[str]]:
-    """The image prompts typed in the box, and what is wrong with them."""
-    try:
-        items = shlex.split(text)
-    except ValueError as error:
-        return [], [f"image prompts: {error}; close the quote around a path with spaces"]
-    errors = []
-    for item in items:
-        if item.startswith(("http://", "https://")):
-            continue
-        if not Path(item).expanduser().is_file():
-            errors.append(f"image prompt {item}: not a URL and no such file; give an https:// "
-                          "URL or the path of an image file")
-    return [str(Path(i).expanduser()) if not i.startswith("http") else i for i in items], errors
 
 
 def _is_closed(widget) -> bool:
