@@ -396,26 +396,18 @@ class ImaginePanel(widgets.VBox):
         check.errors.extend(image_errors)
         if not check.empty:
             try:
-                expanded = self._expand_style_names(text)
-                plan = submission.plan(expanded, default_version=self.ctx.version, yes=True)
+                plan = submission.plan(text, default_version=self.ctx.version, yes=True,
+                                       store=self.ctx.store)   # --sref @name -> its code
             except PromptError as error:
                 check.errors[:0] = [str(problem) for problem in error.problems]
             except ValueError as error:          # also an unknown @style name
                 check.errors.insert(0, str(error))
             else:
-                check.prompts, check.text = plan.prompts, expanded
+                check.prompts, check.text = plan.prompts, plan.text
                 check.warnings = once(plan.warnings) if len(plan.prompts) > 1 else plan.warnings
         self.check = check
         self._show_check(check)
         return check
-
-    def _expand_style_names(self, text: str) -> str:
-        """`--sref @name` as its code (styles.py), so the check and the job see the real code."""
-        if "@" not in text or self.ctx.store is None:
-            return text
-        from ..styles import expand_style_names
-
-        return expand_style_names(text, self.ctx.store)
 
     def _show_check(self, check: Check) -> None:
         lines = [("amj-error", f"Error: {e}") for e in check.errors]
