@@ -1,7 +1,7 @@
 """ImaginePanel: the prompt form of `%imagine panel`, with live validation and a history list.
 
 The text is the source of truth. A control change rewrites only its parameter's token in the text
-(`prompt_edit.set_param`); a text change is parsed and sets the controls; a `_syncing` guard and
+(`prompt.set_param`); a text change is parsed and sets the controls; a `_syncing` guard and
 `hold_trait_notifications()` stop the echo. A prompt with errors leaves the controls as they were.
 Validation is the magic's own (`submission.plan`), so what the panel accepts the submit accepts.
 Only the main thread touches the panel (widget-ui.md rule 1): click handlers build the job views;
@@ -17,10 +17,9 @@ from typing import Callable
 import ipywidgets as widgets
 
 from ..errors import ApiframeError
-from ..prompt import PromptError
+from ..prompt import PromptError, set_param
 from . import history
 from .panel_text import Check, common_params, image_prompt_items, once, written
-from .prompt_edit import set_param
 
 ASPECT_RATIOS = ("1:1", "3:2", "2:3", "4:3", "3:4", "16:9", "9:16", "21:9")
 CUSTOM = "custom"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..credits import credits_for
-from .prompt_edit import get_params
+from ..prompt import get_params
 
 MODEL_PARAMS = ("version", "niji")   # one control: locking either locks both
 
