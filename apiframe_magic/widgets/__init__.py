@@ -4,6 +4,7 @@ Pure ipywidgets; rules and reasons in ../shared/design/widget-ui.md. Imported on
 frontend is live, never at `%load_ext`.
 """
 from .context import UiContext
+from .panel import ImaginePanel
 from .view import JobView
 
-__all__ = ["JobView", "UiContext"]
+__all__ = ["ImaginePanel", "JobView", "UiContext"]
