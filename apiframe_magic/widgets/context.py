@@ -96,7 +96,7 @@ class UiContext:
 
         if image_prompts:
             text = " ".join([*image_prompts, text])
-        prompts = validate(text, version=self.version)
+        prompts = validate(text, default_version=self.version)
         return [self.manager.imagine(str(p), aspect_ratio=p.aspect_ratio, process_mode=mode)
                 for p in prompts]
 
