@@ -45,13 +45,17 @@ def chromium():
 
 @pytest.fixture
 def open_notebook(jupyter_server, chromium, request):
-    """open_notebook(name, cells, ui) -> NotebookPage, loaded with its kernel idle."""
+    """open_notebook(name, cells, ui, init_scripts=()) -> NotebookPage, its kernel idle.
+
+    `cells` None opens the notebook already on disk.
+    """
     pages: list[NotebookPage] = []
 
-    def opener(name: str, cells: list[str] | None, ui: str) -> NotebookPage:
+    def opener(name: str, cells: list[str] | None, ui: str,
+               init_scripts: tuple[str, ...] = ()) -> NotebookPage:
         if cells is not None:
             jupyter_server.write_notebook(name, cells)
-        page = NotebookPage(chromium, jupyter_server, name, ui)
+        page = NotebookPage(chromium, jupyter_server, name, ui, tuple(init_scripts))
         pages.append(page)
         return page.open()
 
@@ -87,7 +91,13 @@ def _keep_failure_screenshot(page: NotebookPage, test_name: str) -> None:
         pass
 
 
-@pytest.fixture
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the tests' screenshots go: docs/screenshots with UPDATE_SCREENSHOTS=1, else a temp dir.
+
+    Every run draws new procedural images, so writing the committed copies is a choice.
+    """
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")

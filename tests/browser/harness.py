@@ -103,6 +103,11 @@ class JupyterServer:
         docs = settings / "@jupyterlab" / "docmanager-extension" / "plugin.jupyterlab-settings"
         docs.parent.mkdir(parents=True, exist_ok=True)
         docs.write_text(json.dumps({"autosave": False}))
+        # Notebook 7 folds a tall output into a scrolled box; unfolded, a screenshot shows it all.
+        scroll = settings / "@jupyter-notebook" / "notebook-extension" / \
+            "scroll-output.jupyterlab-settings"
+        scroll.parent.mkdir(parents=True, exist_ok=True)
+        scroll.write_text(json.dumps({"autoScrollOutputs": False}))
         # The magic's simulator clock: fast, so a grid takes about a second.
         profile = Path(env["IPYTHONDIR"]) / "profile_default"
         profile.mkdir(parents=True, exist_ok=True)
@@ -188,14 +193,17 @@ class JupyterServer:
 class NotebookPage:
     """One notebook open in JupyterLab ("lab") or Notebook 7 ("nb7") in its own browser context."""
 
-    def __init__(self, browser, server: JupyterServer, name: str, ui: str):
+    def __init__(self, browser, server: JupyterServer, name: str, ui: str,
+                 init_scripts: tuple[str, ...] = ()):
         assert ui in UIS, ui
         self.server, self.name, self.ui = server, name, ui
         self.context = browser.new_context(viewport={"width": 1280, "height": 1000})
         self.page = self.context.new_page()
         self.errors: list[str] = []
+        self.closed = False
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.add_init_script(STATUS_RECORDER)
+        for script in (STATUS_RECORDER, *init_scripts):
+            self.page.add_init_script(script)
 
     @property
     def url(self) -> str:
@@ -228,6 +236,10 @@ class NotebookPage:
     def run_all(self) -> None:
         self.menu("Run", "runmenu:run-all")
 
+    def kernel_status(self) -> str | None:
+        return self.page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute(
+            "data-status")
+
     def wait_idle(self, timeout: float = 120_000) -> None:
         self.page.wait_for_function(KERNEL_IDLE, timeout=timeout)
 
@@ -242,7 +254,9 @@ class NotebookPage:
             time.sleep(0.2)
 
     def close(self) -> None:
-        self.context.close()
+        if not self.closed:
+            self.closed = True
+            self.context.close()
 
 
 def pixel_at_center(png: bytes) -> tuple:
@@ -252,19 +266,33 @@ def pixel_at_center(png: bytes) -> tuple:
     return image.getpixel((image.width // 2, image.height // 2))
 
 
-def is_blank(png: bytes) -> bool:
-    """True for an image of (almost) one colour: nothing was drawn yet."""
+def is_blank(picture: bytes) -> bool:
+    """True for an image (PNG, JPEG) of (almost) one colour: nothing was drawn yet."""
     from PIL import Image, ImageStat
 
-    image = Image.open(io.BytesIO(png)).convert("L")
+    image = Image.open(io.BytesIO(picture)).convert("L")
     return max(ImageStat.Stat(image).stddev) < 2.0
 
 
 def save_screenshot(locator, path: Path, max_bytes: int = 200_000) -> Path:
-    """A PNG of one element for docs/screenshots, shrunk until it is under `max_bytes`."""
+    """A PNG of one element for docs/screenshots, shrunk until it is under `max_bytes`.
+
+    The notebook scrolls inside its own panel, so an element taller than the window would be cut
+    off: the window grows to fit it for the shot, then gets its size back.
+    """
     from PIL import Image
 
-    png = locator.screenshot()
+    page = locator.page
+    size = page.viewport_size
+    height = locator.evaluate("e => e.getBoundingClientRect().height")
+    try:
+        if height + 250 > size["height"]:
+            page.set_viewport_size({"width": size["width"], "height": int(height) + 250})
+        locator.scroll_into_view_if_needed()
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+        png = locator.screenshot()
+    finally:
+        page.set_viewport_size(size)
     image = Image.open(io.BytesIO(png)).convert("RGB")
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
