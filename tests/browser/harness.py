@@ -108,11 +108,6 @@ class JupyterServer:
             "scroll-output.jupyterlab-settings"
         scroll.parent.mkdir(parents=True, exist_ok=True)
         scroll.write_text(json.dumps({"autoScrollOutputs": False}))
-        # The magic's simulator clock: fast, so a grid takes about a second.
-        profile = Path(env["IPYTHONDIR"]) / "profile_default"
-        profile.mkdir(parents=True, exist_ok=True)
-        (profile / "ipython_kernel_config.py").write_text(
-            f"c.Imagine.sim_speed = {float(SIM_SPEED)}\n")
 
     def start(self, timeout: float = 60) -> "JupyterServer":
         self.root.mkdir(parents=True, exist_ok=True)
