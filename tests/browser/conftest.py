@@ -66,6 +66,8 @@ def open_notebook(jupyter_server, chromium, request):
             _keep_failure_screenshot(page, request.node.name)
         page.close()
     jupyter_server.shutdown_sessions()
+    external = [url for page in pages for url in page.external_requests]
+    assert not external, f"the page fetched from outside 127.0.0.1: {external[:5]}"
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

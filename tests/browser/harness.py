@@ -25,6 +25,7 @@ CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", 
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--disable-dev-shm-usage"]
 UIS = ("lab", "nb7")
+LOCAL_URLS = ("http://127.0.0.1", "data:", "blob:", "about:")
 SIM_SPEED = 40
 
 # Records every data-status change of the notebook's kernel indicator: Lab shows "idle" before
@@ -197,6 +198,10 @@ class NotebookPage:
         self.errors: list[str] = []
         self.closed = False
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        # Nothing on the page may reach past this machine (no CDN, no remote widget code).
+        self.external_requests: list[str] = []
+        self.page.on("request", lambda r: None if r.url.startswith(LOCAL_URLS)
+                     else self.external_requests.append(r.url))
         for script in (STATUS_RECORDER, *init_scripts):
             self.page.add_init_script(script)
 

@@ -30,8 +30,10 @@ print("long computation done" if release.exists() else "long computation gave up
 def test_imagine_shows_progress_then_grid_while_another_cell_computes(
         open_notebook, jupyter_server, screenshots, ui):
     name = f"imagine-{ui}.ipynb"
+    # The simulator's default clock (an imagine takes about 4 s): enough polls to see the bar move
     jupyter_server.write_notebook(name, [
-        LOAD, "%%imagine\na lighthouse on a cliff at dawn --ar 3:2", BUSY.format(ui=ui)])
+        LOAD + "\n%config Imagine.sim_speed = 10",
+        "%%imagine\na lighthouse on a cliff at dawn --ar 3:2", BUSY.format(ui=ui)])
     nb = open_notebook(name, None, ui, init_scripts=[jv.PROGRESS_RECORDER])
     nb.run_all()
     view = jv.views(nb.outputs(1)).first
