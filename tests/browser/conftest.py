@@ -1,4 +1,4 @@
-"""Fixtures for the browser tests: one Jupyter server and one Chromium for the whole session.
+"""Fixtures for the browser tests: one Jupyter server and one Chromium for all of them.
 
 Every test gets `open_notebook(name, cells, ui)`, which writes the notebook into the server's
 root and opens it in JupyterLab ("lab") or Notebook 7 ("nb7"); after the test its pages are
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import CHROME_ARGS, JupyterServer, NotebookPage, find_chromium
+from .harness import CHROME_ARGS, JupyterServer, NotebookPage, find_chromium
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -23,7 +23,9 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+# Package scope: both end with the last browser test. Playwright's sync API keeps an asyncio loop
+# running in the main thread while it is open, which would break later tests that call asyncio.run.
+@pytest.fixture(scope="package")
 def jupyter_server(tmp_path_factory):
     server = JupyterServer(tmp_path_factory.mktemp("jupyter"))
     server.start()
@@ -31,7 +33,7 @@ def jupyter_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium():
     executable = find_chromium()
     from playwright.sync_api import sync_playwright

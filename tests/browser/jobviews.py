@@ -11,7 +11,7 @@ import time
 
 from playwright.sync_api import Locator, expect
 
-from harness import is_blank
+from .harness import is_blank
 
 # Every width the progress bars of job views take, in order, per bar (recorded from page load).
 PROGRESS_RECORDER = """

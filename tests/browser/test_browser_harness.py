@@ -5,7 +5,7 @@ When this fails, the environment (server, Chromium, widget manager) is broken, n
 import pytest
 from playwright.sync_api import expect
 
-from harness import UIS
+from .harness import UIS
 
 PROBE = '''
 import threading

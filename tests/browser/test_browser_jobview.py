@@ -8,8 +8,8 @@ import base64
 import pytest
 from playwright.sync_api import expect
 
-import jobviews as jv
-from harness import UIS, is_blank, save_screenshot
+from . import jobviews as jv
+from .harness import UIS, is_blank, save_screenshot
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -8,8 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-import jobviews as jv
-from harness import UIS, save_screenshot
+from . import jobviews as jv
+from .harness import UIS, save_screenshot
 
 pytestmark = pytest.mark.timeout(300)
 
