@@ -1,0 +1,307 @@
+"""A Jupyter server and a Chromium page on it, for end-to-end tests of the widget UI.
+
+The recipe, its measurements and its pitfalls: ../shared/design/browser-testing.md. One server
+(JupyterLab 4, which also serves Notebook 7 at /notebooks/) on 127.0.0.1 with its own config,
+data, runtime, settings and workspace directories; kernels inherit an environment without an API
+key, so the magic runs on its embedded simulator.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
+CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--disable-dev-shm-usage"]
+UIS = ("lab", "nb7")
+LOCAL_URLS = ("http://127.0.0.1", "data:", "blob:", "about:")
+SIM_SPEED = 40
+
+# Records every data-status change of the notebook's kernel indicator: Lab shows "idle" before
+# the kernel even exists, so "ready" means idle after some other state (recipe, pitfall 3).
+STATUS_RECORDER = """
+window.__kstat = [];
+new MutationObserver(() => {
+  const e = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  const v = e ? e.getAttribute('data-status') : null;
+  const l = window.__kstat;
+  if (v && (!l.length || l[l.length - 1] !== v)) l.push(v);
+}).observe(document, {subtree: true, childList: true, attributes: true,
+                      attributeFilter: ['data-status']});
+"""
+KERNEL_READY = """() => {
+  const l = window.__kstat || [];
+  const e = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  return l.some(s => s !== 'idle') && e && e.getAttribute('data-status') === 'idle';
+}"""
+KERNEL_IDLE = """() => {
+  const e = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  return e && e.getAttribute('data-status') === 'idle';
+}"""
+
+
+def find_chromium() -> str:
+    """Debian's Chromium; its absence is an error with the fix, never a skip."""
+    for path in CHROMIUM_CANDIDATES:
+        if os.access(path, os.X_OK):
+            return path
+    raise RuntimeError("Chromium not found at /usr/bin/chromium: the browser tests need it. "
+                       "Install it with `apt-get install -y chromium` (.ci/run does this).")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterServer:
+    """`jupyter lab` on a free port of 127.0.0.1, everything it writes under `base`."""
+
+    def __init__(self, base: Path):
+        self.base = Path(base)
+        self.root = self.base / "notebooks"
+        self.home = self.base / "apiframe-home"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.base / "jupyter.log"
+        self.process: subprocess.Popen | None = None
+
+    def environment(self) -> dict:
+        dirs = {name: self.base / sub for name, sub in (
+            ("JUPYTER_CONFIG_DIR", "jcfg"), ("JUPYTER_DATA_DIR", "jdata"),
+            ("JUPYTER_RUNTIME_DIR", "jruntime"), ("IPYTHONDIR", "ipython"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "jworkspaces"), ("JUPYTERLAB_SETTINGS_DIR", "jsettings"))}
+        for path in dirs.values():
+            path.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("APIFRAME_", "JUPYTER", "JPY_")) and k != "IPYTHONDIR"}
+        env.update({k: str(v) for k, v in dirs.items()})
+        # Kernels import this checkout, whichever copy the environment has installed.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        env["APIFRAME_MAGIC_HOME"] = str(self.home)
+        env["APIFRAME_SIM_SPEED"] = str(SIM_SPEED)
+        return env
+
+    def _write_settings(self, env: dict) -> None:
+        settings = Path(env["JUPYTERLAB_SETTINGS_DIR"])
+        quiet = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        quiet.parent.mkdir(parents=True, exist_ok=True)
+        quiet.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False,
+                                     "doNotDisturbMode": True}))
+        # No autosave: a test decides when the notebook is written (recipe, pitfall 7).
+        docs = settings / "@jupyterlab" / "docmanager-extension" / "plugin.jupyterlab-settings"
+        docs.parent.mkdir(parents=True, exist_ok=True)
+        docs.write_text(json.dumps({"autosave": False}))
+        # Notebook 7 folds a tall output into a scrolled box; unfolded, a screenshot shows it all.
+        scroll = settings / "@jupyter-notebook" / "notebook-extension" / \
+            "scroll-output.jupyterlab-settings"
+        scroll.parent.mkdir(parents=True, exist_ok=True)
+        scroll.write_text(json.dumps({"autoScrollOutputs": False}))
+
+    def start(self, timeout: float = 60) -> "JupyterServer":
+        self.root.mkdir(parents=True, exist_ok=True)
+        env = self.environment()
+        self._write_settings(env)
+        cmd = [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
+               "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
+               "--ServerApp.token=", "--ServerApp.password=",
+               "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={self.root}"]
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(cmd, env=env, cwd=self.root, stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {self.process.returncode}:\n"
+                                   + self.log_tail())
+            try:
+                self.api("/api/status")
+                return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("jupyter lab did not answer on /api/status:\n"
+                                       + self.log_tail()) from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self.shutdown_sessions()
+            except OSError:
+                pass
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def api(self, path: str, method: str = "GET"):
+        request = urllib.request.Request(self.url + path, method=method)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            body = answer.read()
+            return json.loads(body) if body else None
+
+    def shutdown_sessions(self) -> None:
+        """Every kernel stopped, so the next page starts clean (no old widget models)."""
+        for session in self.api("/api/sessions"):
+            self.api(f"/api/sessions/{session['id']}", "DELETE")
+        for kernel in self.api("/api/kernels"):
+            self.api(f"/api/kernels/{kernel['id']}", "DELETE")
+
+    # ------------------------------------------------------------------ notebooks on disk
+
+    def write_notebook(self, name: str, cells: list[str]) -> Path:
+        """A notebook of code cells in the server's root."""
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                     "language": "python"}
+        path = self.root / name
+        nbformat.write(nb, path)
+        return path
+
+    def read_notebook(self, name: str):
+        return nbformat.read(self.root / name, as_version=4)
+
+
+class NotebookPage:
+    """One notebook open in JupyterLab ("lab") or Notebook 7 ("nb7") in its own browser context."""
+
+    def __init__(self, browser, server: JupyterServer, name: str, ui: str,
+                 init_scripts: tuple[str, ...] = ()):
+        assert ui in UIS, ui
+        self.server, self.name, self.ui = server, name, ui
+        self.context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.closed = False
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        # Nothing on the page may reach past this machine (no CDN, no remote widget code).
+        self.external_requests: list[str] = []
+        self.page.on("request", lambda r: None if r.url.startswith(LOCAL_URLS)
+                     else self.external_requests.append(r.url))
+        for script in (STATUS_RECORDER, *init_scripts):
+            self.page.add_init_script(script)
+
+    @property
+    def url(self) -> str:
+        path = f"/lab/tree/{self.name}?reset" if self.ui == "lab" else f"/notebooks/{self.name}"
+        return self.server.url + path
+
+    def open(self, timeout: float = 90_000) -> "NotebookPage":
+        """Load the notebook and wait until its kernel has started and is idle."""
+        self.page.goto(self.url)
+        self.page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout)
+        self.page.wait_for_function(KERNEL_READY, timeout=timeout)
+        return self
+
+    @property
+    def panel(self):
+        return self.page.locator(".jp-NotebookPanel").first
+
+    def cell(self, index: int):
+        return self.panel.locator(".jp-Cell").nth(index)
+
+    def outputs(self, index: int):
+        """The output area of code cell `index`."""
+        return self.cell(index).locator(".jp-OutputArea")
+
+    def menu(self, top: str, command: str) -> None:
+        """Click a main-menu entry by its command id (same menus in Lab and Notebook 7)."""
+        self.page.locator(".lm-MenuBar-item", has_text=top).first.click()
+        self.page.locator(f'.lm-Menu-item[data-command="{command}"]').first.click()
+
+    def run_all(self) -> None:
+        self.menu("Run", "runmenu:run-all")
+
+    def kernel_status(self) -> str | None:
+        return self.page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute(
+            "data-status")
+
+    def wait_idle(self, timeout: float = 120_000) -> None:
+        self.page.wait_for_function(KERNEL_IDLE, timeout=timeout)
+
+    def save(self, timeout: float = 30) -> None:
+        """File > Save, then wait until the file on disk has outputs."""
+        before = (self.server.root / self.name).stat().st_mtime_ns
+        self.menu("File", "docmanager:save")
+        deadline = time.monotonic() + timeout
+        while (self.server.root / self.name).stat().st_mtime_ns == before:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name} was not saved within {timeout} s")
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.context.close()
+
+
+def pixel_at_center(png: bytes) -> tuple:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return image.getpixel((image.width // 2, image.height // 2))
+
+
+def is_blank(picture: bytes) -> bool:
+    """True for an image (PNG, JPEG) of (almost) one colour: nothing was drawn yet."""
+    from PIL import Image, ImageStat
+
+    image = Image.open(io.BytesIO(picture)).convert("L")
+    return max(ImageStat.Stat(image).stddev) < 2.0
+
+
+def save_screenshot(locator, path: Path, max_bytes: int = 200_000) -> Path:
+    """A PNG of one element for docs/screenshots, shrunk until it is under `max_bytes`.
+
+    The notebook scrolls inside its own panel, so an element taller than the window would be cut
+    off: the window grows to fit it for the shot, then gets its size back.
+    """
+    from PIL import Image
+
+    page = locator.page
+    size = page.viewport_size
+    height = locator.evaluate("e => e.getBoundingClientRect().height")
+    try:
+        if height + 250 > size["height"]:
+            page.set_viewport_size({"width": size["width"], "height": int(height) + 250})
+        locator.scroll_into_view_if_needed()
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+        png = locator.screenshot()
+    finally:
+        page.set_viewport_size(size)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        buffer = io.BytesIO()
+        image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(
+            buffer, format="PNG", optimize=True)
+        if buffer.tell() <= max_bytes or image.width < 300:
+            break
+        image = image.resize((int(image.width * 0.8), int(image.height * 0.8)),
+                             Image.Resampling.LANCZOS)
+    path.write_bytes(buffer.getvalue())
+    return path

@@ -1,0 +1,83 @@
+"""The prompt panel in a real browser, in JupyterLab 4 and Notebook 7: style reuse and validation.
+
+Issue 8, "Tested in a real browser": "Reuse style" fills the panel and the job submitted from it
+carries the same sref code; an invalid prompt shows its error inline and disables Imagine.
+"""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from . import jobviews as jv
+from .harness import UIS, save_screenshot
+
+pytestmark = pytest.mark.timeout(300)
+
+LOAD = "%load_ext apiframe_magic"
+
+
+def imagine_button(panel):
+    return panel.get_by_role("button", name="Imagine", exact=True)
+
+
+def sref_code(view) -> str:
+    """The style code a finished view shows as selectable text."""
+    text = view.locator(":scope > .amj-body .amj-details .amj-sref").first.text_content() or ""
+    match = re.fullmatch(r"--sref (\d+)", text.strip())
+    assert match, f"no style code in the view's details: {text!r}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("ui", UIS)
+def test_reuse_style_fills_the_panel_and_the_new_result_has_the_same_sref(
+        open_notebook, screenshots, ui):
+    nb = open_notebook(f"reuse-{ui}.ipynb",
+                       [LOAD, "%%imagine\na paper boat on a pond --ar 3:2 --sref random"], ui)
+    nb.run_all()
+    view = jv.views(nb.outputs(1)).first
+    jv.wait_grid(view)
+    code = sref_code(view)
+
+    jv.button(view, f"Reuse style --sref {code}").click()
+    panel = view.locator(":scope > .amj-children > .amj-panel")
+    prompt = panel.locator(".amj-prompt-input textarea")
+    expect(prompt).to_have_value(re.compile(rf"--sref {code}\b"), timeout=30_000)
+    assert "random" not in prompt.input_value()
+    expect(imagine_button(panel)).to_be_enabled()
+    save_screenshot(panel, screenshots / f"{ui}-panel-reuse-style.png")
+
+    imagine_button(panel).click()
+    new_view = panel.locator(".amj-jobs .amj-job").first
+    jv.wait_grid(new_view)
+    assert jv.task_id(new_view) != jv.task_id(view)
+    assert sref_code(new_view) == code
+    expect(jv.button(new_view, f"Reuse style --sref {code}")).to_be_visible()
+
+
+@pytest.mark.parametrize("ui", UIS)
+def test_invalid_prompt_shows_the_error_inline_and_disables_imagine(
+        open_notebook, screenshots, ui):
+    nb = open_notebook(f"panel-{ui}.ipynb", [LOAD, "%imagine panel"], ui)
+    nb.run_all()
+    panel = nb.outputs(1).locator(".amj-panel")
+    prompt = panel.locator(".amj-prompt-input textarea")
+    errors = panel.locator(".amj-messages .amj-error")
+    expect(prompt).to_be_visible(timeout=60_000)
+    expect(imagine_button(panel)).to_be_disabled()   # nothing written yet
+
+    prompt.click()
+    prompt.press_sequentially("a cat in a hat --ar 3:2")
+    expect(imagine_button(panel)).to_be_enabled(timeout=30_000)
+    expect(errors).to_have_count(0)
+
+    prompt.press_sequentially(" --stylize 5000")
+    expect(errors.first).to_contain_text("--stylize 5000", timeout=30_000)
+    expect(errors.first).to_contain_text("between 0 and 1000")
+    expect(imagine_button(panel)).to_be_disabled()
+    save_screenshot(panel, screenshots / f"{ui}-panel-invalid-prompt.png")
+
+    for _ in range(len("5000")):
+        prompt.press("Backspace")
+    prompt.press_sequentially("500")
+    expect(errors).to_have_count(0, timeout=30_000)
+    expect(imagine_button(panel)).to_be_enabled()
