@@ -18,6 +18,7 @@ import ipywidgets as widgets
 # Grid at most 768 px, variants 384-512 px (rule 4); also the thumbnail sizes in JPEG bytes.
 GRID_SIDE = 768
 VARIANT_SIDE = 512
+VARIANTS_SHOWN = 384  # CSS pixels per variant on the page: two of them about as wide as the grid
 SINGLE_SIDE = 768
 GRID_SHOWN = 512  # CSS pixels on the page; the bytes stay at GRID_SIDE for sharp HiDPI screens
 
@@ -34,7 +35,7 @@ CSS = """
 .amj-job .amj-image img, .amj-job img.amj-image { max-width: 100%; height: auto;
   object-fit: contain; }
 .amj-job .amj-variants { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr));
-  gap: 6px; max-width: 1030px; }
+  gap: 6px; max-width: 774px; }
 .amj-job .amj-variant-image { width: 100%; height: auto; }
 .amj-job .amj-cell { display: flex; flex-flow: row wrap; gap: 2px; align-items: center; }
 .amj-job .amj-actions { display: flex; flex-flow: row wrap; gap: 2px; }
@@ -96,7 +97,7 @@ def _make(name: str) -> widgets.Widget:
                                               align_items="center", width="100%"),
         "variants_layout": lambda: widgets.Layout(
             grid_template_columns="repeat(2, minmax(0, 1fr))", grid_gap="6px",
-            width="100%", max_width=f"{2 * VARIANT_SIDE + 6}px"),
+            width="100%", max_width=f"{2 * VARIANTS_SHOWN + 6}px"),
     }
     return factories[name]()
 

@@ -280,6 +280,8 @@ class JobView(widgets.VBox):
                                 else "Stop following this job here" if not job.done
                                 else "The job has ended")
         self.control.disabled = job.done and not resumable
+        # An ended job has nothing to cancel: the button leaves the header until it could resume.
+        self.control.layout = shared("hidden_layout" if self.control.disabled else "button_layout")
         if job.state == jobs.FINISHED and not self._result_shown:
             self._show_result()
         self.shown_state = state
