@@ -38,3 +38,12 @@ def ip(tmp_path, monkeypatch):
     shell = make_shell()
     yield shell
     shell.extension_manager.unload_extension("apiframe_magic")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Close the widgets tests left open, so that none is collected during interpreter
+    shutdown (ipywidgets' __del__ then fails on its cleared module globals)."""
+    import sys
+
+    if "ipywidgets" in sys.modules:
+        sys.modules["ipywidgets"].Widget.close_all()
