@@ -24,7 +24,7 @@ from typing import Iterable
 from .describe import suggested_prompts
 from .errors import ApiframeError
 from .images import ImageCache, SaveLocationError, check_writable_dir, save
-from .jobs import _image_names
+from .jobs import image_names
 from .models import Task
 from .prompt import PromptError, parse_prompt
 from .store import REJECTED, HistoryStore, JobRecord
@@ -175,7 +175,7 @@ def _copy_images(store: HistoryStore, images: ImageCache, record: JobRecord,
                  directory: Path) -> list[tuple[str, str | None]]:
     """(label, path relative to index.html or None when missing) for every image of a job."""
     recorded = {str(index): path for index, path in store.images(record.job_id).items()}
-    wanted = _image_names(Task.from_dict({**(record.result or {}), "task_id": record.job_id})) \
+    wanted = image_names(Task.from_dict({**(record.result or {}), "task_id": record.job_id})) \
         if record.result else [(name, None) for name in recorded]
     shown = []
     for name, url in wanted:

@@ -775,7 +775,7 @@ class JobManager:
 
     def _download_now(self, job: Job) -> None:
         result = job.result
-        names = _image_names(result)
+        names = image_names(result)
         try:
             paths = self.images.get_many([url for _, url in names])
             job.image_paths = {name: path for (name, _), path in zip(names, paths)}
@@ -1066,7 +1066,7 @@ def _eta_interval(job: Job, policy: PollingPolicy) -> float:
     return remaining / 2
 
 
-def _image_names(result: Task) -> list[tuple[str, str]]:
+def image_names(result: Task) -> list[tuple[str, str]]:
     """(name, url) for each image of a result: 'grid', '1'..'4', or 'image'."""
     names = []
     if result.original_image_url:

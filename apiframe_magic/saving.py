@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import ApiframeError
 from .images import ImageDownloadError, check_writable_dir, save
-from .jobs import _image_names
+from .jobs import image_names
 from .models import Task
 from .store import FINISHED, RESUMABLE_STATES, JobRecord
 
@@ -70,7 +70,7 @@ def image_files(runtime, record: JobRecord) -> dict[str, Path]:
         raise SaveTaskError(f"Task {record.task_id or record.job_id} is {record.state}: only "
                             "finished tasks have images to save.")
     result = Task.from_dict({"task_id": record.task_id, **(record.result or {})})
-    names = _image_names(result)
+    names = image_names(result)
     if not names:
         raise SaveTaskError(f"Task {record.task_id} ({record.kind}) has no images to save.")
     recorded = {str(name): path for name, path in runtime.store.images(record.job_id).items()}

@@ -24,7 +24,7 @@ from ..matrix import MatrixLayout
 from ..styles import Style, StyleNameError, list_styles, name_style
 from .actions import prompt_with_sref
 from .style import close_tree, is_closed, shared
-from .view import JobView, _weakly
+from .view import JobView, weakly
 
 THUMBNAIL_SIDE = 192
 MAX_CARDS = 60
@@ -321,7 +321,7 @@ class DescribeView(JobView):
         self.apply(lambda: (setattr(button, "disabled", True),
                             setattr(button, "tooltip", "Imagined: its job is shown below")))
         self.add_child(view)
-        child.on_failed(_weakly(self, "_imagine_failed", key))
+        child.on_failed(weakly(self, "_imagine_failed", key))
         return view
 
     def _imagine_failed(self, key: str, child) -> None:

@@ -82,7 +82,7 @@ class JobView(widgets.VBox):
         self.add_class("amj-job")
 
         for name in ("progress", "finished", "failed", "images"):
-            getattr(job, f"on_{name}")(_weakly(self, f"_on_{name}"))
+            getattr(job, f"on_{name}")(weakly(self, f"_on_{name}"))
         self.apply(self._refresh)
         ctx.register_view(self)
 
@@ -400,7 +400,7 @@ class JobView(widgets.VBox):
         self._show_note("")
         view = JobView(child, self.ctx, parent_view=self)
         self.add_child(view)
-        child.on_failed(_weakly(self, "_child_failed", key))
+        child.on_failed(weakly(self, "_child_failed", key))
 
     def _child_failed(self, key: str, child) -> None:
         """A follow-up the service refused may be tried again from the same button."""
@@ -504,7 +504,7 @@ class JobView(widgets.VBox):
 # ---------------------------------------------------------------------- helpers
 
 
-def _weakly(view: JobView, method: str, *args):
+def weakly(view: JobView, method: str, *args):
     """A job callback that does not keep a closed view alive (the job outlives it)."""
     ref = weakref.ref(view)
 
