@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import os
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path

@@ -18,9 +18,7 @@ expanded; `--sref {@a, @b}` is.
 """
 from __future__ import annotations
 
-import base64
 import difflib
-import html
 import re
 import time
 import unicodedata

@@ -1,6 +1,10 @@
 """Shared fixtures: a private data directory for every test, and simulators on 127.0.0.1."""
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 
 
@@ -47,3 +51,20 @@ def pytest_sessionfinish(session, exitstatus):
 
     if "ipywidgets" in sys.modules:
         sys.modules["ipywidgets"].Widget.close_all()
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path):
+    """A directory this process cannot create files in, whoever runs the tests."""
+    if os.geteuid() != 0:
+        path = tmp_path / "locked"
+        path.mkdir(mode=0o500)
+        yield path
+        path.chmod(0o700)
+        return
+    try:  # root ignores modes; sysfs refuses new files even to root
+        tempfile.NamedTemporaryFile(dir="/sys").close()
+    except OSError:
+        yield Path("/sys")
+    else:
+        pytest.skip("no directory here refuses writes to root")

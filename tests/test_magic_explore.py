@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from IPython.core.error import UsageError
 
-from magic_shell import magics_of, make_shell
+from magic_shell import magics_of
 
 
 def test_named_style_expands_in_dry_run_and_caption(ip, capsys):

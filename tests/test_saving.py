@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,23 +30,6 @@ def online_sim():
 def finish_all(sim):
     for task_id in sim.task_ids():
         sim.clock.advance(max(0.0, sim.finished_at(task_id) - time.time()) * sim.speed + 0.01)
-
-
-@pytest.fixture
-def unwritable_dir(tmp_path):
-    """A directory this process cannot create files in, whoever runs the tests."""
-    if os.geteuid() != 0:
-        path = tmp_path / "locked"
-        path.mkdir(mode=0o500)
-        yield path
-        path.chmod(0o700)
-        return
-    try:  # root ignores modes; sysfs refuses new files even to root
-        tempfile.NamedTemporaryFile(dir="/sys").close()
-    except OSError:
-        yield Path("/sys")
-    else:
-        pytest.skip("no directory here refuses writes to root")
 
 
 # ------------------------------------------------------------------------------ the check
