@@ -33,6 +33,16 @@ class Twin:
             job.on_failed(self._changed)
             job.on_images(self._changed)
 
+    def add(self, job) -> None:
+        """Take in a follow-up started from a button: the twin becomes a sheet of the tree."""
+        with self._lock:
+            self.jobs.append(job)
+            self.group = True
+        job.on_progress(self._changed)
+        job.on_failed(self._changed)
+        job.on_images(self._changed)
+        self.refresh()
+
     def _bundle(self):
         return mimebundle(self.jobs, group=self.group, matrix=self.matrix, max_side=self.max_side)
 
@@ -86,11 +96,14 @@ class Presenter:
         mode = self.mode
         if mode == "text":
             return None
-        if mode == "widgets" and self._ui_context is not None:
-            self._show_views(jobs, matrix)
-        return Twin(jobs, group=group, max_side=self._twin_size(), matrix=matrix)
+        views = self._show_views(jobs, matrix) if mode == "widgets" and self._ui_context else []
+        twin = Twin(jobs, group=group, max_side=self._twin_size(), matrix=matrix)
+        for view in views:
+            view.record_follow_up = twin.add
+        return twin
 
-    def _show_views(self, jobs, matrix) -> None:
+    def _show_views(self, jobs, matrix) -> list:
+        """Display the live views; returns the job views whose follow-ups the twin records."""
         from IPython.display import display
 
         from .widgets import JobView
@@ -99,9 +112,12 @@ class Presenter:
         context = self._ui_context()
         if matrix is not None:
             display(MatrixView(matrix, jobs, context))
-            return
-        for job in jobs:
-            display((DescribeView if job.kind == "describe" else JobView)(job, context))
+            return []
+        views = [(DescribeView if job.kind == "describe" else JobView)(job, context)
+                 for job in jobs]
+        for view in views:
+            display(view)
+        return views
 
     def mark_shown(self, result) -> None:
         """The cell already shows `result`: the display hook must not show it a second time."""

@@ -497,6 +497,10 @@ def test_live_views_come_first_then_the_twin_and_buttons_work(ip):
     child = view.started["U1"]
     assert child.kind == "upscale-1x" and child.wait(30).finished
     assert view.child_views and view.child_views[0].job is child
+    child.wait(30, images=True)
+    twin = ip.display_pub.outputs()[-1]      # the cell's record now keeps the follow-up too
+    assert child.task_id in twin["data"]["text/plain"] and "image/jpeg" in twin["data"]
+    assert len(ip.display_pub.outputs()) == len(outputs)
 
 
 def test_interrupt_stops_the_waiting_not_the_job(tmp_path, monkeypatch, capsys):

@@ -54,8 +54,8 @@ body[data-jp-theme-light="false"] .amj-job .amj-details a {
   color: var(--jp-content-link-color, #90caf9); }
 html[theme=dark] .amj-job .amj-status .amj-error, body.vscode-dark .amj-job .amj-status .amj-error {
   color: var(--jp-error-color1, #ef9a9a); }
-.jp-OutputArea-child:has(.amj-live) ~ .jp-OutputArea-child:has(.jp-RenderedImage),
-.jp-OutputArea-child:has(.amj-live) ~ .jp-OutputArea-child:has(.amj-twin) { display: none; }
+.jp-OutputArea-child:has(.amj-live) + .jp-OutputArea-child:has(.jp-RenderedImage),
+.jp-OutputArea-child:has(.amj-live) + .jp-OutputArea-child:has(.amj-twin) { display: none; }
 """
 
 _lock = threading.Lock()

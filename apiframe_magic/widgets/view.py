@@ -46,6 +46,9 @@ class JobView(widgets.VBox):
     """
 
     closes_tree = True  # style.close_tree leaves the recursion to close()
+    # Set by the notebook on the views it shows: called with every follow-up job of the tree,
+    # so that the cell's static twin keeps it (`notebook.Twin.add`).
+    record_follow_up = None
 
     def __init__(self, job, ctx, *, parent_view: "JobView | None" = None):
         self._lock = threading.RLock()
@@ -401,6 +404,15 @@ class JobView(widgets.VBox):
         view = JobView(child, self.ctx, parent_view=self)
         self.add_child(view)
         child.on_failed(weakly(self, "_child_failed", key))
+        self._record_follow_up(child)
+
+    def _record_follow_up(self, child) -> None:
+        """Give the follow-up a lasting record too: the root view's static twin takes it in."""
+        root = self
+        while root.parent_view is not None:
+            root = root.parent_view
+        if root.record_follow_up is not None:
+            self._safely("recording the follow-up", lambda: root.record_follow_up(child))
 
     def _child_failed(self, key: str, child) -> None:
         """A follow-up the service refused may be tried again from the same button."""
