@@ -55,8 +55,8 @@ def __getattr__(name):
 
 def load_ipython_extension(ipython) -> None:
     """`%load_ext apiframe_magic`: register %%imagine / %imagine; nothing starts until first use."""
-    from .magic import Imagine
-    from .notebook import set_current
+    from .ipython.magic import Imagine
+    from .ipython.presenter import set_current
 
     if "Imagine" in ipython.magics_manager.registry:
         return
@@ -68,7 +68,7 @@ def load_ipython_extension(ipython) -> None:
 
 def unload_ipython_extension(ipython) -> None:
     """`%unload_ext apiframe_magic`: stop the poller and the simulator; the history stays."""
-    from .notebook import set_current
+    from .ipython.presenter import set_current
 
     magics = ipython.magics_manager.registry.pop("Imagine", None)
     if magics is None:

@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("imagine", "resume") and not getattr(args, "no_wait", False):
             check_writable_dir(args.out)
         if args.command == "export":
-            from .export import check_export_dir, parse_since
+            from .static.export import check_export_dir, parse_since
 
             check_export_dir(args.directory, force=args.force)
             parse_since(args.since)
@@ -295,7 +295,7 @@ def cmd_account(rt, args) -> int:
 
 
 def cmd_export(rt, args) -> int:
-    from .export import export_gallery
+    from .static.export import export_gallery
 
     index = export_gallery(rt.store, rt.images, args.directory, ids=args.ids or None,
                            since=args.since, force=args.force)

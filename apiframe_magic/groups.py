@@ -59,12 +59,12 @@ class JobGroup(Sequence):
             job.cancel()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from . import notebook
+        from .ipython import presenter as notebook
 
         return notebook.mimebundle(self.jobs, group=True, matrix=self.matrix)
 
     def show(self) -> None:
         """Display the group again (live where widgets render, else its static output)."""
-        from . import notebook
+        from .ipython import presenter as notebook
 
         notebook.show(self.jobs, group=True, matrix=self.matrix)

@@ -305,13 +305,13 @@ class Job:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """The static form: the grid as image/jpeg with a caption, or escaped HTML while running."""
-        from . import notebook
+        from .ipython import presenter as notebook
 
         return notebook.mimebundle([self])
 
     def show(self) -> None:
         """Display the job again: live where widgets render, else its static form."""
-        from . import notebook
+        from .ipython import presenter as notebook
 
         notebook.show([self])
 

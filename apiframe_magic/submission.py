@@ -88,7 +88,7 @@ def matrix_of(plan: Plan):
     """The permutation matrix of a run of several jobs, when its jobs map onto one."""
     if len(plan.prompts) < 2:
         return None
-    from .matrix import layout
+    from .static.matrix import layout
 
     try:
         matrix = layout(plan.text, max_jobs=ABSOLUTE_JOB_LIMIT)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from apiframe_magic.matrix import composite_jpeg, layout
+from apiframe_magic.static.matrix import composite_jpeg, layout
 from apiframe_magic.store import HistoryStore
 from apiframe_magic.styles import expand_style_names, list_styles, name_style
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from apiframe_magic.export import ExportError, export_gallery, is_gallery
+from apiframe_magic.static.export import ExportError, export_gallery, is_gallery
 from apiframe_magic.styles import name_style
 from history_fixtures import finish, images, manager, store  # noqa: F401 - fixtures
 from test_cli import run_cli

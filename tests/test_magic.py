@@ -445,7 +445,7 @@ def test_panel_needs_a_widget_frontend(ip):
 def test_frontend_detection(monkeypatch):
     from IPython.core.interactiveshell import InteractiveShell
 
-    from apiframe_magic import frontend
+    from apiframe_magic.ipython import frontend
 
     class ZMQInteractiveShell(InteractiveShell):
         pass

@@ -10,7 +10,7 @@ from PIL import Image
 from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import TaskFailedError
 from apiframe_magic.jobs import JobManager
-from apiframe_magic.matrix import (
+from apiframe_magic.static.matrix import (
     MAX_COMPOSITE_BYTES,
     composite_jpeg,
     job_cells,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apiframe_magic.matrix import layout
+from apiframe_magic.static.matrix import layout
 from apiframe_magic.prompt import parse_prompt
 from apiframe_magic.styles import name_style
 from apiframe_magic.widgets.explore import DescribeView, MatrixView, StyleLibrary

@@ -20,7 +20,7 @@ from typing import Sequence
 import ipywidgets as widgets
 
 from .. import jobs
-from ..matrix import MatrixLayout
+from ..static.matrix import MatrixLayout
 from ..styles import Style, StyleNameError, list_styles, name_style
 from .actions import prompt_with_sref
 from .style import close_tree, is_closed, shared

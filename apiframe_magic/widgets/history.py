@@ -60,7 +60,7 @@ def job_from_record(ctx, record):
     show when the record cannot be reopened (e.g. still running in another kernel)."""
     from IPython.core.error import UsageError
 
-    from ..commands import job_from_record as rebuild
+    from ..ipython.commands import job_from_record as rebuild
 
     try:
         return rebuild(_ContextAsMagics(ctx), record)

@@ -471,7 +471,7 @@ class ImaginePanel(widgets.VBox):
         return list(jobs)
 
     def _show_error(self, error: BaseException, sent: list, unexpected: bool = False) -> None:
-        from ..render import explain
+        from ..static.render import explain
 
         message = explain(error) if isinstance(error, ApiframeError) else str(error)
         if unexpected:

@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from .prompt import DEFAULT_MAX_JOBS, expand_permutations
+from ..prompt import DEFAULT_MAX_JOBS, expand_permutations
 
 MAX_COMPOSITE_BYTES = 400_000
 ROW_JOIN = " · "

@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 from typing import Iterable
 
-from .errors import (
+from ..errors import (
     ApiConnectionError,
     ApiframeError,
     AuthenticationError,
@@ -69,7 +69,7 @@ def explain(error: BaseException | None) -> str:
     """One line: what went wrong and what to do about it."""
     if error is None:
         return "ended without a result"
-    from .redaction import redact
+    from ..redaction import redact
 
     text = redact(str(error)).strip()
     message = text.splitlines()[0] if text else type(error).__name__

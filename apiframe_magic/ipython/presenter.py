@@ -14,7 +14,8 @@ import sys
 import threading
 from typing import Callable
 
-from . import frontend, render
+from ..static import render
+from . import frontend
 
 
 class Twin:
@@ -106,8 +107,8 @@ class Presenter:
         """Display the live views; returns the job views whose follow-ups the twin records."""
         from IPython.display import display
 
-        from .widgets import JobView
-        from .widgets.explore import DescribeView, MatrixView
+        from ..widgets import JobView
+        from ..widgets.explore import DescribeView, MatrixView
 
         context = self._ui_context()
         if matrix is not None:
@@ -228,7 +229,7 @@ def mimebundle(jobs, *, group: bool = False, matrix=None,
                max_side: int = render.DEFAULT_TWIN_SIZE):
     """(data, metadata) of the static form, for the twin and `_repr_mimebundle_`."""
     if matrix is not None:
-        from .matrix import matrix_bundle
+        from ..static.matrix import matrix_bundle
 
         return matrix_bundle(matrix, jobs)
     if group:

@@ -20,14 +20,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable
 
-from .describe import suggested_prompts
-from .errors import ApiframeError
-from .images import ImageCache, SaveLocationError, check_writable_dir, save
-from .jobs import image_names
-from .models import Task
-from .prompt import PromptError, parse_prompt
-from .store import REJECTED, HistoryStore, JobRecord
-from .styles import references_of
+from ..describe import suggested_prompts
+from ..errors import ApiframeError
+from ..images import ImageCache, SaveLocationError, check_writable_dir, save
+from ..jobs import image_names
+from ..models import Task
+from ..prompt import PromptError, parse_prompt
+from ..store import REJECTED, HistoryStore, JobRecord
+from ..styles import references_of
 
 INDEX_NAME = "index.html"
 IMAGES_DIR = "images"

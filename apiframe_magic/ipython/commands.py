@@ -15,11 +15,14 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 
-from . import frontend, notebook, render, submission
-from .errors import ApiframeError
+from .. import submission
+from ..errors import ApiframeError
+from ..prompt import PromptError
+from ..static import render
+from ..styles import StyleNameError
+from . import frontend
+from . import presenter as notebook
 from .magic import WAIT_ENV, _check_version_label, _Parser, expand_variables
-from .prompt import PromptError
-from .styles import StyleNameError
 
 ALL = "all"
 
@@ -69,7 +72,7 @@ def run_prompt(magics, args, text: str):
 def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = None,
              as_name: str | None = None, matrix=None):
     """Show the jobs of one run, wait if asked, save, and return the Job or JobGroup."""
-    from .groups import JobGroup
+    from ..groups import JobGroup
 
     presenter = magics.presenter
     twin = presenter.show(jobs, group=group, matrix=matrix)
@@ -155,7 +158,7 @@ def _image_prompts(magics, items) -> list:
 
 def _writable_dir(value: str) -> Path:
     """The --save directory, created and tried with a file before anything is paid for."""
-    from .images import SaveLocationError, check_writable_dir
+    from ..images import SaveLocationError, check_writable_dir
 
     try:
         return check_writable_dir(Path(value).expanduser().absolute())
@@ -177,7 +180,7 @@ def _save(job, directory: Path, quiet: bool = False) -> list[Path]:
 
 
 def _print_dry_run(plan) -> None:
-    from .credits import credits_for
+    from ..credits import credits_for
 
     uploads = [str(item) if isinstance(item, (str, Path)) else f"<{type(item).__name__}>"
                for item in plan.image_prompts if not submission._is_url(item)]
@@ -207,7 +210,7 @@ def find_jobs(magics, ident: str) -> list:
 
 def find_record(magics, ident: str):
     """The history record whose task id (or job id) is, or starts with, `ident`."""
-    from .saving import SaveTaskError, find_task
+    from ..saving import SaveTaskError, find_task
 
     try:
         return find_task(magics.current_runtime().store, ident)
@@ -230,9 +233,9 @@ def _unique(found: list, ident: str, name) -> list:
 
 def job_from_record(magics, record):
     """A Job for a past record: the live one if this kernel tracks it, else rebuilt from disk."""
-    from .errors import TaskFailedError
-    from .jobs import ENDED, Job
-    from .models import Task
+    from ..errors import TaskFailedError
+    from ..jobs import ENDED, Job
+    from ..models import Task
 
     rt = magics.current_runtime()
     live = next((job for job in magics.all_jobs() if job.job_id == record.job_id), None)
@@ -258,7 +261,7 @@ def job_from_record(magics, record):
 
 def _image_files(rt, record) -> dict:
     """The record's images on disk, downloaded once more if the cache lost them; {} if none."""
-    from .saving import SaveTaskError, image_files
+    from ..saving import SaveTaskError, image_files
 
     try:
         return image_files(rt, record)
@@ -371,8 +374,8 @@ def do_cancel(magics, rest):
 
 
 def do_save(magics, rest):
-    from .images import SaveLocationError
-    from .saving import SaveTaskError, save_task
+    from ..images import SaveLocationError
+    from ..saving import SaveTaskError, save_task
 
     words = _words(rest, "save ID [DIR]", 1, 2)
     directory = Path(words[1] if len(words) > 1 else magics.save_dir).expanduser().absolute()
@@ -431,7 +434,7 @@ def do_seed(magics, rest):
 
 
 def do_styles(magics, rest):
-    from .styles import name_style, styles_bundle, styles_text, list_styles, unname_style
+    from ..styles import name_style, styles_bundle, styles_text, list_styles, unname_style
 
     words = _words(rest, "styles [name CODE NAME | unname NAME]", 0)
     rt = magics.current_runtime()
@@ -453,7 +456,7 @@ def do_styles(magics, rest):
     elif mode == "widgets":
         from IPython.display import display
 
-        from .widgets.explore import StyleLibrary
+        from ..widgets.explore import StyleLibrary
 
         display(StyleLibrary(magics.ui_context()))
     else:
@@ -464,7 +467,7 @@ def do_styles(magics, rest):
 
 
 def do_export(magics, rest):
-    from .export import ExportError, export_gallery
+    from ..static.export import ExportError, export_gallery
 
     parser = _sub_parser("export")
     parser.add_argument("directory")
@@ -495,7 +498,7 @@ def do_login(magics, rest):
     key = getpass.getpass("APIFRAME API key (hidden; kept in this kernel only): ").strip()
     if not key:
         raise UsageError("no key typed; nothing changed")
-    from .client import ApiframeClient
+    from ..client import ApiframeClient
 
     try:
         ApiframeClient(key, base_url=magics.base_url).close()
@@ -512,7 +515,7 @@ def do_panel(magics, rest):
                          "Notebook 7, VS Code); here, use %%imagine cells")
     from IPython.display import display
 
-    from .widgets import ImaginePanel
+    from ..widgets import ImaginePanel
 
     display(ImaginePanel(magics.ui_context()))
 
