@@ -363,7 +363,7 @@ def test_history_show_save_seed_and_prefixes(ip, capsys, tmp_path):
         ip.run_line_magic("imagine", "show zzzz")
     with pytest.raises(UsageError, match="usage: %imagine show ID"):
         ip.run_line_magic("imagine", "show")
-    with pytest.raises(UsageError, match="N must be 1"):
+    with pytest.raises(UsageError, match="N must be from 1"):
         ip.run_line_magic("imagine", "history 0")
 
 
