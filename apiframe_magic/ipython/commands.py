@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import shlex
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from IPython.core.error import UsageError
@@ -20,6 +20,7 @@ from IPython.core.error import UsageError
 from .. import submission
 from ..errors import ApiframeError
 from ..prompt import PromptError
+from ..redaction import HiddenKey
 from ..static import render
 from ..styles import StyleNameError
 from . import frontend
@@ -44,7 +45,7 @@ def run_prompt(magics, args, text: str):
         plan = submission.plan(
             text, version=args.version, default_version=magics.default_version or None,
             mode=args.mode, confirm_above=magics.confirm_above, yes=args.yes,
-            image_prompts=_image_prompts(magics, args.image),
+            image_prompts=_image_prompts(magics, args.image, "--image"),
             webhook_url=args.webhook_url, webhook_secret=args.webhook_secret, store=store)
     except PromptError as error:
         raise UsageError(_prompt_message(error)) from None
@@ -58,7 +59,8 @@ def run_prompt(magics, args, text: str):
         return None
     rt = magics.current_runtime()
     try:
-        jobs = submission.submit(plan, rt.manager, rt.client)
+        with on_interrupt("submitting the prompt", manager=rt.manager):
+            jobs = submission.submit(plan, rt.manager, rt.client)
     except ApiframeError as error:
         jobs = getattr(error, "jobs", [])
         if not jobs:
@@ -130,8 +132,13 @@ def _prompt_message(error: PromptError) -> str:
     return "invalid prompt:\n" + "\n".join(f"  - {line}" for line in lines)
 
 
-def _image_prompts(magics, items) -> list:
-    """--image values as things `client.upload` takes: a path, bytes or a PIL image; URLs as is."""
+def _image_prompts(magics, items, what: str) -> list:
+    """Image arguments of `what` (--image, describe, blend) as things `client.upload` takes: a
+    path, bytes or a PIL image; URLs as is. A file is checked to be an image within the upload
+    limit before anything leaves the machine."""
+    from ..describe import check_image_file
+    from ..errors import InvalidArgumentError
+
     prompts = []
     for item in items:
         if item.startswith(("http://", "https://")):
@@ -140,17 +147,20 @@ def _image_prompts(magics, items) -> list:
         path = Path(item).expanduser()
         if path.is_file():
             if not os.access(path, os.R_OK):
-                raise UsageError(f"--image {item}: the file cannot be read (permissions)")
-            prompts.append(path)
+                raise UsageError(f"{what} {item}: the file cannot be read (permissions)")
+            try:
+                prompts.append(check_image_file(path, what=what))
+            except InvalidArgumentError as error:
+                raise UsageError(str(error)) from None
             continue
         if item.isidentifier() and item in magics.shell.user_ns:
             value = magics.shell.user_ns[item]
             if isinstance(value, (bytes, bytearray)) or hasattr(value, "save"):
                 prompts.append(bytes(value) if isinstance(value, bytearray) else value)
                 continue
-            raise UsageError(f"--image {item}: the variable holds a {type(value).__name__}; it "
+            raise UsageError(f"{what} {item}: the variable holds a {type(value).__name__}; it "
                              "must hold a PIL image or the bytes of an image file")
-        raise UsageError(f"--image {item}: no such file, and no variable of that name; give a "
+        raise UsageError(f"{what} {item}: no such file, and no variable of that name; give a "
                          "path to an image file, an https:// URL, or a variable name")
     return prompts
 
@@ -388,7 +398,9 @@ def do_save(magics, sub, rest):
     words = sub.words(rest, 1, 2)
     directory = directory_path(words[1] if len(words) > 1 else magics.save_dir, sub.name)
     try:
-        paths = save_task(magics.current_runtime(), words[0], directory)
+        with on_interrupt(f"saving {words[0]}", f"the images copied so far are in {directory}; "
+                          "run the save again to finish it"):
+            paths = save_task(magics.current_runtime(), words[0], directory)
     except (SaveTaskError, SaveLocationError) as error:
         raise UsageError(str(error)) from None
     except ApiframeError as error:
@@ -401,7 +413,8 @@ def do_account(magics, sub, rest):
     sub.words(rest, 0, 0)
     rt = magics.current_runtime()
     try:
-        account = rt.client.account()
+        with on_interrupt("asking APIFRAME for the account", "nothing was changed"):
+            account = rt.client.account()
     except ApiframeError as error:
         raise UsageError(render.explain(error)) from None
     where = " (offline simulator)" if rt.offline else ""
@@ -411,13 +424,13 @@ def do_account(magics, sub, rest):
 
 def do_describe(magics, sub, rest):
     (source,) = sub.words(rest, 1, 1)
-    url = _image_url(magics, source)
+    url = _image_url(magics, source, sub.name)
     return _submit_one(magics, "describe", {"image_url": url}, f"describe {source}")
 
 
 def do_blend(magics, sub, rest):
     sources = sub.words(rest, 2, 5)
-    urls = [_image_url(magics, source) for source in sources]
+    urls = [_image_url(magics, source, sub.name) for source in sources]
     return _submit_one(magics, "blend", {"image_urls": urls}, "blend " + " ".join(sources))
 
 
@@ -504,7 +517,7 @@ def do_config(magics, sub, rest):
 
 def do_login(magics, sub, rest):
     sub.words(rest, 0, 0)
-    key = getpass.getpass("APIFRAME API key (hidden; kept in this kernel only): ").strip()
+    key = HiddenKey(getpass.getpass("APIFRAME API key (hidden; kept in this kernel only): ").strip())
     if not key:
         raise UsageError("no key typed; nothing changed")
     from ..client import ApiframeClient
@@ -536,14 +549,15 @@ def _should_wait_default(magics) -> bool:
     return _should_wait(magics, argparse.Namespace(wait=False, no_wait=False))
 
 
-def _image_url(magics, source: str) -> str:
+def _image_url(magics, source: str, what: str) -> str:
     """A URL as is; a local file or a variable uploaded first (uploads are free)."""
-    (item,) = _image_prompts(magics, [source])
+    (item,) = _image_prompts(magics, [source], what)
     if isinstance(item, str):
         return item
     rt = magics.current_runtime()
     try:
-        return rt.client.upload(item)
+        with on_interrupt(f"uploading {source}", "nothing was submitted"):
+            return rt.client.upload(item)
     except ApiframeError as error:
         raise UsageError(f"{source}: {render.explain(error)}") from None
 
@@ -551,8 +565,38 @@ def _image_url(magics, source: str) -> str:
 def _submit_one(magics, kind: str, payload: dict, prompt: str | None):
     rt = magics.current_runtime()
     try:
-        job = rt.manager.submit(kind, payload, prompt=prompt)
+        with on_interrupt(f"submitting {kind}", manager=rt.manager):
+            job = rt.manager.submit(kind, payload, prompt=prompt)
     except ApiframeError as error:
         raise UsageError(render.explain(error)) from None
     return _present(magics, [job], group=False, wait=_should_wait_default(magics))
 
+
+
+@contextmanager
+def on_interrupt(what: str, known: str = "", *, manager=None):
+    """Ctrl-C during a call to the service: one line saying what was interrupted and what is known
+    (for submits, read from the `manager`'s jobs), instead of a traceback through the HTTP stack."""
+    before = {id(job) for job in manager.jobs} if manager is not None else set()
+    try:
+        yield
+    except KeyboardInterrupt:
+        if manager is not None:
+            known = _submits_known(job for job in manager.jobs if id(job) not in before)
+        raise UsageError(f"interrupted while {what}: {known}") from None
+
+
+def _submits_known(jobs) -> str:
+    jobs = list(jobs)
+    doubtful = sum(job.state == "uncertain" for job in jobs)
+    going = len(jobs) - doubtful
+    if not jobs:
+        return "nothing was submitted"
+    said = []
+    if doubtful:
+        said.append(f"{doubtful} job(s) recorded as uncertain: the task may have been created, "
+                    "so it is never sent again (check `%imagine history` or your APIFRAME "
+                    "dashboard before running the prompt again)")
+    if going:
+        said.append(f"{going} job(s) sent before it go on (`%imagine jobs`)")
+    return "; ".join(said)
