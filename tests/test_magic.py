@@ -71,6 +71,10 @@ def test_loading_twice_is_harmless_and_unload_stops_everything(ip):
     ("--mode slow", FOX, "invalid choice"),
     ("--bogus", FOX, "unrecognized arguments: --bogus"),
     ("--as 1fox", FOX, "not a Python variable name"),
+    ("--as class", FOX, "'class' is a Python keyword"),
+    ("--as None", FOX, "'None' is a Python keyword"),
+    ("--save nul\x00dir", FOX, "cannot contain a NUL byte"),
+    ("", "a red fox \ud800 in the snow", "lone surrogate U+D800"),
     ("--version 99", FOX, "not a Midjourney version"),
     ("--image no-such-file.png", FOX, "no such file"),
     ("--wait --no-wait", FOX, "not allowed with"),
@@ -82,6 +86,34 @@ def test_bad_input_is_one_usage_error_and_sends_nothing(ip, line, cell, expected
     assert expected in str(caught.value)
     assert "Traceback" not in str(caught.value)
     assert sent(ip) == 0
+    assert magics_of(ip).runtime is None or magics_of(ip).runtime.store.list() == []
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("history -n 99999999999999999999", "N must be from 1 to 1000000; got 99999999999999999999"),
+    ("history -n -3", "N must be from 1 to 1000000; got -3"),
+    ("history 99999999999999999999", "N must be from 1 to 1000000"),
+    ("history -n many", "'many' is not a whole number"),
+    ("save {{fox.task_id}} nul\x00dir", "%imagine save: 'nul\\x00dir': a directory name cannot "
+                                        "contain a NUL byte"),
+    ("export nul\x00dir", "a directory name cannot contain a NUL byte"),
+])
+def test_bad_subcommand_arguments_are_one_usage_error(ip, line, expected):
+    ip.user_ns["fox"] = ip.run_cell_magic("imagine", "--wait", FOX)
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("imagine", line)
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_describe_refuses_a_file_that_is_not_an_image_before_uploading(ip, tmp_path):
+    (tmp_path / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    for line in ("describe id_rsa", "blend id_rsa id_rsa"):
+        with pytest.raises(UsageError, match=r"^\w+: id_rsa is not an image; give a PNG"):
+            ip.run_line_magic("imagine", line)
+    with pytest.raises(UsageError, match=r"^--image: id_rsa is not an image"):
+        ip.run_cell_magic("imagine", "--image id_rsa", FOX)
+    rt = magics_of(ip).runtime
+    assert rt is None or rt.simulator.request_counts().get("/upload", 0) == 0
 
 
 def test_every_prompt_problem_is_listed_with_its_hint(ip):
