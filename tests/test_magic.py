@@ -107,13 +107,13 @@ def test_bad_subcommand_arguments_are_one_usage_error(ip, line, expected):
 
 def test_describe_refuses_a_file_that_is_not_an_image_before_uploading(ip, tmp_path):
     (tmp_path / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    rt = magics_of(ip).current_runtime()
     for line in ("describe id_rsa", "blend id_rsa id_rsa"):
         with pytest.raises(UsageError, match=r"^\w+: id_rsa is not an image; give a PNG"):
             ip.run_line_magic("imagine", line)
     with pytest.raises(UsageError, match=r"^--image: id_rsa is not an image"):
         ip.run_cell_magic("imagine", "--image id_rsa", FOX)
-    rt = magics_of(ip).runtime
-    assert rt is None or rt.simulator.request_counts().get("/upload", 0) == 0
+    assert rt.simulator.request_counts["/upload"] == 0
 
 
 def test_every_prompt_problem_is_listed_with_its_hint(ip):
