@@ -154,6 +154,21 @@ def test_help_prints_usage_and_sends_nothing(ip, capsys):
     assert magics_of(ip).runtime is None
 
 
+def test_help_and_usage_errors_come_from_the_one_subcommand_table(ip, capsys):
+    from apiframe_magic.ipython import commands, grammar
+
+    ip.run_line_magic("imagine", "help")
+    out = capsys.readouterr().out
+    for sub in grammar.SUBCOMMANDS.values():
+        assert callable(getattr(commands, sub.handler)), sub.name
+        assert out.count(f"  {sub.usage}  ") == 1, sub.usage
+    for line, sub in [("show", "show"), ("blend a.png", "blend"), ("jobs extra", "jobs"),
+                      ("shorten", "shorten"), ("styles what", "styles")]:
+        with pytest.raises(UsageError) as caught:
+            ip.run_line_magic("imagine", line)
+        assert str(caught.value) == f"usage: %imagine {grammar.SUBCOMMANDS[sub].usage}"
+
+
 # ---------------------------------------------------------------------- runs
 
 

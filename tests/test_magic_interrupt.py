@@ -7,7 +7,6 @@ kernel interrupt does) and never answers, so the interrupt always lands while th
 """
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 import urllib.error

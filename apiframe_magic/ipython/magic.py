@@ -5,10 +5,11 @@
     a red fox in the snow --sref random   <- the cell is the prompt, verbatim
 
     %imagine --dry-run -- a {red, blue} fox      (the one-line form: options, --, prompt)
-    %imagine help | jobs | wait | history | show ID | resume | cancel | save | account |
-             describe | blend | shorten | seed | config | login | panel
+    %imagine SUBCOMMAND ...                      (`grammar.SUBCOMMANDS`; `%imagine help`)
 
-Loading registers the magics and nothing else: the runtime (client, history, image cache, poller,
+This module holds the magics class, its configuration and the runtime it switches; what a line may
+say is `grammar.py`, what each form does is `commands.py`. Loading registers the magics and nothing
+else: the runtime (client, history, image cache, poller,
 and the simulator when there is no key) is made on first use, and made again when the key or the
 configuration it depends on changes.
 """
