@@ -140,6 +140,18 @@ def test_describe_upload_interrupted_submits_nothing(service, capsys, tmp_path):
     assert magics_of(shell).runtime.store.list() == [] and sim.tasks_created == 0
 
 
+def test_save_interrupted_says_where_the_images_are(service, capsys, tmp_path):
+    shell, proxy, _sim = service
+    store = magics_of(shell).current_runtime().store
+    store.mark_submitted(store.record_submitting("imagine", {}, prompt="a fox"), "t-running")
+    proxy.hold.add("/fetch")      # save asks the service whether the task finished meanwhile
+    output, error = run(shell, f"%imagine save t-run {tmp_path / 'kept'}", capsys)
+    line = one_line_interrupt(output, error)
+    assert proxy.held == ["/fetch"]
+    assert (f"interrupted while saving t-run: the images copied so far are in {tmp_path / 'kept'}"
+            in line)
+
+
 def test_verbose_traceback_of_an_interrupted_call_never_shows_the_key(service, capsys):
     """From Python (no magic to catch it) Ctrl-C gives IPython's traceback: in Verbose mode it
     prints every frame's arguments and the values in its current line, urllib3's headers among
