@@ -191,11 +191,11 @@ def _save(job, directory: Path, quiet: bool = False) -> list[Path]:
 def _print_dry_run(plan) -> None:
     from ..credits import credits_for
 
-    uploads = [str(item) if isinstance(item, (str, Path)) else f"<{type(item).__name__}>"
-               for item in plan.image_prompts if not submission._is_url(item)]
+    uploads = [str(item) if isinstance(item, Path) else f"<{type(item).__name__}>"
+               for item in plan.image_prompts if not isinstance(item, str)]  # str: a URL
     for item in uploads:
         print(f"POST /upload   {item}   (free; its URL goes in front of the prompt)")
-    for number, prompt in enumerate(plan.prompts, start=1):
+    for prompt in plan.prompts:
         body = plan.payload(prompt, ["<uploaded-url>"] * len(uploads))
         if "webhook_secret" in body:
             body["webhook_secret"] = "<hidden>"

@@ -13,6 +13,7 @@ import difflib
 import keyword
 import re
 import shlex
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,10 +201,16 @@ def subcommand(name: str) -> Subcommand:
 
 
 def help_text() -> str:
-    """`%imagine help`: the options, then one line per subcommand."""
-    width = max(len(sub.usage) for sub in SUBCOMMANDS.values())
+    """`%imagine help`: the options, then each subcommand laid out as argparse lays out options
+    (the help at column 24, under a long usage), within 80 columns."""
     lines = [cell_parser().format_help(), "subcommands (%imagine ...):"]
-    lines += [f"  {sub.usage:<{width}}  {sub.help}" for sub in SUBCOMMANDS.values()]
+    for sub in SUBCOMMANDS.values():
+        usage = f"  {sub.usage}"
+        if len(usage) > 22:
+            lines.append(usage)
+        first = f"{usage:<24}" if len(usage) <= 22 else " " * 24
+        lines.append(textwrap.fill(sub.help, 80, initial_indent=first,
+                                   subsequent_indent=" " * 24))
     lines += ["", "configuration: %imagine config; %config Imagine.<name> = value"]
     return "\n".join(lines)
 
