@@ -170,6 +170,25 @@ def test_help_and_usage_errors_come_from_the_one_subcommand_table(ip, capsys):
         assert str(caught.value) == f"usage: %imagine {grammar.SUBCOMMANDS[sub].usage}"
 
 
+def test_the_grammar_is_imported_by_the_magic_and_the_commands_never_the_reverse():
+    import ast
+    from pathlib import Path
+
+    import apiframe_magic.ipython as face
+
+    def imports(name: str) -> set[str]:
+        tree = ast.parse((Path(face.__file__).parent / f"{name}.py").read_text())
+        found = set()
+        for node in ast.walk(tree):            # lazy imports inside functions included
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found |= {node.module} if node.module else {a.name for a in node.names}
+        return found
+
+    assert "grammar" in imports("magic") and "grammar" in imports("commands")
+    assert "magic" not in imports("commands")
+    assert not imports("grammar") & {"magic", "commands"}
+
+
 # ---------------------------------------------------------------------- runs
 
 

@@ -26,7 +26,7 @@ from ..styles import StyleNameError
 from . import frontend
 from . import presenter as notebook
 from .grammar import (WAIT_ENV, check_version_label, directory, directory_path, expand_variables,
-                      row_count)
+                      help_text, row_count)
 
 ALL = "all"
 
@@ -282,8 +282,6 @@ def _image_files(rt, record) -> dict:
 
 
 def do_help(magics, sub, rest):
-    from .grammar import help_text
-
     print(help_text())
 
 
@@ -334,7 +332,7 @@ def do_history(magics, sub, rest):
 # (header, width) of each column
 HISTORY_COLUMNS = (("created", 16), ("task id", 36), ("kind", 15), ("state", 10),
                    ("sref", 12), ("prompt", 60))
-JOBS_COLUMNS = (("task id", 36), ("status", 32), ("prompt", 60))
+JOBS_COLUMNS = (("task id", 36), ("status", 40), ("prompt", 60))
 
 
 def print_table(columns, rows) -> None:

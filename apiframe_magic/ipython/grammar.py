@@ -27,8 +27,8 @@ MAX_HISTORY_ROWS = 1_000_000   # `history N`: more than any history holds, small
 class LineParser(argparse.ArgumentParser):
     """argparse that reports mistakes as one-line UsageErrors instead of exiting."""
 
-    def __init__(self, *args, hint: str = "", **kwargs):
-        super().__init__(*args, add_help=False, allow_abbrev=False, **kwargs)
+    def __init__(self, *args, hint: str = "", **kwargs):   # hint: where to read more
+        super().__init__(*args, add_help=False, **kwargs)
         self.hint = hint
 
     def error(self, message):
@@ -81,7 +81,7 @@ def directory_path(text: str, what: str) -> Path:
 
 def cell_parser() -> LineParser:
     """The options of `%%imagine` (and of `%imagine [options] -- PROMPT`)."""
-    parser = LineParser(prog="%%imagine", hint="see %%imagine --help",
+    parser = LineParser(prog="%%imagine", hint="see %%imagine --help", allow_abbrev=False,
                         usage="%%%%imagine [options]  (the cell below is the prompt)\n"
                               "       %%imagine [options] -- PROMPT\n"
                               "       %%imagine SUBCOMMAND ...  (%%imagine help lists them)",
