@@ -42,7 +42,7 @@ from .errors import (
     TaskNotFoundError,
 )
 from .models import Account, Task
-from .redaction import remember_key
+from .redaction import HiddenKey, remember_key
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +124,10 @@ class _KeyAuth(requests.auth.AuthBase):
 
 
 def check_key(key: Any) -> str:
-    """The key without surrounding whitespace, or AuthenticationError saying what is wrong with it
-    and where (1-based position), without showing it: a pasted key often brings a line break,
-    a smart quote or an ellipsis along, which HTTP headers cannot carry."""
+    """The key without surrounding whitespace (a `HiddenKey`, so no traceback shows it), or
+    AuthenticationError saying what is wrong with it and where (1-based position), without
+    showing it: a pasted key often brings a line break, a smart quote or an ellipsis along, which
+    HTTP headers cannot carry."""
     if not isinstance(key, str):
         raise AuthenticationError(f"The APIFRAME API key must be a string, not "
                                   f"{type(key).__name__}.")
@@ -148,7 +149,7 @@ def check_key(key: Any) -> str:
             f"The APIFRAME API key contains {what} at position {position} of {len(key)}; keys "
             "are plain ASCII letters, digits and punctuation. It was probably copied with extra "
             "text: copy it again from your APIFRAME dashboard (the key is not shown here).")
-    return key
+    return HiddenKey(key)
 
 
 def check_base_url(url: Any) -> str:

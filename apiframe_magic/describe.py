@@ -41,23 +41,24 @@ def describe_image(manager, source: str | os.PathLike) -> "Job":  # noqa: F821 -
     return manager.submit("describe", {"image_url": url})
 
 
-def check_image_file(source: str | os.PathLike, *, max_bytes: int = MAX_UPLOAD_BYTES) -> Path:
+def check_image_file(source: str | os.PathLike, *, max_bytes: int = MAX_UPLOAD_BYTES,
+                     what: str = "describe") -> Path:
     """`source` as a Path if it is a readable image file within `max_bytes`; else a one-line
-    InvalidArgumentError saying what is wrong and what to do."""
+    InvalidArgumentError, starting with `what` asked for it, saying what is wrong and what to do."""
     path = Path(source).expanduser()
     if not path.is_file():
-        raise InvalidArgumentError(f"describe: no image file at {str(path)!r}; give an image "
+        raise InvalidArgumentError(f"{what}: no image file at {str(path)!r}; give an image "
                                    "URL (https://…) or the path of a PNG, JPEG, GIF or WebP file")
     size = path.stat().st_size
     if size > max_bytes:
         raise InvalidArgumentError(
-            f"describe: {path.name} is {size / 2**20:.1f} MB; the upload limit is "
+            f"{what}: {path.name} is {size / 2**20:.1f} MB; the upload limit is "
             f"{max_bytes / 2**20:.0f} MB. Save it smaller (JPEG, or fewer pixels) and try again")
     try:
         with Image.open(path) as image:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         reason = "not an image" if isinstance(exc, UnidentifiedImageError) else f"unreadable ({exc})"
-        raise InvalidArgumentError(f"describe: {path.name} is {reason}; give a PNG, JPEG, GIF "
+        raise InvalidArgumentError(f"{what}: {path.name} is {reason}; give a PNG, JPEG, GIF "
                                    "or WebP file") from None
     return path

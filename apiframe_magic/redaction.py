@@ -23,15 +23,30 @@ _lock = threading.Lock()
 _BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\U0010ffff]+")  # whitespace, control, non-ASCII
 
 
+class HiddenKey(str):
+    """A key that is still a `str` (for the Authorization header) but whose repr hides it.
+
+    Tracebacks print frame locals and arguments by their repr (IPython's `%xmode Verbose` shows
+    urllib3's `headers` and our own `api_key` arguments): holding the key in a `HiddenKey` from
+    where it is found to the header keeps it out of every traceback mode.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<api key hidden>'"
+
+
 def remember_key(key: str) -> None:
     """Redact this key from now on (ApiframeClient calls it with the key it was given)."""
     if isinstance(key, str) and len(key.strip()) >= MIN_SECRET_LENGTH:
         with _lock:
-            _known.add(key)
+            _known.add(str(key))
 
 
 def secret_forms(key: str) -> set[str]:
     """Every spelling of `key` that may appear inside a text, longest first when sorted."""
+    key = str(key)   # a HiddenKey's repr would hide the escaped spelling
     forms = {key, key.strip(), repr(key)[1:-1], json.dumps(key)[1:-1],
              json.dumps(key, ensure_ascii=False)[1:-1], quote(key, safe=""), quote_plus(key),
              key.encode("unicode_escape").decode("ascii"),

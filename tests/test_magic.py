@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -71,6 +72,10 @@ def test_loading_twice_is_harmless_and_unload_stops_everything(ip):
     ("--mode slow", FOX, "invalid choice"),
     ("--bogus", FOX, "unrecognized arguments: --bogus"),
     ("--as 1fox", FOX, "not a Python variable name"),
+    ("--as class", FOX, "'class' is a Python keyword"),
+    ("--as None", FOX, "'None' is a Python keyword"),
+    ("--save nul\x00dir", FOX, "cannot contain a NUL byte"),
+    ("", "a red fox \ud800 in the snow", "lone surrogate U+D800"),
     ("--version 99", FOX, "not a Midjourney version"),
     ("--image no-such-file.png", FOX, "no such file"),
     ("--wait --no-wait", FOX, "not allowed with"),
@@ -82,6 +87,34 @@ def test_bad_input_is_one_usage_error_and_sends_nothing(ip, line, cell, expected
     assert expected in str(caught.value)
     assert "Traceback" not in str(caught.value)
     assert sent(ip) == 0
+    assert magics_of(ip).runtime is None or magics_of(ip).runtime.store.list() == []
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("history -n 99999999999999999999", "N must be from 1 to 1000000; got 99999999999999999999"),
+    ("history -n -3", "N must be from 1 to 1000000; got -3"),
+    ("history 99999999999999999999", "N must be from 1 to 1000000"),
+    ("history -n many", "'many' is not a whole number"),
+    ("save {{fox.task_id}} nul\x00dir", "%imagine save: 'nul\\x00dir': a directory name cannot "
+                                        "contain a NUL byte"),
+    ("export nul\x00dir", "a directory name cannot contain a NUL byte"),
+])
+def test_bad_subcommand_arguments_are_one_usage_error(ip, line, expected):
+    ip.user_ns["fox"] = ip.run_cell_magic("imagine", "--wait", FOX)
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("imagine", line)
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_describe_refuses_a_file_that_is_not_an_image_before_uploading(ip, tmp_path):
+    (tmp_path / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    rt = magics_of(ip).current_runtime()
+    for line in ("describe id_rsa", "blend id_rsa id_rsa"):
+        with pytest.raises(UsageError, match=r"^\w+: id_rsa is not an image; give a PNG"):
+            ip.run_line_magic("imagine", line)
+    with pytest.raises(UsageError, match=r"^--image: id_rsa is not an image"):
+        ip.run_cell_magic("imagine", "--image id_rsa", FOX)
+    assert rt.simulator.request_counts["/upload"] == 0
 
 
 def test_every_prompt_problem_is_listed_with_its_hint(ip):
@@ -120,6 +153,40 @@ def test_help_prints_usage_and_sends_nothing(ip, capsys):
     out = capsys.readouterr().out
     assert "--dry-run" in out and "describe" in out and "%config Imagine" in out
     assert magics_of(ip).runtime is None
+
+
+def test_help_and_usage_errors_come_from_the_one_subcommand_table(ip, capsys):
+    from apiframe_magic.ipython import commands, grammar
+
+    ip.run_line_magic("imagine", "help")
+    out = capsys.readouterr().out
+    for sub in grammar.SUBCOMMANDS.values():
+        assert callable(getattr(commands, sub.handler)), sub.name
+        assert len(re.findall(f"^  {re.escape(sub.usage)}( |$)", out, re.M)) == 1, sub.usage
+    for line, sub in [("show", "show"), ("blend a.png", "blend"), ("jobs extra", "jobs"),
+                      ("shorten", "shorten"), ("styles what", "styles")]:
+        with pytest.raises(UsageError) as caught:
+            ip.run_line_magic("imagine", line)
+        assert str(caught.value) == f"usage: %imagine {grammar.SUBCOMMANDS[sub].usage}"
+
+
+def test_the_grammar_is_imported_by_the_magic_and_the_commands_never_the_reverse():
+    import ast
+    from pathlib import Path
+
+    import apiframe_magic.ipython as face
+
+    def imports(name: str) -> set[str]:
+        tree = ast.parse((Path(face.__file__).parent / f"{name}.py").read_text())
+        found = set()
+        for node in ast.walk(tree):            # lazy imports inside functions included
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found |= {node.module} if node.module else {a.name for a in node.names}
+        return found
+
+    assert "grammar" in imports("magic") and "grammar" in imports("commands")
+    assert "magic" not in imports("commands")
+    assert not imports("grammar") & {"magic", "commands"}
 
 
 # ---------------------------------------------------------------------- runs
@@ -363,7 +430,7 @@ def test_history_show_save_seed_and_prefixes(ip, capsys, tmp_path):
         ip.run_line_magic("imagine", "show zzzz")
     with pytest.raises(UsageError, match="usage: %imagine show ID"):
         ip.run_line_magic("imagine", "show")
-    with pytest.raises(UsageError, match="N must be 1"):
+    with pytest.raises(UsageError, match="N must be from 1"):
         ip.run_line_magic("imagine", "history 0")
 
 

@@ -76,3 +76,13 @@ def test_export_through_the_magic(ip, tmp_path, capsys):
     with pytest.raises(UsageError):
         ip.run_line_magic("imagine", f"export {tmp_path / 'other'}")
     assert (tmp_path / "other" / "index.html").read_text() == "<p>mine</p>"
+
+
+def test_export_takes_a_unique_id_prefix_as_show_does(ip, tmp_path, capsys):
+    fox = ip.run_cell_magic("imagine", "--wait", "a red fox")
+    ip.run_cell_magic("imagine", "--wait", "a grey owl")
+    ip.run_line_magic("imagine", f"export {tmp_path / 'one'} {fox.task_id[:8]}")
+    page = (tmp_path / "one" / "index.html").read_text()
+    assert fox.task_id in page and "a grey owl" not in page
+    with pytest.raises(UsageError, match="No task 'zzzz'"):
+        ip.run_line_magic("imagine", f"export {tmp_path / 'two'} zzzz")

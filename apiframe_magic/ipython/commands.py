@@ -1,16 +1,18 @@
-"""What each `%imagine` form does. `magic.py` parses the line; these functions do the work.
+"""What each `%imagine` form does. `grammar.py` says what a line may hold and names the handler of
+each subcommand; `magic.py` dispatches; these functions do the work.
 
-Every handler takes the `Imagine` magics instance and the rest of the line. Mistakes are one-line
-`UsageError`s raised before anything is sent; failures from the service are shown in words.
+Every handler takes the `Imagine` magics instance, its `grammar.Subcommand` and the rest of the
+line. Mistakes are one-line `UsageError`s raised before anything is sent; failures from the service
+are shown in words.
 """
 from __future__ import annotations
 
 import argparse
 import getpass
 import os
-import shlex
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from IPython.core.error import UsageError
@@ -18,11 +20,13 @@ from IPython.core.error import UsageError
 from .. import submission
 from ..errors import ApiframeError
 from ..prompt import PromptError
+from ..redaction import HiddenKey
 from ..static import render
 from ..styles import StyleNameError
 from . import frontend
 from . import presenter as notebook
-from .magic import WAIT_ENV, _check_version_label, _Parser, expand_variables
+from .grammar import (WAIT_ENV, check_version_label, directory, directory_path, expand_variables,
+                      help_text, row_count)
 
 ALL = "all"
 
@@ -32,8 +36,6 @@ ALL = "all"
 
 def run_prompt(magics, args, text: str):
     """Validate, show the plan or submit, then show the jobs (and wait where that is the rule)."""
-    if args.as_name and not args.as_name.isidentifier():
-        raise UsageError(f"--as {args.as_name!r}: not a Python variable name")
     if args.version:
         _check_version(args.version)
     if args.expand:
@@ -43,7 +45,7 @@ def run_prompt(magics, args, text: str):
         plan = submission.plan(
             text, version=args.version, default_version=magics.default_version or None,
             mode=args.mode, confirm_above=magics.confirm_above, yes=args.yes,
-            image_prompts=_image_prompts(magics, args.image),
+            image_prompts=_image_prompts(magics, args.image, "--image"),
             webhook_url=args.webhook_url, webhook_secret=args.webhook_secret, store=store)
     except PromptError as error:
         raise UsageError(_prompt_message(error)) from None
@@ -57,7 +59,8 @@ def run_prompt(magics, args, text: str):
         return None
     rt = magics.current_runtime()
     try:
-        jobs = submission.submit(plan, rt.manager, rt.client)
+        with on_interrupt("submitting the prompt", manager=rt.manager):
+            jobs = submission.submit(plan, rt.manager, rt.client)
     except ApiframeError as error:
         jobs = getattr(error, "jobs", [])
         if not jobs:
@@ -116,11 +119,9 @@ def _should_wait(magics, args) -> bool:
 
 
 def _check_version(label: str) -> None:
-    from traitlets import TraitError
-
     try:
-        _check_version_label(label, "--version")
-    except TraitError as error:
+        check_version_label(label, "--version")
+    except ValueError as error:
         raise UsageError(str(error)) from None
 
 
@@ -131,8 +132,13 @@ def _prompt_message(error: PromptError) -> str:
     return "invalid prompt:\n" + "\n".join(f"  - {line}" for line in lines)
 
 
-def _image_prompts(magics, items) -> list:
-    """--image values as things `client.upload` takes: a path, bytes or a PIL image; URLs as is."""
+def _image_prompts(magics, items, what: str) -> list:
+    """Image arguments of `what` (--image, describe, blend) as things `client.upload` takes: a
+    path, bytes or a PIL image; URLs as is. A file is checked to be an image within the upload
+    limit before anything leaves the machine."""
+    from ..describe import check_image_file
+    from ..errors import InvalidArgumentError
+
     prompts = []
     for item in items:
         if item.startswith(("http://", "https://")):
@@ -141,17 +147,20 @@ def _image_prompts(magics, items) -> list:
         path = Path(item).expanduser()
         if path.is_file():
             if not os.access(path, os.R_OK):
-                raise UsageError(f"--image {item}: the file cannot be read (permissions)")
-            prompts.append(path)
+                raise UsageError(f"{what} {item}: the file cannot be read (permissions)")
+            try:
+                prompts.append(check_image_file(path, what=what))
+            except InvalidArgumentError as error:
+                raise UsageError(str(error)) from None
             continue
         if item.isidentifier() and item in magics.shell.user_ns:
             value = magics.shell.user_ns[item]
             if isinstance(value, (bytes, bytearray)) or hasattr(value, "save"):
                 prompts.append(bytes(value) if isinstance(value, bytearray) else value)
                 continue
-            raise UsageError(f"--image {item}: the variable holds a {type(value).__name__}; it "
+            raise UsageError(f"{what} {item}: the variable holds a {type(value).__name__}; it "
                              "must hold a PIL image or the bytes of an image file")
-        raise UsageError(f"--image {item}: no such file, and no variable of that name; give a "
+        raise UsageError(f"{what} {item}: no such file, and no variable of that name; give a "
                          "path to an image file, an https:// URL, or a variable name")
     return prompts
 
@@ -182,11 +191,11 @@ def _save(job, directory: Path, quiet: bool = False) -> list[Path]:
 def _print_dry_run(plan) -> None:
     from ..credits import credits_for
 
-    uploads = [str(item) if isinstance(item, (str, Path)) else f"<{type(item).__name__}>"
-               for item in plan.image_prompts if not submission._is_url(item)]
+    uploads = [str(item) if isinstance(item, Path) else f"<{type(item).__name__}>"
+               for item in plan.image_prompts if not isinstance(item, str)]  # str: a URL
     for item in uploads:
         print(f"POST /upload   {item}   (free; its URL goes in front of the prompt)")
-    for number, prompt in enumerate(plan.prompts, start=1):
+    for prompt in plan.prompts:
         body = plan.payload(prompt, ["<uploaded-url>"] * len(uploads))
         if "webhook_secret" in body:
             body["webhook_secret"] = "<hidden>"
@@ -272,32 +281,22 @@ def _image_files(rt, record) -> dict:
 # ---------------------------------------------------------------------- subcommands
 
 
-def _words(rest: str, usage: str, low: int, high: int | None = None) -> list[str]:
-    try:
-        words = shlex.split(rest)
-    except ValueError as error:
-        raise UsageError(f"%imagine {usage}: {error}") from None
-    if len(words) < low or (high is not None and len(words) > high):
-        raise UsageError(f"usage: %imagine {usage}")
-    return words
+def do_help(magics, sub, rest):
+    print(help_text())
 
 
-def do_help(magics, rest):
-    magics._print_help()
-
-
-def do_jobs(magics, rest):
-    _words(rest, "jobs", 0, 0)
+def do_jobs(magics, sub, rest):
+    sub.words(rest, 0, 0)
     jobs = [job for job in magics.all_jobs() if not job.done]
     if not jobs:
         print("No jobs in flight. (`%imagine history` lists past ones.)")
         return
-    for job in jobs:
-        print(f"{job.task_id or '(not sent)':<38} {render.status_words(job):<32} {job.prompt or job.kind}")
+    print_table(JOBS_COLUMNS, [(job.task_id or "(not sent)", render.status_words(job),
+                                job.prompt or job.kind) for job in jobs])
 
 
-def do_wait(magics, rest):
-    words = _words(rest, "wait [ID|all]", 0, 1)
+def do_wait(magics, sub, rest):
+    words = sub.words(rest, 0, 1)
     jobs = find_jobs(magics, words[0] if words else ALL)
     if not jobs:
         print("Nothing to wait for.")
@@ -307,41 +306,58 @@ def do_wait(magics, rest):
             print(render.caption(job).splitlines()[1] if job.task_id else render.caption(job))
 
 
-def do_history(magics, rest):
-    parser = _sub_parser("history")
-    parser.add_argument("n", nargs="?", type=int, default=20)
+def do_history(magics, sub, rest):
+    parser = sub.parser()
+    parser.add_argument("n", nargs="?", type=row_count, default=None)
+    parser.add_argument("-n", "--limit", type=row_count, default=None, dest="limit")
     parser.add_argument("--search", default=None)
-    args = parser.parse_args(_words(rest, "history [N] [--search TEXT]", 0))
-    if args.n < 1:
-        raise UsageError("%imagine history N: N must be 1 or more")
-    rt = magics.current_runtime()
-    records = rt.store.list()
+    args = parser.parse_args(sub.words(rest, 0))
+    limit = args.limit or args.n or 20
+    store = magics.current_runtime().store
     if args.search:
         needle = args.search.lower()
-        records = [r for r in records if needle in (r.prompt or "").lower()
-                   or needle == (r.sref or "").lower()]
+        records = [r for r in store.list() if needle in (r.prompt or "").lower()
+                   or needle == (r.sref or "").lower()][:limit]
+    else:
+        records = store.list(limit=limit)
     if not records:
         print("No jobs in the history yet." if not args.search else
               f"No job matches {args.search!r}.")
         return
-    for record in records[:args.n]:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
-        sref = f" sref {record.sref}" if record.sref else ""
-        prompt = (record.prompt or "").replace("\n", " ")
-        print(f"{when}  {record.task_id or record.job_id:<36}  {record.kind:<12} "
-              f"{record.state:<9}{sref}  {prompt[:80]}")
+    print_table(HISTORY_COLUMNS, [
+        (time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)), r.task_id or r.job_id,
+         r.kind, r.state, r.sref or "", r.prompt or "") for r in records])
 
 
-def do_show(magics, rest):
-    (ident,) = _words(rest, "show ID", 1, 1)
+# (header, width) of each column
+HISTORY_COLUMNS = (("created", 16), ("task id", 36), ("kind", 15), ("state", 10),
+                   ("sref", 12), ("prompt", 60))
+JOBS_COLUMNS = (("task id", 36), ("status", 40), ("prompt", 60))
+
+
+def print_table(columns, rows) -> None:
+    """A header row, then one line per row in fixed-width columns that never drift: a longer
+    value is cut with an ellipsis, and a line break or control character becomes a space."""
+    for row in [[header for header, _width in columns], *rows]:
+        print("  ".join(_fit(str(value), width)
+                        for value, (_header, width) in zip(row, columns)).rstrip())
+
+
+def _fit(text: str, width: int) -> str:
+    text = "".join(char if char.isprintable() else " " for char in text)
+    return (text if len(text) <= width else text[:width - 1] + "…").ljust(width)
+
+
+def do_show(magics, sub, rest):
+    (ident,) = sub.words(rest, 1, 1)
     job = job_from_record(magics, find_record(magics, ident))
     magics.presenter.present([job])
 
 
-def do_resume(magics, rest):
-    parser = _sub_parser("resume")
+def do_resume(magics, sub, rest):
+    parser = sub.parser()
     parser.add_argument("--send-queued", action="store_true")
-    args = parser.parse_args(_words(rest, "resume [--send-queued]", 0, 1))
+    args = parser.parse_args(sub.words(rest, 0, 1))
     rt = magics.current_runtime()
     jobs = rt.manager.resume(send_queued=args.send_queued)
     doubtful = rt.store.in_doubt()
@@ -364,8 +380,8 @@ def do_resume(magics, rest):
     return _present(magics, jobs, group=len(jobs) > 1, wait=_should_wait_default(magics))
 
 
-def do_cancel(magics, rest):
-    (ident,) = _words(rest, "cancel ID|all", 1, 1)
+def do_cancel(magics, sub, rest):
+    (ident,) = sub.words(rest, 1, 1)
     jobs = find_jobs(magics, ident)
     for job in jobs:
         job.cancel()
@@ -373,14 +389,16 @@ def do_cancel(magics, rest):
           "(`%imagine resume` tracks them again).")
 
 
-def do_save(magics, rest):
+def do_save(magics, sub, rest):
     from ..images import SaveLocationError
     from ..saving import SaveTaskError, save_task
 
-    words = _words(rest, "save ID [DIR]", 1, 2)
-    directory = Path(words[1] if len(words) > 1 else magics.save_dir).expanduser().absolute()
+    words = sub.words(rest, 1, 2)
+    directory = directory_path(words[1] if len(words) > 1 else magics.save_dir, sub.name)
     try:
-        paths = save_task(magics.current_runtime(), words[0], directory)
+        with on_interrupt(f"saving {words[0]}", f"the images copied so far are in {directory}; "
+                          "run the save again to finish it"):
+            paths = save_task(magics.current_runtime(), words[0], directory)
     except (SaveTaskError, SaveLocationError) as error:
         raise UsageError(str(error)) from None
     except ApiframeError as error:
@@ -389,11 +407,12 @@ def do_save(magics, rest):
         print(path)
 
 
-def do_account(magics, rest):
-    _words(rest, "account", 0, 0)
+def do_account(magics, sub, rest):
+    sub.words(rest, 0, 0)
     rt = magics.current_runtime()
     try:
-        account = rt.client.account()
+        with on_interrupt("asking APIFRAME for the account", "nothing was changed"):
+            account = rt.client.account()
     except ApiframeError as error:
         raise UsageError(render.explain(error)) from None
     where = " (offline simulator)" if rt.offline else ""
@@ -401,22 +420,22 @@ def do_account(magics, rest):
           f"{account.total_images}{where}")
 
 
-def do_describe(magics, rest):
-    (source,) = _words(rest, "describe URL|PATH", 1, 1)
-    url = _image_url(magics, source)
+def do_describe(magics, sub, rest):
+    (source,) = sub.words(rest, 1, 1)
+    url = _image_url(magics, source, sub.name)
     return _submit_one(magics, "describe", {"image_url": url}, f"describe {source}")
 
 
-def do_blend(magics, rest):
-    sources = _words(rest, "blend URL|PATH URL|PATH ... (2 to 5 images)", 2, 5)
-    urls = [_image_url(magics, source) for source in sources]
+def do_blend(magics, sub, rest):
+    sources = sub.words(rest, 2, 5)
+    urls = [_image_url(magics, source, sub.name) for source in sources]
     return _submit_one(magics, "blend", {"image_urls": urls}, "blend " + " ".join(sources))
 
 
-def do_shorten(magics, rest):
+def do_shorten(magics, sub, rest):
     text = rest.strip()
     if not text:
-        raise UsageError("usage: %imagine shorten PROMPT")
+        raise sub.usage_error()
     try:
         submission.plan(text, default_version=magics.default_version or None, yes=True)
     except (PromptError, submission.NeedsConfirmation) as error:
@@ -425,18 +444,18 @@ def do_shorten(magics, rest):
     return _submit_one(magics, "shorten", {"prompt": text}, text)
 
 
-def do_seed(magics, rest):
-    (ident,) = _words(rest, "seed ID", 1, 1)
+def do_seed(magics, sub, rest):
+    (ident,) = sub.words(rest, 1, 1)
     record = find_record(magics, ident)
     if not record.task_id:
         raise UsageError(f"{ident}: that job was never sent, so it has no seed")
     return _submit_one(magics, "seed", {"task_id": record.task_id}, record.prompt)
 
 
-def do_styles(magics, rest):
+def do_styles(magics, sub, rest):
     from ..styles import name_style, styles_bundle, styles_text, list_styles, unname_style
 
-    words = _words(rest, "styles [name CODE NAME | unname NAME]", 0)
+    words = sub.words(rest, 0)
     rt = magics.current_runtime()
     try:
         if words[:1] == ["name"] and len(words) >= 3:
@@ -449,7 +468,7 @@ def do_styles(magics, rest):
     except StyleNameError as error:
         raise UsageError(str(error)) from None
     if words:
-        raise UsageError("usage: %imagine styles [name CODE NAME | unname NAME]")
+        raise sub.usage_error()
     mode = magics.presenter.mode
     if mode == "text":
         print(styles_text(list_styles(rt.store)))
@@ -466,26 +485,27 @@ def do_styles(magics, rest):
         display(data, metadata=metadata, raw=True)
 
 
-def do_export(magics, rest):
+def do_export(magics, sub, rest):
     from ..static.export import ExportError, export_gallery
 
-    parser = _sub_parser("export")
-    parser.add_argument("directory")
+    parser = sub.parser()
+    parser.add_argument("directory", type=directory)
     parser.add_argument("ids", nargs="*")
     parser.add_argument("--since", default=None)
     parser.add_argument("--force", action="store_true")
-    args = parser.parse_args(_words(rest, "export DIR [ID ...] [--since DATE] [--force]", 1))
+    args = parser.parse_args(sub.words(rest, 1))
     rt = magics.current_runtime()
+    ids = [find_record(magics, ident).job_id for ident in args.ids]   # prefixes, as `show` takes
     try:
         index = export_gallery(rt.store, rt.images, Path(args.directory).expanduser(),
-                               ids=args.ids or None, since=args.since, force=args.force)
+                               ids=ids or None, since=args.since, force=args.force)
     except ExportError as error:
         raise UsageError(str(error)) from None
     print(f"Gallery written: {index.absolute()} (open it in any browser; no server needed)")
 
 
-def do_config(magics, rest):
-    _words(rest, "config", 0, 0)
+def do_config(magics, sub, rest):
+    sub.words(rest, 0, 0)
     for name in sorted(magics.class_own_traits(config=True)):
         trait = magics.traits()[name]
         print(f"Imagine.{name:<16} = {getattr(magics, name)!r:<28} # {trait.help}")
@@ -493,9 +513,9 @@ def do_config(magics, rest):
     print(f"API key: {'set, from ' + choice.source if choice.key else 'not set (offline simulator)'}")
 
 
-def do_login(magics, rest):
-    _words(rest, "login", 0, 0)
-    key = getpass.getpass("APIFRAME API key (hidden; kept in this kernel only): ").strip()
+def do_login(magics, sub, rest):
+    sub.words(rest, 0, 0)
+    key = HiddenKey(getpass.getpass("APIFRAME API key (hidden; kept in this kernel only): ").strip())
     if not key:
         raise UsageError("no key typed; nothing changed")
     from ..client import ApiframeClient
@@ -508,8 +528,8 @@ def do_login(magics, rest):
     print("Key kept for this kernel (not written anywhere); the next %%imagine uses APIFRAME.")
 
 
-def do_panel(magics, rest):
-    _words(rest, "panel", 0, 0)
+def do_panel(magics, sub, rest):
+    sub.words(rest, 0, 0)
     if magics.presenter.mode != "widgets":
         raise UsageError("the prompt panel needs a notebook that renders widgets (JupyterLab, "
                          "Notebook 7, VS Code); here, use %%imagine cells")
@@ -523,22 +543,19 @@ def do_panel(magics, rest):
 # ---------------------------------------------------------------------- helpers
 
 
-def _sub_parser(name: str):
-    return _Parser(prog=f"%imagine {name}", add_help=False)
-
-
 def _should_wait_default(magics) -> bool:
     return _should_wait(magics, argparse.Namespace(wait=False, no_wait=False))
 
 
-def _image_url(magics, source: str) -> str:
+def _image_url(magics, source: str, what: str) -> str:
     """A URL as is; a local file or a variable uploaded first (uploads are free)."""
-    (item,) = _image_prompts(magics, [source])
+    (item,) = _image_prompts(magics, [source], what)
     if isinstance(item, str):
         return item
     rt = magics.current_runtime()
     try:
-        return rt.client.upload(item)
+        with on_interrupt(f"uploading {source}", "nothing was submitted"):
+            return rt.client.upload(item)
     except ApiframeError as error:
         raise UsageError(f"{source}: {render.explain(error)}") from None
 
@@ -546,8 +563,38 @@ def _image_url(magics, source: str) -> str:
 def _submit_one(magics, kind: str, payload: dict, prompt: str | None):
     rt = magics.current_runtime()
     try:
-        job = rt.manager.submit(kind, payload, prompt=prompt)
+        with on_interrupt(f"submitting {kind}", manager=rt.manager):
+            job = rt.manager.submit(kind, payload, prompt=prompt)
     except ApiframeError as error:
         raise UsageError(render.explain(error)) from None
     return _present(magics, [job], group=False, wait=_should_wait_default(magics))
 
+
+
+@contextmanager
+def on_interrupt(what: str, known: str = "", *, manager=None):
+    """Ctrl-C during a call to the service: one line saying what was interrupted and what is known
+    (for submits, read from the `manager`'s jobs), instead of a traceback through the HTTP stack."""
+    before = {id(job) for job in manager.jobs} if manager is not None else set()
+    try:
+        yield
+    except KeyboardInterrupt:
+        if manager is not None:
+            known = _submits_known(job for job in manager.jobs if id(job) not in before)
+        raise UsageError(f"interrupted while {what}: {known}") from None
+
+
+def _submits_known(jobs) -> str:
+    jobs = list(jobs)
+    doubtful = sum(job.state == "uncertain" for job in jobs)
+    going = len(jobs) - doubtful
+    if not jobs:
+        return "nothing was submitted"
+    said = []
+    if doubtful:
+        said.append(f"{doubtful} job(s) recorded as uncertain: the task may have been created, "
+                    "so it is never sent again (check `%imagine history` or your APIFRAME "
+                    "dashboard before running the prompt again)")
+    if going:
+        said.append(f"{going} job(s) sent before it go on (`%imagine jobs`)")
+    return "; ".join(said)

@@ -3,7 +3,8 @@
 Order: a key given with `%imagine login` (kept in this process only), then the environment
 variable (`APIFRAME_API_KEY` unless configured otherwise), then a `.env` file in the kernel's
 working directory (the notebook's folder under Jupyter). The key itself is never printed: callers
-get it plus a description of where it came from, and a fingerprint to notice that it changed.
+get it (as a `HiddenKey`, which no repr and so no traceback shows) plus a description of where it
+came from, and a fingerprint to notice that it changed.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..redaction import HiddenKey
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class KeyRing:
         return f"<KeyRing ${self.env_var}{' + login' if self._login_key else ''}>"
 
     def login(self, key: str) -> None:
-        self._login_key = key.strip() or None
+        self._login_key = HiddenKey(key.strip()) or None
 
     def logout(self) -> None:
         self._login_key = None
@@ -45,13 +48,13 @@ class KeyRing:
     def current(self, directory: str | os.PathLike | None = None) -> KeyChoice:
         if self._login_key:
             return KeyChoice(self._login_key, "login")
-        value = os.environ.get(self.env_var, "").strip()
+        value = HiddenKey(os.environ.get(self.env_var, "").strip())
         if value:
             return KeyChoice(value, f"${self.env_var}")
         dotenv = Path(directory or os.getcwd()) / ".env"
         value = _read_dotenv(dotenv, self.env_var)
         if value:
-            return KeyChoice(value, str(dotenv))
+            return KeyChoice(HiddenKey(value), str(dotenv))
         return KeyChoice(None, "none")
 
 

@@ -5,17 +5,16 @@
     a red fox in the snow --sref random   <- the cell is the prompt, verbatim
 
     %imagine --dry-run -- a {red, blue} fox      (the one-line form: options, --, prompt)
-    %imagine help | jobs | wait | history | show ID | resume | cancel | save | account |
-             describe | blend | shorten | seed | config | login | panel
+    %imagine SUBCOMMAND ...                      (`grammar.SUBCOMMANDS`; `%imagine help`)
 
-Loading registers the magics and nothing else: the runtime (client, history, image cache, poller,
+This module holds the magics class, its configuration and the runtime it switches; what a line may
+say is `grammar.py`, what each form does is `commands.py`. Loading registers the magics and nothing
+else: the runtime (client, history, image cache, poller,
 and the simulator when there is no key) is made on first use, and made again when the key or the
 configuration it depends on changes.
 """
 from __future__ import annotations
 
-import argparse
-import difflib
 import math
 import os
 import re
@@ -26,84 +25,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Enum, Float, Int, TraitError, Unicode, default, validate
 
+from . import grammar
+from .grammar import WAIT_ENV
 from .keys import KeyRing
 
 DEFAULT_BASE_URL = "https://api.apiframe.pro"
-WAIT_ENV = "APIFRAME_MAGIC_WAIT"
-_PROMPT_SEPARATOR = re.compile(r"(?:^|\s)--(?:\s|$)")
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports mistakes as one-line UsageErrors instead of exiting."""
-
-    def error(self, message):
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
-
-    def exit(self, status=0, message=None):
-        if message:
-            raise UsageError(message.strip())
-        raise UsageError(f"{self.prog}: stopped")
-
-
-def _cell_parser() -> _Parser:
-    parser = _Parser(prog="%%imagine", add_help=False, allow_abbrev=False,
-                     usage="%%%%imagine [options]  (the cell below is the prompt)\n"
-                           "       %%imagine [options] -- PROMPT\n"
-                           "       %%imagine SUBCOMMAND ...  (%%imagine help lists them)",
-                     description="Validate a Midjourney prompt, submit it through APIFRAME and "
-                                 "show the grid and the four images when they are ready. "
-                                 "Midjourney's own --ar, --sref, --v ... stay in the prompt.")
-    parser.add_argument("-h", "--help", action="store_true", help="show this help; send nothing")
-    when = parser.add_mutually_exclusive_group()
-    when.add_argument("--wait", action="store_true",
-                      help="block the cell until the images are ready (Ctrl-C stops waiting)")
-    when.add_argument("--no-wait", action="store_true",
-                      help="return at once; the output updates in the background")
-    parser.add_argument("--save", metavar="DIR", help="also copy the images into DIR")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="validate and show the requests and their credits; send nothing")
-    parser.add_argument("--mode", choices=("fast", "turbo"), help="process mode of the jobs")
-    parser.add_argument("--version", metavar="V",
-                        help="the Midjourney version the jobs will use, for validation "
-                             "(e.g. 7, 6.1, 'niji 6'); its rules become errors")
-    parser.add_argument("--webhook-url", metavar="URL", help="APIFRAME posts updates there")
-    parser.add_argument("--webhook-secret", metavar="SECRET",
-                        help="sent back in the x-webhook-secret header")
-    parser.add_argument("--image", action="append", default=[], metavar="PATH|NAME",
-                        help="an image prompt: a local file, or a variable holding a PIL image "
-                             "or bytes; uploaded, its URL put in front of the prompt (repeatable)")
-    parser.add_argument("--yes", action="store_true",
-                        help="confirm a run of many jobs (permutations)")
-    parser.add_argument("--expand", action="store_true",
-                        help="replace {{name}} or {{name.attr}} in the prompt with its value "
-                             "from the notebook (Midjourney's own {a, b} stay as they are)")
-    parser.add_argument("--as", dest="as_name", metavar="NAME",
-                        help="also bind the result (a Job, or a JobGroup) to this variable")
-    return parser
-
-
-SUBCOMMANDS = {
-    "help": "this help",
-    "jobs": "jobs in flight, with their status",
-    "wait": "wait [ID|all]: block until they end (Ctrl-C stops waiting, not the jobs)",
-    "history": "history [N] [--search TEXT]: past jobs, newest first",
-    "show": "show ID: show a past result again (from the history and the image cache)",
-    "resume": "resume [--send-queued]: track every unfinished task again (after a restart); "
-              "list jobs never sent, or send them",
-    "cancel": "cancel ID|all: stop tracking (the service may still finish them)",
-    "save": "save ID [DIR]: copy a finished job's images into DIR",
-    "account": "credits left and plan",
-    "describe": "describe URL|PATH: four prompts for an image",
-    "blend": "blend URL|PATH URL|PATH ...: blend 2 to 5 images",
-    "shorten": "shorten PROMPT: a shorter prompt with the same meaning",
-    "seed": "seed ID: the seed of a finished job",
-    "styles": "styles [name CODE NAME | unname NAME]: the --sref codes of the history; name one "
-              "to write --sref @name",
-    "export": "export DIR [ID ...] [--since DATE] [--force]: a static HTML gallery of the history",
-    "config": "the configuration (%config Imagine.<name> = value changes it)",
-    "login": "type the API key at a hidden prompt (kept in this kernel only)",
-    "panel": "the prompt panel (a form with live validation)",
-}
 
 
 @magics_class
@@ -199,7 +125,10 @@ class Imagine(Magics):
     def _check_version(self, proposal):
         value = proposal["value"].strip()
         if value:
-            _check_version_label(value, "default_version")
+            try:
+                grammar.check_version_label(value, "default_version")
+            except ValueError as error:
+                raise TraitError(str(error)) from None
         return value
 
     # ------------------------------------------------------------------ life cycle
@@ -276,49 +205,33 @@ class Imagine(Magics):
         """Submit a Midjourney prompt (the cell) and show its images; `%imagine help` for more."""
         if cell is not None:
             return self._run(line, cell)
-        match = _PROMPT_SEPARATOR.search(line)
+        match = grammar.PROMPT_SEPARATOR.search(line)
         if match:
             return self._run(line[:match.start()], line[match.end():])
         try:
             words = shlex.split(line)
         except ValueError as error:
             raise UsageError(f"%imagine: {error}") from None
-        if not words or words[0] in ("-h", "--help", "help"):
-            self._print_help()
-            return None
+        if not words or words[0] in ("-h", "--help"):
+            words = ["help"]
         if words[0].startswith("-"):
             raise UsageError("%imagine: put the prompt after --, as in "
                              "%imagine --ar 3:2 -- a red fox (or use %%imagine with the prompt "
                              "in the cell)")
-        name, rest = words[0], line.split(None, 1)[1] if len(words) > 1 else ""
-        if name not in SUBCOMMANDS:
-            close = difflib.get_close_matches(name, SUBCOMMANDS, n=1)
-            hint = f"did you mean `%imagine {close[0]}`? " if close else ""
-            raise UsageError(f"%imagine: unknown subcommand {name!r}; {hint}`%imagine help` "
-                             "lists them; to imagine a prompt on one line write "
-                             "%imagine -- PROMPT")
+        sub = grammar.subcommand(words[0])
+        rest = line.split(None, 1)[1] if len(words) > 1 else ""
         from . import commands
 
-        return getattr(commands, f"do_{name}")(self, expand_variables(rest, self.shell.user_ns))
-
-    def _print_help(self) -> None:
-        print(_cell_parser().format_help())
-        print("subcommands (%imagine NAME ...):")
-        for name, text in SUBCOMMANDS.items():
-            print(f"  {name:<9} {text}")
-        print("\nconfiguration: %imagine config; %config Imagine.<name> = value")
+        handler = getattr(commands, sub.handler)
+        return handler(self, sub, grammar.expand_variables(rest, self.shell.user_ns))
 
     def _run(self, line: str, prompt_text: str):
+        args = grammar.parse_cell_options(line)
+        if args.help:
+            print(grammar.help_text())
+            return None
         from . import commands
 
-        try:
-            words = shlex.split(line)
-        except ValueError as error:
-            raise UsageError(f"%%imagine: {error} in the options line") from None
-        args = _cell_parser().parse_args(words)
-        if args.help:
-            self._print_help()
-            return None
         return commands.run_prompt(self, args, prompt_text)
 
     def submit_from_panel(self, text: str, *, mode: str | None = None, image_prompts=()):
@@ -333,48 +246,11 @@ class Imagine(Magics):
 
 # ---------------------------------------------------------------------- helpers
 
-_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
-
-
-def expand_variables(text: str, namespace: dict) -> str:
-    """`{{name}}` and `{{name.attr}}` from the notebook's variables; anything else untouched."""
-
-    def value(match: re.Match) -> str:
-        first, *attributes = match.group(1).split(".")
-        if first not in namespace:
-            raise UsageError(f"{{{{{match.group(1)}}}}}: there is no variable {first!r} in the "
-                             "notebook")
-        found = namespace[first]
-        for attribute in attributes:
-            try:
-                found = getattr(found, attribute)
-            except AttributeError:
-                raise UsageError(f"{{{{{match.group(1)}}}}}: {type(found).__name__} has no "
-                                 f"attribute {attribute!r}") from None
-        return str(found)
-
-    return _VARIABLE.sub(value, text)
-
-
-
 def _in_range(proposal, low: int, high: int) -> int:
     value = proposal["value"]
     if not low <= value <= high:
         raise TraitError(f"{proposal['trait'].name} must be between {low} and {high}; got {value}")
     return value
-
-
-def _check_version_label(value: str, what: str) -> None:
-    from ..prompt import PromptError, parse_prompt
-
-    flag = f"--niji {value.split()[-1]}" if value.lower().startswith("niji") else f"--v {value}"
-    if value.lower() == "niji":
-        flag = "--niji"
-    try:
-        parse_prompt(f"version check {flag}")
-    except PromptError as error:
-        raise TraitError(f"{what} {value!r} is not a Midjourney version: "
-                         f"{error.problems[0].message}") from None
 
 
 def _one_line(error: BaseException) -> str:

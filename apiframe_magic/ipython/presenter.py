@@ -143,12 +143,24 @@ class Presenter:
     def forget_shown(self, *_args) -> None:
         self._just_shown.clear()
 
+    def displayhook(self, result=None) -> None:
+        """The shell's display hook, except for a result the cell already shows: that one only
+        becomes `_` and `Out[N]`, so a terminal prints no bare `Out[N]:` prompt for it."""
+        hook = self.shell.displayhook
+        if result is None or id(result) not in self._just_shown:
+            hook(result)
+            return
+        hook.check_for_underscore()
+        hook.update_user_ns(result)
+        hook.fill_exec_result(result)
+
     def install(self) -> None:
         """Register the display formatter by name, so jobs.py (and requests) load on first use."""
         formatter = self.shell.display_formatter.ipython_display_formatter
         for module, name in _RESULT_TYPES:
             formatter.for_type_by_name(module, name, self.display_object)
         self.shell.events.register("post_run_cell", self.forget_shown)
+        self.shell.display_trap.hook = self.displayhook
 
     def uninstall(self) -> None:
         formatter = self.shell.display_formatter.ipython_display_formatter
@@ -160,6 +172,8 @@ class Presenter:
             self.shell.events.unregister("post_run_cell", self.forget_shown)
         except ValueError:
             pass
+        if self.shell.display_trap.hook == self.displayhook:
+            self.shell.display_trap.hook = self.shell.displayhook
 
 
 _RESULT_TYPES = (("apiframe_magic.jobs", "Job"), ("apiframe_magic.groups", "JobGroup"))
@@ -207,7 +221,7 @@ def progress_line(jobs, width: int = 24) -> str:
     if len(jobs) == 1:
         job = jobs[0]
         percent = 100 if job.state == "finished" else (job.percentage or 0)
-        words = render.status_words(job)
+        words = render.status_words(job, percentage=False)   # the bar says the percentage
     else:
         percent = sum(100 if j.done else (j.percentage or 0) for j in jobs) // len(jobs)
         words = f"{sum(j.done for j in jobs)}/{len(jobs)} done"

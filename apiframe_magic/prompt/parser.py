@@ -127,6 +127,11 @@ class _Parser:
 
     def check_control_characters(self) -> None:
         match = _CONTROL_RE.search(self.source)
+        if "\ud800" <= match.group() <= "\udfff":
+            self.error(f"a lone surrogate U+{ord(match.group()):04X} in the prompt: half of a "
+                       "character, which cannot be sent", "", match.start(),
+                       "remove it, or copy the text again from where it came")
+            return
         self.error(f"control character U+{ord(match.group()):04X} in the prompt", "",
                    match.start(), "remove it (it is never part of a prompt)")
 
@@ -521,7 +526,7 @@ _GATES = (
     ("hd", _rule_hd, "--hd needs V8.1 or later: add --v 8.1"),
 )
 _QUOTE_SCREEN_RE = re.compile(f"[{_QUOTES}]")
-_RARE_SCREEN_RE = re.compile(f"[{{}}{_QUOTES}\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_RARE_SCREEN_RE = re.compile(f"[{{}}{_QUOTES}\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _STYLE_HINT = "--style raw needs V5.1+; cute, expressive, original, scenic need --niji 5"
 # Pixel widths people used to write as `--w`: a `--w` with one of these is probably not weirdness.
 _PIXEL_SIZES = frozenset({256, 320, 384, 448, 480, 512, 576, 640, 704, 720, 768, 800, 832, 896,

@@ -23,8 +23,9 @@ _VERSION_LABEL_RE = re.compile(
 _TRAILING_PUNCTUATION = ".,;:!?"
 _QUOTES = "\"'“”‘’„‟«»"
 # C0 controls other than tab, newline and carriage return, and DEL: never meant, and they can
-# rewrite a terminal when the prompt is echoed.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# rewrite a terminal when the prompt is echoed. Lone surrogates (half of a character lost in a
+# copy) cannot be encoded to send or store at all.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _DASH_STARTS = frozenset("-—–−")
 
 

@@ -53,11 +53,12 @@ STATUS_WORDS = {
 # ---------------------------------------------------------------------------------- words
 
 
-def status_words(job) -> str:
-    """The job's state as a person would say it, with the percentage while processing."""
+def status_words(job, *, percentage: bool = True) -> str:
+    """The job's state as a person would say it, with the percentage while processing (unless
+    the caller shows it already, as the progress bar does)."""
     key = job.state if job.done or job.state in ("queued", "submitting") else (job.status or job.state)
     words = STATUS_WORDS.get(key, key)
-    if not job.done and job.percentage:
+    if percentage and not job.done and job.percentage:
         words += f" {job.percentage}%"
     notice = getattr(job, "notice", None)
     if notice and not job.done:
