@@ -38,9 +38,9 @@ from PIL import Image, ImageOps
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .client import exception_chain, tls_problem
-from .errors import ApiframeError
-from .store import data_dir, ensure_private_dir
+from .errors import ApiframeError, exception_chain, tls_problem
+from .settings import data_dir
+from .store import ensure_private_dir
 
 DEFAULT_MAX_BYTES = 25 * 2**20
 DEFAULT_TIMEOUT = (5, 60)

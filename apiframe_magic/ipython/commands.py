@@ -15,14 +15,15 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 
-from .. import submission
-from ..errors import ApiframeError
+from .. import settings, submission
+from ..errors import ApiframeError, InvalidArgumentError
 from ..prompt import PromptError
+from ..settings import is_http_url
 from ..static import render
 from ..styles import StyleNameError
 from . import frontend
 from . import presenter as notebook
-from .magic import WAIT_ENV, _check_version_label, _Parser, expand_variables
+from .magic import _check_version_label, _Parser, expand_variables
 
 ALL = "all"
 
@@ -105,11 +106,12 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
 def _should_wait(magics, args) -> bool:
     if args.wait or args.no_wait:
         return bool(args.wait)
-    forced = os.environ.get(WAIT_ENV, "").strip().lower()
-    if forced in ("1", "true", "yes", "always"):
-        return True
-    if forced in ("0", "false", "no", "never"):
-        return False
+    try:
+        forced = settings.forced_wait()
+    except InvalidArgumentError as error:
+        raise UsageError(str(error)) from None
+    if forced is not None:
+        return forced
     if magics.wait != "auto":
         return magics.wait == "always"
     return magics.presenter.mode == "text" or frontend.waits_by_default(magics.presenter.frontend)
@@ -135,7 +137,7 @@ def _image_prompts(magics, items) -> list:
     """--image values as things `client.upload` takes: a path, bytes or a PIL image; URLs as is."""
     prompts = []
     for item in items:
-        if item.startswith(("http://", "https://")):
+        if is_http_url(item):
             prompts.append(item)
             continue
         path = Path(item).expanduser()
@@ -180,17 +182,15 @@ def _save(job, directory: Path, quiet: bool = False) -> list[Path]:
 
 
 def _print_dry_run(plan) -> None:
-    from ..credits import credits_for
-
     uploads = [str(item) if isinstance(item, (str, Path)) else f"<{type(item).__name__}>"
-               for item in plan.image_prompts if not submission._is_url(item)]
+               for item in plan.image_prompts if not is_http_url(item)]
     for item in uploads:
         print(f"POST /upload   {item}   (free; its URL goes in front of the prompt)")
     for number, prompt in enumerate(plan.prompts, start=1):
         body = plan.payload(prompt, ["<uploaded-url>"] * len(uploads))
         if "webhook_secret" in body:
             body["webhook_secret"] = "<hidden>"
-        print(f"POST /imagine  {body}   ({credits_for('imagine')} credits)")
+        print(f"POST /imagine  {body}   ({submission.count([prompt]).credits} credits)")
     jobs = plan.jobs
     print(f"dry run: {jobs} job{'s' if jobs != 1 else ''}, {plan.credits} credits; "
           "nothing was sent")
