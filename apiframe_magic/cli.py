@@ -12,66 +12,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import sys
 import time
 from pathlib import Path
 
-from .client import excerpt
-from .errors import ApiframeError, InvalidArgumentError
+from . import settings
+from .argtypes import OneLineParser, at_least_one, positive_speed, whole_number
+from .errors import ApiframeError, excerpt
 from .redaction import redact
+from .settings import CONFIRM_ENV, DEFAULT_CONFIRM_ABOVE
+from .simulator.command import DESCRIPTION as SIMULATOR_DESCRIPTION
+from .simulator.command import add_options as add_simulator_options
+from .simulator.command import serve as serve_simulator
 
 DEFAULT_OUT = "apiframe-images"
-DEFAULT_CONFIRM_ABOVE = 4
-CONFIRM_ENV = "APIFRAME_CONFIRM_ABOVE"
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (what is wrong, and where to look) and exit 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def whole_number(minimum: int, maximum: int | None = None):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum or (maximum is not None and value > maximum):
-            bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
-            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
-        return value
-    parse.__name__ = "whole number"
-    return parse
-
-
-def positive_speed(text: str) -> float:
-    """A clock speed: a finite number > 0 (10 means ten simulated seconds per real second)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
-
-
-positive_speed.__name__ = "speed"
-port_number = whole_number(0, 65535)
-at_least_one = whole_number(1)
-
-
-def _default_confirm_above() -> int:
-    text = os.environ.get(CONFIRM_ENV, "").strip()
-    if not text:
-        return DEFAULT_CONFIRM_ABOVE
-    try:
-        return whole_number(0)(text)
-    except argparse.ArgumentTypeError as exc:
-        raise InvalidArgumentError(f"{CONFIRM_ENV} {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,28 +96,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true",
                         help="overwrite an index.html that is not an apiframe-magic gallery")
 
-    simulator = sub.add_parser("simulator", help="serve the offline simulator over HTTP")
-    simulator.add_argument("--port", type=port_number, default=8787,
-                           help="port on 127.0.0.1, 0 to 65535 (0: any free port; default 8787)")
-    simulator.add_argument("--speed", type=positive_speed, default=1.0, metavar="X",
-                           help="simulated seconds per real second (default 1)")
-    simulator.add_argument("--api-key", default=None,
-                           help="the key the simulator accepts (default 'sim-key')")
+    simulator = sub.add_parser("simulator", help="serve the offline simulator over HTTP",
+                               description=SIMULATOR_DESCRIPTION)
+    add_simulator_options(simulator).set_defaults(simulator_parser=simulator)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulator":
-        return _serve_simulator(args)
+        return serve_simulator(args, args.simulator_parser)
     from . import runtime
     from .images import check_writable_dir
 
     try:  # bad input fails before anything is started, sent or written
         if args.command == "imagine":
-            args.prompts = _validated_prompts(args.prompt, args.max_jobs, args.version)
+            args.plan = _validated_plan(args.prompt, args.max_jobs, args.version)
             if args.confirm_above is None:
-                args.confirm_above = _default_confirm_above()
+                args.confirm_above = settings.confirm_above()
         if args.command in ("imagine", "resume") and not getattr(args, "no_wait", False):
             check_writable_dir(args.out)
         if args.command == "export":
@@ -201,10 +151,7 @@ def _fail(exc: BaseException, code: int) -> int:
 
 
 def cmd_imagine(rt, args) -> int:
-    from .prompt import count_jobs
-
-    # each --repeat is a job Midjourney runs and charges for
-    if not confirm_spend(rt, ["imagine"] * count_jobs(args.prompt), args.confirm_above, args.yes):
+    if not confirm_spend(rt, args.plan.jobs, args.plan.credits, args.confirm_above, args.yes):
         return 2
     if args.max_in_flight is not None:
         rt.manager.policy.max_in_flight = args.max_in_flight
@@ -311,23 +258,23 @@ COMMANDS = {"imagine": cmd_imagine, "fetch": cmd_fetch, "save": cmd_save,
 # ---------------------------------------------------------------------------- helpers
 
 
-def _validated_prompts(text: str, max_jobs: int,
-                       version: str | None = None) -> list[tuple[str, str | None]]:
-    """Expand permutations and validate each job: (prompt, aspect_ratio) pairs.
+def _validated_plan(text: str, max_jobs: int, version: str | None = None):
+    """The run `text` makes (`submission.plan`: permutations validated, jobs and credits counted),
+    its warnings printed once each.
 
     A `version` the user names makes version rules errors; otherwise Midjourney's current default
     model is assumed and they only warn."""
-    from .prompt import CURRENT_DEFAULT_VERSION, PromptError, validate
+    from .prompt import CURRENT_DEFAULT_VERSION, PromptError
+    from .submission import plan
 
     try:
-        prompts = validate(text, max_jobs=max_jobs, version=version,
-                           default_version=CURRENT_DEFAULT_VERSION)
+        run = plan(text, version=version, default_version=CURRENT_DEFAULT_VERSION, yes=True,
+                   max_jobs=max_jobs)
     except PromptError as exc:
         raise ApiframeError(f"invalid prompt: {exc}") from None
-    for prompt in prompts:
-        for warning in prompt.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-    return [(str(p), p.aspect_ratio) for p in prompts]
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return run
 
 
 def _report_submits(jobs) -> int:
@@ -357,16 +304,14 @@ def _report_unsent(jobs) -> None:
         print(f"  {job.prompt or job.kind}", file=sys.stderr)
 
 
-def confirm_spend(rt, kinds, confirm_above: int, yes: bool, *, stream=None) -> bool:
-    """With a real key, a run of more than `confirm_above` tasks goes ahead only after a yes
+def confirm_spend(rt, jobs: int, credits: int, confirm_above: int, yes: bool, *,
+                  stream=None) -> bool:
+    """With a real key, a run of more than `confirm_above` jobs goes ahead only after a yes
     (`--yes`, or an answer on a terminal), told what it costs. Offline runs cost nothing."""
-    from .credits import estimate
-
     stream = stream or sys.stderr
-    if rt.offline or yes or len(kinds) <= confirm_above:
+    if rt.offline or yes or jobs <= confirm_above:
         return True
-    cost = estimate(kinds)
-    what = f"{len(kinds)} tasks for {cost} credits on your APIFRAME account"
+    what = f"{jobs} tasks for {credits} credits on your APIFRAME account"
     if sys.stdin is None or not sys.stdin.isatty():
         print(f"error: this would submit {what}; add --yes to go ahead (asking above "
               f"{confirm_above} tasks: --confirm-above or {CONFIRM_ENV})", file=stream)
@@ -448,15 +393,6 @@ def _save_results(rt, jobs, out: Path) -> int:
         if job.sref:
             print(f"  sref: {job.sref}   (reuse the style: --sref {job.sref})")
     return 1 if failures else 0
-
-
-def _serve_simulator(args) -> int:
-    from .simulator.__main__ import main as simulator_main
-
-    argv = ["--port", str(args.port), "--speed", str(args.speed)]
-    if args.api_key:
-        argv += ["--api-key", args.api_key]
-    return simulator_main(argv) or 0
 
 
 if __name__ == "__main__":
