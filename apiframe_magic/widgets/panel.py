@@ -418,9 +418,7 @@ class ImaginePanel(widgets.VBox):
         elif not check.ok:
             summary = "Fix the errors above to imagine."
         else:
-            jobs = check.jobs
-            what = f"{jobs} jobs (permutations)" if jobs > 1 else "1 job"
-            summary = f"{what} · {check.credits} credits"
+            summary = f"{_jobs_in_words(check.jobs, len(check.prompts))} · {check.credits} credits"
         self.summary.value = f'<span class="amj-summary">{html.escape(summary)}</span>'
         # The count on the button itself: a 24-job permutation is never one careless click.
         many = check.ok and check.jobs > 1
@@ -617,3 +615,14 @@ def _close_tree(widget) -> None:
         if isinstance(part, widgets.Widget):
             part.close()
     widget.close()
+
+
+def _jobs_in_words(jobs: int, permutations: int) -> str:
+    """"1 job", "3 jobs (permutations)", "3 jobs (--repeat)", "4 jobs (2 permutations × --repeat)"."""
+    if jobs == 1:
+        return "1 job"
+    if permutations == 1:
+        return f"{jobs} jobs (--repeat)"
+    if jobs == permutations:
+        return f"{jobs} jobs (permutations)"
+    return f"{jobs} jobs ({permutations} permutations × --repeat)"
