@@ -24,6 +24,7 @@ from .settings import CONFIRM_ENV, DEFAULT_CONFIRM_ABOVE
 from .simulator.command import DESCRIPTION as SIMULATOR_DESCRIPTION
 from .simulator.command import add_options as add_simulator_options
 from .simulator.command import serve as serve_simulator
+from .words import progress_line, status_words
 
 DEFAULT_OUT = "apiframe-images"
 
@@ -334,7 +335,7 @@ def _show_progress(jobs, stream=None) -> None:
     tty = stream.isatty()
     last = None
     while True:
-        line = _progress_line(jobs)
+        line = progress_line(jobs)
         if line != last:
             stream.write(("\r\033[K" + line) if tty else line + "\n")
             stream.flush()
@@ -349,22 +350,6 @@ def _show_progress(jobs, stream=None) -> None:
             job.wait(images=True)
 
 
-def _progress_line(jobs, width: int = 30) -> str:
-    if len(jobs) == 1:
-        job = jobs[0]
-        pct = job.percentage or (100 if job.state == "finished" else 0)
-        status = (job.status or job.state) if not job.done else job.state
-    else:
-        pct = sum((j.percentage or 0) if not j.done else 100 for j in jobs) // len(jobs)
-        done = sum(j.done for j in jobs)
-        queued = sum(j.state == "queued" for j in jobs)
-        status = f"{done}/{len(jobs)} done" + (f", {queued} queued" if queued else "")
-    filled = width * pct // 100
-    notice = next((j.notice for j in jobs if j.notice), None)
-    return (f"[{'#' * filled}{'-' * (width - filled)}] {pct:3d}% {status}"
-            + (f" - {notice}" if notice else ""))
-
-
 def _save_results(rt, jobs, out: Path) -> int:
     from .images import ImageFileError
 
@@ -372,7 +357,7 @@ def _save_results(rt, jobs, out: Path) -> int:
     for job in jobs:
         if job.state != "finished":
             failures += 1
-            print(f"{job.task_id or job.kind}: {redact(str(job.error))}", file=sys.stderr)
+            print(f"{job.task_id or job.kind}: {status_words(job)}", file=sys.stderr)
             continue
         if not job.image_paths:
             print(f"{job.task_id}: the images could not be downloaded "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 
-from .. import settings, submission
+from .. import settings, submission, words
 from ..errors import ApiframeError, InvalidArgumentError
 from ..prompt import PromptError
 from ..settings import is_http_url
@@ -62,8 +62,8 @@ def run_prompt(magics, args, text: str):
     except ApiframeError as error:
         jobs = getattr(error, "jobs", [])
         if not jobs:
-            raise UsageError(render.explain(error)) from None
-        print(f"error: {render.explain(error)}; {len(jobs)} of {len(plan.prompts)} jobs were "
+            raise UsageError(words.explain(error)) from None
+        print(f"error: {words.explain(error)}; {len(jobs)} of {len(plan.prompts)} jobs were "
               "sent and are shown below", file=sys.stderr)
     matrix = submission.matrix_of(plan) if len(jobs) == len(plan.prompts) else None
     return _present(magics, jobs, group=len(plan.prompts) > 1, wait=_should_wait(magics, args),
@@ -95,7 +95,7 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
             job.on_images(lambda job, where=save_dir: _save(job, where, quiet=True))
     elif text_mode:
         for job in jobs:
-            print(f"{job.task_id or '(queued)'}: {render.status_words(job)}: {job.prompt}")
+            print(f"{job.task_id or '(queued)'}: {words.status_words(job)}: {job.prompt}")
     result = JobGroup(jobs, matrix) if group else jobs[0]
     if as_name:
         magics.shell.user_ns[as_name] = result
@@ -293,7 +293,7 @@ def do_jobs(magics, rest):
         print("No jobs in flight. (`%imagine history` lists past ones.)")
         return
     for job in jobs:
-        print(f"{job.task_id or '(not sent)':<38} {render.status_words(job):<32} {job.prompt or job.kind}")
+        print(f"{job.task_id or '(not sent)':<38} {words.status_words(job):<32} {job.prompt or job.kind}")
 
 
 def do_wait(magics, rest):
@@ -384,7 +384,7 @@ def do_save(magics, rest):
     except (SaveTaskError, SaveLocationError) as error:
         raise UsageError(str(error)) from None
     except ApiframeError as error:
-        raise UsageError(render.explain(error)) from None
+        raise UsageError(words.explain(error)) from None
     for path in paths:
         print(path)
 
@@ -395,7 +395,7 @@ def do_account(magics, rest):
     try:
         account = rt.client.account()
     except ApiframeError as error:
-        raise UsageError(render.explain(error)) from None
+        raise UsageError(words.explain(error)) from None
     where = " (offline simulator)" if rt.offline else ""
     print(f"credits: {account.credits} · plan: {account.plan} · images made: "
           f"{account.total_images}{where}")
@@ -503,7 +503,7 @@ def do_login(magics, rest):
     try:
         ApiframeClient(key, base_url=magics.base_url).close()
     except ApiframeError as error:
-        raise UsageError(f"that key cannot be used: {render.explain(error)}") from None
+        raise UsageError(f"that key cannot be used: {words.explain(error)}") from None
     magics.keys.login(key)
     print("Key kept for this kernel (not written anywhere); the next %%imagine uses APIFRAME.")
 
@@ -540,7 +540,7 @@ def _image_url(magics, source: str) -> str:
     try:
         return rt.client.upload(item)
     except ApiframeError as error:
-        raise UsageError(f"{source}: {render.explain(error)}") from None
+        raise UsageError(f"{source}: {words.explain(error)}") from None
 
 
 def _submit_one(magics, kind: str, payload: dict, prompt: str | None):
@@ -548,6 +548,6 @@ def _submit_one(magics, kind: str, payload: dict, prompt: str | None):
     try:
         job = rt.manager.submit(kind, payload, prompt=prompt)
     except ApiframeError as error:
-        raise UsageError(render.explain(error)) from None
+        raise UsageError(words.explain(error)) from None
     return _present(magics, [job], group=False, wait=_should_wait_default(magics))
 

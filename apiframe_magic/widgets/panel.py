@@ -18,6 +18,7 @@ import ipywidgets as widgets
 
 from ..errors import ApiframeError
 from ..prompt import PromptError, set_param
+from ..words import explain
 from . import history
 from .panel_text import Check, common_params, image_prompt_items, once, written
 
@@ -469,8 +470,6 @@ class ImaginePanel(widgets.VBox):
         return list(jobs)
 
     def _show_error(self, error: BaseException, sent: list, unexpected: bool = False) -> None:
-        from ..static.render import explain
-
         message = explain(error) if isinstance(error, ApiframeError) else str(error)
         if unexpected:
             message = f"unexpected error ({type(error).__name__}): {message}"
