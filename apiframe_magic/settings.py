@@ -135,11 +135,11 @@ def forced_wait() -> bool | None:
     return _WAIT_WORDS[text]
 
 
-def check_env_name(name: Any) -> str:
+def check_env_name(name: Any, setting: str = "api_key_env") -> str:
     """The name of an environment variable (the key's variable is configurable)."""
     if not isinstance(name, str) or not _ENV_NAME.match(name):
-        raise InvalidArgumentError(f"expected an environment variable name, like {KEY_ENV}; "
-                                   f"got {name!r}")
+        raise InvalidArgumentError(f"{setting} must be an environment variable name, like "
+                                   f"{KEY_ENV}; got {name!r}")
     return name
 
 

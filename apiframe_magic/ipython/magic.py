@@ -160,14 +160,14 @@ class Imagine(Magics):
         try:
             return settings.check_base_url(proposal["value"])
         except InvalidArgumentError as error:
-            raise TraitError(str(error)) from None
+            raise TraitError(f"base_url must be the API's address: {error}") from None
 
     @validate("api_key_env")
     def _check_key_env(self, proposal):
         try:
             return settings.check_env_name(proposal["value"])
         except InvalidArgumentError as error:
-            raise TraitError(f"api_key_env: {error}") from None
+            raise TraitError(str(error)) from None
 
     @validate("twin_size")
     def _check_twin_size(self, proposal):
