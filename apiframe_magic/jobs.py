@@ -40,7 +40,7 @@ from .errors import (
     TaskFailedError,
     TaskNotFoundError,
 )
-from .models import Task
+from .models import Task, image_names
 
 log = logging.getLogger(__name__)
 
@@ -1064,17 +1064,6 @@ def _eta_interval(job: Job, policy: PollingPolicy) -> float:
     rate = (p1 - p0) / (t1 - t0)
     remaining = (100 - p1) / rate
     return remaining / 2
-
-
-def image_names(result: Task) -> list[tuple[str, str]]:
-    """(name, url) for each image of a result: 'grid', '1'..'4', or 'image'."""
-    names = []
-    if result.original_image_url:
-        names.append(("grid", result.original_image_url))
-    names.extend((str(i), url) for i, url in enumerate(result.image_urls, start=1))
-    if result.image_url and not result.image_urls:
-        names.append(("image", result.image_url))
-    return names
 
 
 def _refuse_permutations(text: str) -> None:

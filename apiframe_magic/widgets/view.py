@@ -15,6 +15,7 @@ from typing import Callable
 import ipywidgets as widgets
 
 from .. import jobs, words
+from ..models import image_names
 from ..settings import is_http_url
 from . import actions as act
 from . import status
@@ -326,10 +327,8 @@ class JobView(widgets.VBox):
         if result is None:
             return ""
         parts = []
-        names = [("grid", result.original_image_url)] if result.original_image_url else []
-        names += [(f"image {k}", url) for k, url in enumerate(result.image_urls, start=1)]
-        if result.image_url and not result.image_urls:
-            names.append(("image", result.image_url))
+        names = [(f"image {name}" if name.isdigit() else name, url)
+                 for name, url in image_names(result)]
         names += [(f"video {k}", url) for k, url in enumerate(result.video_urls, start=1)]
         links = [_link(url, f"{name} full size") for name, url in names if url]
         if links:
