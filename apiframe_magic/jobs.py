@@ -1096,6 +1096,4 @@ def _reduced(ratio: str) -> str | None:
         width, height = (int(part) for part in str(ratio).strip().split(":"))
     except ValueError:
         return None
-    from .prompt.values import _reduce_ratio
-
-    return _reduce_ratio(width, height) if width > 0 and height > 0 else None
+    return prompts.reduce_ratio(width, height) if width > 0 and height > 0 else None
