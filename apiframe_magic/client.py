@@ -46,7 +46,7 @@ from .errors import (
 )
 from .models import Account, Task
 from .redaction import remember_key
-from .settings import KEY_ENV, base_url as configured_base_url, check_base_url
+from .settings import KEY_ENV, is_http_url, base_url as configured_base_url, check_base_url
 
 log = logging.getLogger(__name__)
 
@@ -632,7 +632,7 @@ def _process_mode(value: Any) -> str | None:
 
 def _url(value: Any, name: str) -> str:
     text = str(value).strip() if isinstance(value, str) else ""
-    if not re.match(r"^https?://\S+$", text):
+    if not is_http_url(text):
         raise InvalidArgumentError(f"{name} must be a public http(s) URL; got {value!r}")
     return text
 
