@@ -4,7 +4,7 @@ A task is written here *before* its submit request goes out (state ``submitting`
 soon as the answer arrives, so a crash, a kernel restart or a network fault leaves either a task id
 to resume or a row that says "this submit may have created a task". Nothing in here resubmits.
 
-Storage: one SQLite file (standard library ``sqlite3``) under :func:`data_dir`.
+Storage: one SQLite file (standard library ``sqlite3``) under ``settings.data_dir()``.
 
 - Several processes (two kernels) may write at once: WAL journal, ``busy_timeout`` of 10 s, one
   short ``BEGIN IMMEDIATE`` transaction per write, ``synchronous=FULL`` so a committed row survives
