@@ -105,19 +105,6 @@ def plan(text: str, *, version: str | None = None, default_version: str | None =
     return run
 
 
-def matrix_of(plan: Plan):
-    """The permutation matrix of a run of several jobs, when its jobs map onto one."""
-    if len(plan.prompts) < 2:
-        return None
-    from .static.matrix import layout
-
-    try:
-        matrix = layout(plan.text, max_jobs=ABSOLUTE_JOB_LIMIT)
-    except (PromptError, ValueError):
-        return None
-    return matrix if matrix.axes and len(matrix.jobs) == len(plan.prompts) else None
-
-
 def submit(plan: Plan, manager, client) -> list:
     """Upload the image prompts, then send one imagine per job; returns the jobs in order.
 

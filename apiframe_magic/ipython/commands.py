@@ -20,6 +20,7 @@ from ..errors import ApiframeError, InvalidArgumentError
 from ..prompt import PromptError
 from ..settings import is_http_url
 from ..static import render
+from ..static.matrix import matrix_of
 from ..styles import StyleNameError
 from . import frontend
 from . import presenter as notebook
@@ -65,7 +66,7 @@ def run_prompt(magics, args, text: str):
             raise UsageError(words.explain(error)) from None
         print(f"error: {words.explain(error)}; {len(jobs)} of {len(plan.prompts)} jobs were "
               "sent and are shown below", file=sys.stderr)
-    matrix = submission.matrix_of(plan) if len(jobs) == len(plan.prompts) else None
+    matrix = matrix_of(plan) if len(jobs) == len(plan.prompts) else None
     return _present(magics, jobs, group=len(plan.prompts) > 1, wait=_should_wait(magics, args),
                     save_dir=save_dir, as_name=args.as_name, matrix=matrix)
 
