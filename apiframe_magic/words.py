@@ -51,7 +51,8 @@ def describe(job) -> Progress:
     """Where `job` stands, in words a person at the notebook understands."""
     state = job.state
     if state == "queued":
-        limit = getattr(getattr(job.manager, "policy", None), "max_in_flight", None)
+        limit = getattr(getattr(getattr(job, "manager", None), "policy", None), "max_in_flight",
+                        None)
         slots = f" ({limit} jobs run at once)" if limit else ""
         return Progress(0.02, f"Queued here: waits for a free slot{slots}")
     if state == "submitting":
