@@ -46,7 +46,8 @@ from .errors import (
 )
 from .models import Account, Task
 from .redaction import remember_key
-from .settings import KEY_ENV, is_http_url, base_url as configured_base_url, check_base_url
+from .settings import KEY_ENV, check_base_url, is_http_url
+from .settings import base_url as configured_base_url
 
 log = logging.getLogger(__name__)
 
