@@ -45,6 +45,7 @@ def is_http_url(value: Any) -> bool:
         return False
     try:
         parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number 0-65535
         return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
     except ValueError:
         return False

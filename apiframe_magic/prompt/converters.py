@@ -9,6 +9,7 @@ import re
 from fractions import Fraction
 from math import isfinite
 
+from ..settings import is_http_url
 from .model import Reference
 from .table import (
     ASPECT, CODES, FLAG, FLOAT, INT, KEYWORD, KEYWORD_VALUES, NIJI, OPTINT, REFS, URL,
@@ -17,7 +18,7 @@ from .table import (
 from .tokens import Head
 from .values import (
     ASPECT_RE, CODE_RE, DECIMAL_ASPECT_RE, FLOAT_RE, INT_RE, KEYWORD_RE, SIGNED_RE,
-    VERSION_RE, WEIGHTED_RE, between, format_plain, is_url, range_text, reduce_ratio,
+    VERSION_RE, WEIGHTED_RE, between, format_plain, range_text, reduce_ratio,
     strip_trailing_punctuation,
 )
 from .versions import KNOWN_NIJI_VERSIONS, KNOWN_VERSIONS, normalise_version_number
@@ -264,7 +265,7 @@ def _read_reference(parser, raw: str, where):
         if not isfinite(weight) or len(match.group(2)) > MAX_NUMBER_DIGITS:
             parser.error("style reference weight is too large", raw, parser.at(where), "e.g. ::2")
             return INVALID
-    if is_url(item):
+    if is_http_url(item):
         return Reference("url", item, weight)
     if INT_RE.match(item):
         return Reference("code", item, weight)
@@ -283,7 +284,7 @@ def _convert_urls(parser, spec, head, values, token):
         parser.error(f"{flag} needs an image URL", head.raw, parser.pos(head.index),
                      f"e.g. {flag} https://…/image.png")
         return INVALID
-    bad = [(raw, where) for raw, where in values if not is_url(raw)]
+    bad = [(raw, where) for raw, where in values if not is_http_url(raw)]
     if bad:
         words = " ".join(raw for raw, _ in bad)
         parser.error(f"{flag} takes image URLs only", words, parser.at(bad[0][1]),
@@ -300,7 +301,7 @@ def _convert_url(parser, spec, head, values, token):
     raw = _single(parser, spec, head, values)
     if raw is INVALID:
         return raw
-    if not is_url(raw):
+    if not is_http_url(raw):
         parser.error(f"{_flag(head)} takes one image URL", token, parser.pos(head.index),
                      _value_example(spec, _flag(head)))
         return INVALID

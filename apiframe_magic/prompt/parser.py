@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from ..settings import is_http_url
 from .converters import CONVERTERS, INVALID, quoted_value, split_phrases
 from .model import Prompt, render_parts
 from .permutations import brace_tree
@@ -25,7 +26,6 @@ from .tokens import (
 )
 from .values import (
     CONTROL_RE, MOODBOARD_RE, QUOTES, SIGNED_RE, closest, format_number, format_plain,
-    is_url,
     reduce_ratio,
 )
 from .versions import (
@@ -145,7 +145,7 @@ class _Parser:
 
     def leading_images(self, start: int, stop: int) -> int:
         index = start
-        while index < stop and is_url(self.tokens[index]):
+        while index < stop and is_http_url(self.tokens[index]):
             index += 1
         return index
 
@@ -324,7 +324,7 @@ class _Parser:
 
     def check_smart_quotes(self) -> None:
         for index, token in self.text_tokens():
-            if not is_url(token) and SMART_QUOTE_SCREEN_RE.search(token):
+            if not is_http_url(token) and SMART_QUOTE_SCREEN_RE.search(token):
                 self.warn("curly quotes do not mark text in the image", token, self.pos(index),
                           'use straight double quotes: "like this"')
                 return

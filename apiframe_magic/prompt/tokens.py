@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass
 
 from .table import ALIASES, CONFUSIONS, FLAG, KNOWN_NAMES, LIST_KINDS, OPTIONAL_KINDS
-from .values import DASH_STARTS, GLUED_RE, HEAD_RE, is_url
+from ..settings import is_http_url
+from .values import DASH_STARTS, GLUED_RE, HEAD_RE
 
 
 @dataclass
@@ -42,7 +43,7 @@ def tokenize(text: str) -> list[str]:
         return tokens
     split: list[str] = []
     for token in tokens:
-        cut = 0 if is_url(token) else _glued_parameter_cut(token)
+        cut = 0 if is_http_url(token) else _glued_parameter_cut(token)
         split.extend((token[:cut], token[cut:]) if cut else (token,))
     return split
 

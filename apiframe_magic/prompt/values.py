@@ -7,7 +7,6 @@ from math import gcd
 
 HEAD_RE = re.compile(r"(--|—|[–−]{1,2}|-[–−]|[–−]-)([^\W\d_]*)(.*)\Z", re.S)
 GLUED_RE = re.compile(r"(--|—)([A-Za-z]+)\Z")
-_URL_RE = re.compile(r"https?://\S", re.I)
 INT_RE = re.compile(r"[0-9]+\Z")
 FLOAT_RE = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
 SIGNED_RE = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
@@ -52,10 +51,6 @@ def closest(value: float, allowed: tuple[float, ...]) -> float:
 
 def strip_trailing_punctuation(raw: str) -> str:
     return raw.rstrip(_TRAILING_PUNCTUATION)
-
-
-def is_url(token: str) -> bool:
-    return _URL_RE.match(token) is not None
 
 
 def range_text(low: float, high: float) -> str:
