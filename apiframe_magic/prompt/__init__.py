@@ -1,8 +1,8 @@
 """Midjourney prompt language: permutation expansion, parsing, validation and editing.
 
 Pure Python (the standard library, and `settings.is_http_url` for links), no I/O and no IPython:
-it runs on every keystroke in the panel, so tables and regexes are built once at import. The rules come from shared/spec/prompt-syntax.md,
-checked against docs.midjourney.com. The modules follow the steps:
+it runs on every keystroke in the panel, so tables and regexes are built once at import. The rules
+come from shared/spec/prompt-syntax.md, checked against docs.midjourney.com. The modules follow the steps:
 
 - `table`: the parameter table (names, aliases, kinds, widest ranges, known confusions);
 - `versions`: model versions, `CURRENT_DEFAULT_VERSION` and the version-dependent rules;
