@@ -16,14 +16,19 @@ import sys
 import time
 from pathlib import Path
 
-from . import settings
+from . import runtime, settings
 from .argtypes import OneLineParser, at_least_one, positive_speed, whole_number
 from .errors import ApiframeError, excerpt
+from .images import ImageFileError, check_writable_dir
+from .prompt import CURRENT_DEFAULT_VERSION, PromptError
 from .redaction import redact
+from .saving import save_task
 from .settings import CONFIRM_ENV, DEFAULT_CONFIRM_ABOVE
 from .simulator.command import DESCRIPTION as SIMULATOR_DESCRIPTION
 from .simulator.command import add_options as add_simulator_options
 from .simulator.command import serve as serve_simulator
+from .static.export import check_export_dir, export_gallery, parse_since
+from .submission import plan
 from .words import progress_line, status_words
 
 DEFAULT_OUT = "apiframe-images"
@@ -107,9 +112,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulator":
         return serve_simulator(args, args.simulator_parser)
-    from . import runtime
-    from .images import check_writable_dir
-
     try:  # bad input fails before anything is started, sent or written
         if args.command == "imagine":
             args.plan = _validated_plan(args.prompt, args.max_jobs, args.version)
@@ -118,8 +120,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("imagine", "resume") and not getattr(args, "no_wait", False):
             check_writable_dir(args.out)
         if args.command == "export":
-            from .static.export import check_export_dir, parse_since
-
             check_export_dir(args.directory, force=args.force)
             parse_since(args.since)
         rt = runtime.start(sim_speed=args.sim_speed)
@@ -156,7 +156,8 @@ def cmd_imagine(rt, args) -> int:
         return 2
     if args.max_in_flight is not None:
         rt.manager.policy.max_in_flight = args.max_in_flight
-    jobs = rt.manager.imagine_all(args.prompt, max_jobs=args.max_jobs)  # all recorded, queued
+    jobs = rt.manager.imagine_all(args.plan.text, version=args.version,  # all recorded, queued
+                                  max_jobs=args.max_jobs)
     rt.manager.wait_submitted(jobs)
     refused = _report_submits(jobs)
     if args.no_wait:
@@ -228,8 +229,6 @@ def cmd_resume(rt, args) -> int:
 
 
 def cmd_save(rt, args) -> int:
-    from .saving import save_task
-
     for path in save_task(rt, args.task_id, args.directory):
         print(path)
     return 0
@@ -243,8 +242,6 @@ def cmd_account(rt, args) -> int:
 
 
 def cmd_export(rt, args) -> int:
-    from .static.export import export_gallery
-
     index = export_gallery(rt.store, rt.images, args.directory, ids=args.ids or None,
                            since=args.since, force=args.force)
     print(f"gallery written: {index} (open it in a browser; no server needed)")
@@ -265,9 +262,6 @@ def _validated_plan(text: str, max_jobs: int, version: str | None = None):
 
     A `version` the user names makes version rules errors; otherwise Midjourney's current default
     model is assumed and they only warn."""
-    from .prompt import CURRENT_DEFAULT_VERSION, PromptError
-    from .submission import plan
-
     try:
         run = plan(text, version=version, default_version=CURRENT_DEFAULT_VERSION, yes=True,
                    max_jobs=max_jobs)
@@ -351,8 +345,6 @@ def _show_progress(jobs, stream=None) -> None:
 
 
 def _save_results(rt, jobs, out: Path) -> int:
-    from .images import ImageFileError
-
     failures = 0
     for job in jobs:
         if job.state != "finished":
