@@ -31,7 +31,16 @@ SERVICE_STEPS = {
     "retrying": (0.15, "Retrying on the service"),
     "starting": (0.20, "Starting"),
     "finished": (0.95, "Finished on the service: collecting the result"),
-    "failed": (0.95, "The service reports a failure"),
+    "failed": (0.95, "Failed on the service: reading why"),
+}
+# A state in one or two words, for tables of many jobs (the CLI's history); every sentence
+# `describe` says begins with its state's short words.
+SHORT_WORDS = {
+    "queued": "Queued here", "submitting": "Sending", "finished": "Finished", "failed": "Failed",
+    "timed_out": "Timed out", "cancelled": "Cancelled here", "rejected": "Not sent",
+    "uncertain": "Uncertain", "paused": "Paused",
+    "staged": "Staged", "pending": "Pending", "retry": "Retrying", "retrying": "Retrying",
+    "starting": "Starting", "processing": "Processing",
 }
 PAUSED_WORDS = ("Paused: polling stopped because the API key was rejected; the task goes on at "
                 "the service, and Resume picks it up once the key works.")
@@ -71,6 +80,16 @@ def describe(job) -> Progress:
     return Progress(_fraction_so_far(job), failure_words(job), "danger", failed=True)
 
 
+def short_words(state: str, status: str | None = None, percentage: int | None = None) -> str:
+    """A state in a word or two ("Finished", "Processing 40%"): the head of `describe`'s words."""
+    if state == "active":
+        status = (status or "pending").lower()
+        if status == "processing":
+            return f"Processing {percentage or 0}%"
+        return SHORT_WORDS.get(status, f"Service status: {status}")
+    return SHORT_WORDS.get(state, state)
+
+
 def status_words(job) -> str:
     """`describe(job).words`, with the current trouble (`job.notice`) while the job runs: the
     line of the caption, `%imagine jobs`, the CLI and the progress line."""
@@ -84,13 +103,13 @@ def failure_words(job) -> str:
     error, state = job.error, job.state
     reason = _message(error) if error is not None else "no reason given"
     if state == "timed_out":
-        return (f"No result after {duration(job.seconds)}. The task may still finish on the "
-                "service: Resume (the button, or `%imagine resume`) keeps waiting.")
+        return (f"Timed out: no result after {duration(job.seconds)}. The task may still finish "
+                "on the service: Resume (the button, or `%imagine resume`) keeps waiting.")
     if state == "cancelled":
         return ("Cancelled here. The service has no cancel, so the task may still finish (and "
                 "cost credits): Resume follows it again.")
     if state == "uncertain":
-        return (f"Unknown whether the service received it: {reason}. Look at the history "
+        return (f"Uncertain whether the service received it: {reason}. Look at the history "
                 "(`%imagine history`) before sending it again, so it is not paid twice.")
     if state == "rejected":
         return f"Not sent: {explain(error)} Nothing was created or charged."
