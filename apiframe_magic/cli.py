@@ -29,7 +29,7 @@ from .simulator.command import add_options as add_simulator_options
 from .simulator.command import serve as serve_simulator
 from .static.export import check_export_dir, export_gallery, parse_since
 from .submission import plan
-from .words import progress_line, short_words, status_words
+from .words import progress_line, status_words
 
 DEFAULT_OUT = "apiframe-images"
 
@@ -193,9 +193,9 @@ def cmd_history(rt, args) -> int:
         return 0
     for r in records:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
+        pct = f" {r.percentage}%" if r.state == "active" and r.percentage is not None else ""
         sref = f"  sref {r.sref}" if r.sref else ""
-        print(f"{when}  {r.task_id or '-':36}  {r.kind:12} "
-              f"{short_words(r.state, r.status, r.percentage)}{sref}  "
+        print(f"{when}  {r.task_id or '-':36}  {r.kind:12} {r.state}{pct}{sref}  "
               f"{excerpt(r.prompt or '', 60)}")
     return 0
 

@@ -33,15 +33,6 @@ SERVICE_STEPS = {
     "finished": (0.95, "Finished on the service: collecting the result"),
     "failed": (0.95, "Failed on the service: reading why"),
 }
-# A state in one or two words, for tables of many jobs (the CLI's history); every sentence
-# `describe` says begins with its state's short words.
-SHORT_WORDS = {
-    "queued": "Queued here", "submitting": "Sending", "finished": "Finished", "failed": "Failed",
-    "timed_out": "Timed out", "cancelled": "Cancelled here", "rejected": "Not sent",
-    "uncertain": "Uncertain", "paused": "Paused",
-    "staged": "Staged", "pending": "Pending", "retry": "Retrying", "retrying": "Retrying",
-    "starting": "Starting", "processing": "Processing",
-}
 PAUSED_WORDS = ("Paused: polling stopped because the API key was rejected; the task goes on at "
                 "the service, and Resume picks it up once the key works.")
 
@@ -78,16 +69,6 @@ def describe(job) -> Progress:
     if state == "paused":
         return Progress(_fraction_so_far(job), PAUSED_WORDS, "warning")
     return Progress(_fraction_so_far(job), failure_words(job), "danger", failed=True)
-
-
-def short_words(state: str, status: str | None = None, percentage: int | None = None) -> str:
-    """A state in a word or two ("Finished", "Processing 40%"): the head of `describe`'s words."""
-    if state == "active":
-        status = (status or "pending").lower()
-        if status == "processing":
-            return f"Processing {percentage or 0}%"
-        return SHORT_WORDS.get(status, f"Service status: {status}")
-    return SHORT_WORDS.get(state, state)
 
 
 def status_words(job) -> str:

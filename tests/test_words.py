@@ -86,13 +86,6 @@ def test_the_twin_caption_and_the_live_view_say_the_same_words(live_status, stat
     assert render.group_bundle([job, job])[0]["text/plain"].count(said) == 2
 
 
-@pytest.mark.parametrize("state, status, percentage, error", STATES,
-                         ids=[f"{s[0]}-{s[1]}" for s in STATES])
-def test_the_short_words_of_a_table_head_the_sentence(state, status, percentage, error):
-    said = words.describe(FakeJob(state, status, percentage, error)).words
-    assert said.startswith(words.short_words(state, status, percentage))
-
-
 @pytest.mark.parametrize("state, words_said", [
     ("queued", "Queued here: waits for a free slot (10 jobs run at once)"),
     ("submitting", "Sending to the service"),
