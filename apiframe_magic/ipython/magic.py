@@ -140,10 +140,10 @@ class Imagine(Magics):
 
     @default("sim_speed")
     def _sim_speed_default(self):
-        try:  # the same variable and rule as the CLI's
+        try:  # the same variable and rule as the CLI's; a bad value stops the cell in one line
             return settings.sim_speed()
         except InvalidArgumentError as error:
-            raise TraitError(str(error)) from None
+            raise UsageError(str(error)) from None
 
     @default("default_version")
     def _default_version_default(self):
