@@ -12,66 +12,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import sys
 import time
 from pathlib import Path
 
-from .client import excerpt
-from .errors import ApiframeError, InvalidArgumentError
+from . import runtime, settings
+from .argtypes import OneLineParser, at_least_one, positive_speed, whole_number
+from .errors import ApiframeError, excerpt
+from .images import ImageFileError, check_writable_dir
+from .prompt import CURRENT_DEFAULT_VERSION, PromptError
 from .redaction import redact
+from .saving import save_task
+from .settings import CONFIRM_ENV, DEFAULT_CONFIRM_ABOVE
+from .simulator.command import DESCRIPTION as SIMULATOR_DESCRIPTION
+from .simulator.command import add_options as add_simulator_options
+from .simulator.command import serve as serve_simulator
+from .static.export import check_export_dir, export_gallery, parse_since
+from .submission import plan
+from .words import progress_line, status_words
 
 DEFAULT_OUT = "apiframe-images"
-DEFAULT_CONFIRM_ABOVE = 4
-CONFIRM_ENV = "APIFRAME_CONFIRM_ABOVE"
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (what is wrong, and where to look) and exit 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def whole_number(minimum: int, maximum: int | None = None):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum or (maximum is not None and value > maximum):
-            bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
-            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
-        return value
-    parse.__name__ = "whole number"
-    return parse
-
-
-def positive_speed(text: str) -> float:
-    """A clock speed: a finite number > 0 (10 means ten simulated seconds per real second)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
-
-
-positive_speed.__name__ = "speed"
-port_number = whole_number(0, 65535)
-at_least_one = whole_number(1)
-
-
-def _default_confirm_above() -> int:
-    text = os.environ.get(CONFIRM_ENV, "").strip()
-    if not text:
-        return DEFAULT_CONFIRM_ABOVE
-    try:
-        return whole_number(0)(text)
-    except argparse.ArgumentTypeError as exc:
-        raise InvalidArgumentError(f"{CONFIRM_ENV} {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,33 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true",
                         help="overwrite an index.html that is not an apiframe-magic gallery")
 
-    simulator = sub.add_parser("simulator", help="serve the offline simulator over HTTP")
-    simulator.add_argument("--port", type=port_number, default=8787,
-                           help="port on 127.0.0.1, 0 to 65535 (0: any free port; default 8787)")
-    simulator.add_argument("--speed", type=positive_speed, default=1.0, metavar="X",
-                           help="simulated seconds per real second (default 1)")
-    simulator.add_argument("--api-key", default=None,
-                           help="the key the simulator accepts (default 'sim-key')")
+    simulator = sub.add_parser("simulator", help="serve the offline simulator over HTTP",
+                               description=SIMULATOR_DESCRIPTION)
+    add_simulator_options(simulator).set_defaults(simulator_parser=simulator)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulator":
-        return _serve_simulator(args)
-    from . import runtime
-    from .images import check_writable_dir
-
+        return serve_simulator(args, args.simulator_parser)
     try:  # bad input fails before anything is started, sent or written
         if args.command == "imagine":
-            args.prompts = _validated_prompts(args.prompt, args.max_jobs, args.version)
+            args.plan = _validated_plan(args.prompt, args.max_jobs, args.version)
             if args.confirm_above is None:
-                args.confirm_above = _default_confirm_above()
+                args.confirm_above = settings.confirm_above()
         if args.command in ("imagine", "resume") and not getattr(args, "no_wait", False):
             check_writable_dir(args.out)
         if args.command == "export":
-            from .static.export import check_export_dir, parse_since
-
             check_export_dir(args.directory, force=args.force)
             parse_since(args.since)
         rt = runtime.start(sim_speed=args.sim_speed)
@@ -201,14 +152,12 @@ def _fail(exc: BaseException, code: int) -> int:
 
 
 def cmd_imagine(rt, args) -> int:
-    from .prompt import count_jobs
-
-    # each --repeat is a job Midjourney runs and charges for
-    if not confirm_spend(rt, ["imagine"] * count_jobs(args.prompt), args.confirm_above, args.yes):
+    if not confirm_spend(rt, args.plan.jobs, args.plan.credits, args.confirm_above, args.yes):
         return 2
     if args.max_in_flight is not None:
         rt.manager.policy.max_in_flight = args.max_in_flight
-    jobs = rt.manager.imagine_all(args.prompt, max_jobs=args.max_jobs)  # all recorded, queued
+    jobs = rt.manager.imagine_all(args.plan.text, version=args.version,  # all recorded, queued
+                                  max_jobs=args.max_jobs)
     rt.manager.wait_submitted(jobs)
     refused = _report_submits(jobs)
     if args.no_wait:
@@ -280,8 +229,6 @@ def cmd_resume(rt, args) -> int:
 
 
 def cmd_save(rt, args) -> int:
-    from .saving import save_task
-
     for path in save_task(rt, args.task_id, args.directory):
         print(path)
     return 0
@@ -295,8 +242,6 @@ def cmd_account(rt, args) -> int:
 
 
 def cmd_export(rt, args) -> int:
-    from .static.export import export_gallery
-
     index = export_gallery(rt.store, rt.images, args.directory, ids=args.ids or None,
                            since=args.since, force=args.force)
     print(f"gallery written: {index} (open it in a browser; no server needed)")
@@ -311,23 +256,20 @@ COMMANDS = {"imagine": cmd_imagine, "fetch": cmd_fetch, "save": cmd_save,
 # ---------------------------------------------------------------------------- helpers
 
 
-def _validated_prompts(text: str, max_jobs: int,
-                       version: str | None = None) -> list[tuple[str, str | None]]:
-    """Expand permutations and validate each job: (prompt, aspect_ratio) pairs.
+def _validated_plan(text: str, max_jobs: int, version: str | None = None):
+    """The run `text` makes (`submission.plan`: permutations validated, jobs and credits counted),
+    its warnings printed once each.
 
     A `version` the user names makes version rules errors; otherwise Midjourney's current default
     model is assumed and they only warn."""
-    from .prompt import CURRENT_DEFAULT_VERSION, PromptError, validate
-
     try:
-        prompts = validate(text, max_jobs=max_jobs, version=version,
-                           default_version=CURRENT_DEFAULT_VERSION)
+        run = plan(text, version=version, default_version=CURRENT_DEFAULT_VERSION, yes=True,
+                   max_jobs=max_jobs)
     except PromptError as exc:
         raise ApiframeError(f"invalid prompt: {exc}") from None
-    for prompt in prompts:
-        for warning in prompt.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-    return [(str(p), p.aspect_ratio) for p in prompts]
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return run
 
 
 def _report_submits(jobs) -> int:
@@ -357,16 +299,14 @@ def _report_unsent(jobs) -> None:
         print(f"  {job.prompt or job.kind}", file=sys.stderr)
 
 
-def confirm_spend(rt, kinds, confirm_above: int, yes: bool, *, stream=None) -> bool:
-    """With a real key, a run of more than `confirm_above` tasks goes ahead only after a yes
+def confirm_spend(rt, jobs: int, credits: int, confirm_above: int, yes: bool, *,
+                  stream=None) -> bool:
+    """With a real key, a run of more than `confirm_above` jobs goes ahead only after a yes
     (`--yes`, or an answer on a terminal), told what it costs. Offline runs cost nothing."""
-    from .credits import estimate
-
     stream = stream or sys.stderr
-    if rt.offline or yes or len(kinds) <= confirm_above:
+    if rt.offline or yes or jobs <= confirm_above:
         return True
-    cost = estimate(kinds)
-    what = f"{len(kinds)} tasks for {cost} credits on your APIFRAME account"
+    what = f"{jobs} tasks for {credits} credits on your APIFRAME account"
     if sys.stdin is None or not sys.stdin.isatty():
         print(f"error: this would submit {what}; add --yes to go ahead (asking above "
               f"{confirm_above} tasks: --confirm-above or {CONFIRM_ENV})", file=stream)
@@ -389,7 +329,7 @@ def _show_progress(jobs, stream=None) -> None:
     tty = stream.isatty()
     last = None
     while True:
-        line = _progress_line(jobs)
+        line = progress_line(jobs)
         if line != last:
             stream.write(("\r\033[K" + line) if tty else line + "\n")
             stream.flush()
@@ -404,30 +344,12 @@ def _show_progress(jobs, stream=None) -> None:
             job.wait(images=True)
 
 
-def _progress_line(jobs, width: int = 30) -> str:
-    if len(jobs) == 1:
-        job = jobs[0]
-        pct = job.percentage or (100 if job.state == "finished" else 0)
-        status = (job.status or job.state) if not job.done else job.state
-    else:
-        pct = sum((j.percentage or 0) if not j.done else 100 for j in jobs) // len(jobs)
-        done = sum(j.done for j in jobs)
-        queued = sum(j.state == "queued" for j in jobs)
-        status = f"{done}/{len(jobs)} done" + (f", {queued} queued" if queued else "")
-    filled = width * pct // 100
-    notice = next((j.notice for j in jobs if j.notice), None)
-    return (f"[{'#' * filled}{'-' * (width - filled)}] {pct:3d}% {status}"
-            + (f" - {notice}" if notice else ""))
-
-
 def _save_results(rt, jobs, out: Path) -> int:
-    from .images import ImageFileError
-
     failures = 0
     for job in jobs:
         if job.state != "finished":
             failures += 1
-            print(f"{job.task_id or job.kind}: {redact(str(job.error))}", file=sys.stderr)
+            print(f"{job.task_id or job.kind}: {status_words(job)}", file=sys.stderr)
             continue
         if not job.image_paths:
             print(f"{job.task_id}: the images could not be downloaded "
@@ -448,15 +370,6 @@ def _save_results(rt, jobs, out: Path) -> int:
         if job.sref:
             print(f"  sref: {job.sref}   (reuse the style: --sref {job.sref})")
     return 1 if failures else 0
-
-
-def _serve_simulator(args) -> int:
-    from .simulator.__main__ import main as simulator_main
-
-    argv = ["--port", str(args.port), "--speed", str(args.speed)]
-    if args.api_key:
-        argv += ["--api-key", args.api_key]
-    return simulator_main(argv) or 0
 
 
 if __name__ == "__main__":

@@ -18,9 +18,7 @@ import logging
 import os
 import re
 import time
-import traceback
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
@@ -40,13 +38,19 @@ from .errors import (
     RateLimitError,
     ServerError,
     TaskNotFoundError,
+    TlsProblem,
+    exception_chain,
+    excerpt,
+    in_tls_handshake,
+    tls_problem,
 )
 from .models import Account, Task
 from .redaction import HiddenKey, remember_key
+from .settings import KEY_ENV, check_base_url, is_http_url
+from .settings import base_url as configured_base_url
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.apiframe.pro"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 FETCH_MANY_LIMITS = (2, 20)
@@ -152,120 +156,11 @@ def check_key(key: Any) -> str:
     return HiddenKey(key)
 
 
-def check_base_url(url: Any) -> str:
-    """The service's address without a trailing slash, or InvalidArgumentError saying what is
-    wrong: every endpoint path is appended to it, so a query, a fragment or credentials in it
-    would silently end up in the wrong place."""
-    text = str(url).strip() if isinstance(url, str) else ""
-    hint = " (APIFRAME_BASE_URL or base_url=; the default is https://api.apiframe.pro)"
-    if not re.match(r"^https?://[^/\s]+", text):
-        shown = excerpt(re.sub(r"//[^/@]*@", "//", text), 60) if text else repr(url)
-        raise InvalidArgumentError(f"The base URL must start with http:// or https://, got "
-                                   f"{shown!r}{hint}")
-    parts = urlsplit(text)
-    problems = []
-    if parts.query or "?" in text:  # not shown: a query may carry a token
-        problems.append("a query (?...)")
-    if parts.fragment or "#" in text:
-        problems.append("a fragment (#...)")
-    if parts.username is not None or parts.password is not None:
-        problems.append("a user name or password")
-    if any(char.isspace() for char in text):
-        problems.append("a space")
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-    except ValueError:
-        problems.append("a port that is not a number from 0 to 65535")
-    if problems:
-        shown = f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
-        raise InvalidArgumentError(f"The base URL {shown!r} has {' and '.join(problems)}; give "
-                                   f"only scheme, host, port and path{hint}")
-    return text.rstrip("/")
-
-
 def _char_name(char: str) -> str:
     names = {"\r": "carriage return", "\n": "line feed", "\t": "tab", "\x00": "NUL"}
     code = f"U+{ord(char):04X}"
     name = names.get(char) or unicodedata.name(char, "")
     return f"{code} {name.lower()}" if name else code
-
-
-def excerpt(text: str, limit: int = 120) -> str:
-    """One line of at most `limit` characters, for messages that quote a body or a prompt."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def exception_chain(exc: BaseException):
-    """Every exception wrapped inside `exc` (requests wraps urllib3, which wraps the socket)."""
-    seen, stack = set(), [exc]
-    while stack:
-        err = stack.pop()
-        if err is None or id(err) in seen:
-            continue
-        seen.add(id(err))
-        yield err
-        # urllib3 keeps the cause in `reason`, which is a plain string on an SSLError
-        linked = (getattr(err, "reason", None), err.__cause__, err.__context__,
-                  *getattr(err, "args", ()))
-        stack.extend(item for item in linked if isinstance(item, BaseException))
-
-
-@dataclass(frozen=True)
-class TlsProblem:
-    """A TLS failure found inside a requests/urllib3 exception.
-
-    `reason` is a short phrase for a message; `before_sending` is True when it happened while
-    the secure connection was being set up (the handshake), so no request bytes left.
-    """
-
-    reason: str
-    before_sending: bool
-
-    def advice(self) -> str:
-        if "WRONG_VERSION_NUMBER" in self.reason.upper() or "plain HTTP" in self.reason:
-            return "If this address speaks plain HTTP, use http:// instead of https://."
-        return ("If a company proxy or antivirus intercepts HTTPS, point REQUESTS_CA_BUNDLE at "
-                "its CA certificate.")
-
-
-def tls_problem(exc: BaseException) -> TlsProblem | None:
-    """The TLS failure inside `exc`, if there is one (certificate, wrong protocol, handshake)."""
-    import ssl
-
-    from urllib3.exceptions import SSLError as Urllib3SSLError
-
-    found = [err for err in exception_chain(exc)
-             if isinstance(err, (ssl.SSLError, ssl.CertificateError, Urllib3SSLError,
-                                 requests.exceptions.SSLError))]
-    if not found:
-        return None
-    inner = next((e for e in found if isinstance(e, (ssl.SSLError, ssl.CertificateError))),
-                 found[-1])
-    in_handshake = isinstance(inner, ssl.SSLCertVerificationError) or _raised_in_handshake(inner)
-    return TlsProblem(_tls_reason(inner), in_handshake)
-
-
-def in_tls_handshake(exc: BaseException) -> bool:
-    """True when `exc` (any part of it) was raised while the TLS connection was being set up,
-    before a byte of the request could be sent (a hung handshake is a timeout, not SSLError)."""
-    return any(_raised_in_handshake(err) for err in exception_chain(exc))
-
-
-def _raised_in_handshake(err: BaseException) -> bool:
-    return any(frame.name == "do_handshake" for frame in traceback.extract_tb(err.__traceback__))
-
-
-def _tls_reason(err: BaseException) -> str:
-    verify = getattr(err, "verify_message", None)
-    if verify:
-        return f"certificate verify failed: {verify}"
-    code = getattr(err, "reason", None)
-    if code == "WRONG_VERSION_NUMBER":
-        return "the server did not answer in TLS (WRONG_VERSION_NUMBER: plain HTTP on this port?)"
-    if isinstance(code, str) and code:
-        return code.replace("_", " ").lower()
-    return excerpt(str(err), 100) or type(err).__name__
 
 
 def _is_connect_failure(exc: BaseException) -> bool:
@@ -298,10 +193,9 @@ class ApiframeClient:
                  session: requests.Session | None = None,
                  read_retries: int = 4, submit_retries: int = 3, backoff: float = 0.5):
         key = check_key(api_key if api_key is not None
-                        else os.environ.get("APIFRAME_API_KEY", ""))
+                        else os.environ.get(KEY_ENV, ""))
         remember_key(key)
-        self.base_url = check_base_url(base_url or os.environ.get("APIFRAME_BASE_URL")
-                                       or DEFAULT_BASE_URL)
+        self.base_url = check_base_url(base_url or configured_base_url())
         self.timeout = timeout if isinstance(timeout, tuple) else (float(timeout), float(timeout))
         self.session = session or requests.Session()
         self.session.auth = _KeyAuth(key)
@@ -740,7 +634,7 @@ def _process_mode(value: Any) -> str | None:
 
 def _url(value: Any, name: str) -> str:
     text = str(value).strip() if isinstance(value, str) else ""
-    if not re.match(r"^https?://\S+$", text):
+    if not is_http_url(text):
         raise InvalidArgumentError(f"{name} must be a public http(s) URL; got {value!r}")
     return text
 

@@ -17,10 +17,10 @@ from PIL import Image, UnidentifiedImageError
 
 from .client import MAX_UPLOAD_BYTES
 from .errors import InvalidArgumentError
+from .settings import is_http_url
 
 # "1️⃣ ", "1⃣ ", "1. ", "1) " at the start of a suggestion.
 _BULLET_RE = re.compile(r"\A\s*(?:[0-9#*]\ufe0f?\u20e3|[0-9]{1,2}[.)](?=\s))\s*")
-_URL_RE = re.compile(r"https?://\S+\Z", re.I)
 
 
 def suggested_prompts(content: Iterable[str] | None) -> list[str]:
@@ -34,7 +34,7 @@ def describe_image(manager, source: str | os.PathLike) -> "Job":  # noqa: F821 -
     first. Raises InvalidArgumentError (a ValueError) before sending anything for a file that is
     missing, not an image or too large."""
     text = os.fspath(source)
-    if isinstance(text, str) and _URL_RE.match(text.strip()):
+    if isinstance(text, str) and is_http_url(text.strip()):
         return manager.submit("describe", {"image_url": text.strip()})
     path = check_image_file(text)
     url = manager.client.upload(path)

@@ -1,9 +1,14 @@
 """Typed errors for everything that can go wrong between us and the APIFRAME service.
 
 Every message is written for the person at the notebook: what happened and what to do. No message,
-repr or attribute ever holds the API key.
+repr or attribute ever holds the API key. Below the error types, the helpers that read a caught
+exception: `exception_chain` walks what requests wraps (urllib3, then the socket), `tls_problem`
+finds a TLS failure in it, and `excerpt` quotes a body or a prompt in one short line.
 """
 from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
 
 
 class ApiframeError(Exception):
@@ -86,3 +91,85 @@ class InvalidArgumentError(ApiframeError, ValueError):
 
 class JobCancelledError(ApiframeError):
     """The job was cancelled locally (the service has no cancel): it may still finish there."""
+
+
+# ---------------------------------------------------------------------------- reading errors
+
+
+def excerpt(text: str, limit: int = 120) -> str:
+    """One line of at most `limit` characters, for messages that quote a body or a prompt."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def exception_chain(exc: BaseException):
+    """Every exception wrapped inside `exc` (requests wraps urllib3, which wraps the socket)."""
+    seen, stack = set(), [exc]
+    while stack:
+        err = stack.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        yield err
+        # urllib3 keeps the cause in `reason`, which is a plain string on an SSLError
+        linked = (getattr(err, "reason", None), err.__cause__, err.__context__,
+                  *getattr(err, "args", ()))
+        stack.extend(item for item in linked if isinstance(item, BaseException))
+
+
+@dataclass(frozen=True)
+class TlsProblem:
+    """A TLS failure found inside a requests/urllib3 exception.
+
+    `reason` is a short phrase for a message; `before_sending` is True when it happened while
+    the secure connection was being set up (the handshake), so no request bytes left.
+    """
+
+    reason: str
+    before_sending: bool
+
+    def advice(self) -> str:
+        if "WRONG_VERSION_NUMBER" in self.reason.upper() or "plain HTTP" in self.reason:
+            return "If this address speaks plain HTTP, use http:// instead of https://."
+        return ("If a company proxy or antivirus intercepts HTTPS, point REQUESTS_CA_BUNDLE at "
+                "its CA certificate.")
+
+
+def tls_problem(exc: BaseException) -> TlsProblem | None:
+    """The TLS failure inside `exc`, if there is one (certificate, wrong protocol, handshake)."""
+    import ssl
+
+    from requests.exceptions import SSLError as RequestsSSLError  # lazy: %load_ext stays light
+    from urllib3.exceptions import SSLError as Urllib3SSLError
+
+    found = [err for err in exception_chain(exc)
+             if isinstance(err, (ssl.SSLError, ssl.CertificateError, Urllib3SSLError,
+                                 RequestsSSLError))]
+    if not found:
+        return None
+    inner = next((e for e in found if isinstance(e, (ssl.SSLError, ssl.CertificateError))),
+                 found[-1])
+    in_handshake = isinstance(inner, ssl.SSLCertVerificationError) or _raised_in_handshake(inner)
+    return TlsProblem(_tls_reason(inner), in_handshake)
+
+
+def in_tls_handshake(exc: BaseException) -> bool:
+    """True when `exc` (any part of it) was raised while the TLS connection was being set up,
+    before a byte of the request could be sent (a hung handshake is a timeout, not SSLError)."""
+    return any(_raised_in_handshake(err) for err in exception_chain(exc))
+
+
+def _raised_in_handshake(err: BaseException) -> bool:
+    return any(frame.name == "do_handshake" for frame in traceback.extract_tb(err.__traceback__))
+
+
+def _tls_reason(err: BaseException) -> str:
+    verify = getattr(err, "verify_message", None)
+    if verify:
+        return f"certificate verify failed: {verify}"
+    code = getattr(err, "reason", None)
+    if code == "WRONG_VERSION_NUMBER":
+        return "the server did not answer in TLS (WRONG_VERSION_NUMBER: plain HTTP on this port?)"
+    if isinstance(code, str) and code:
+        return code.replace("_", " ").lower()
+    return excerpt(str(err), 100) or type(err).__name__

@@ -38,15 +38,14 @@ from PIL import Image, ImageOps
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .client import exception_chain, tls_problem
-from .errors import ApiframeError
-from .store import data_dir, ensure_private_dir
+from .errors import ApiframeError, exception_chain, tls_problem
+from .settings import data_dir, is_http_url
+from .store import ensure_private_dir
 
 DEFAULT_MAX_BYTES = 25 * 2**20
 DEFAULT_TIMEOUT = (5, 60)
 DEFAULT_WORKERS = 5
 CHUNK_SIZE = 64 * 1024
-ALLOWED_SCHEMES = ("http", "https")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = "apiframe-magic image cache"
 ABANDONED_DOWNLOAD_SECONDS = 3600
@@ -115,13 +114,7 @@ def public_url(url: str) -> str:
 
 def check_url(url: str) -> None:
     """Reject anything but an absolute http(s) URL (file:, ftp:, data:, a malformed port ...)."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-        valid = parts.scheme.lower() in ALLOWED_SCHEMES and bool(parts.hostname)
-    except (ValueError, TypeError, AttributeError):  # not a string, or not parseable
-        valid = False
-    if not valid:
+    if not is_http_url(url):
         shown = url[:40] if isinstance(url, str) else repr(url)
         raise ImageDownloadError(f"Refusing to download {shown!r}: only absolute http and https "
                                  f"image URLs are accepted.", url=shown)

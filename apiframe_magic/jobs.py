@@ -40,7 +40,7 @@ from .errors import (
     TaskFailedError,
     TaskNotFoundError,
 )
-from .models import Task
+from .models import Task, image_names
 
 log = logging.getLogger(__name__)
 
@@ -1066,17 +1066,6 @@ def _eta_interval(job: Job, policy: PollingPolicy) -> float:
     return remaining / 2
 
 
-def image_names(result: Task) -> list[tuple[str, str]]:
-    """(name, url) for each image of a result: 'grid', '1'..'4', or 'image'."""
-    names = []
-    if result.original_image_url:
-        names.append(("grid", result.original_image_url))
-    names.extend((str(i), url) for i, url in enumerate(result.image_urls, start=1))
-    if result.image_url and not result.image_urls:
-        names.append(("image", result.image_url))
-    return names
-
-
 def _refuse_permutations(text: str) -> None:
     """`imagine` sends one prompt: `{a, b}` would reach Midjourney literally, so point to the call
     that expands it (bad braces get the parser's own message)."""
@@ -1107,6 +1096,4 @@ def _reduced(ratio: str) -> str | None:
         width, height = (int(part) for part in str(ratio).strip().split(":"))
     except ValueError:
         return None
-    from .prompt.values import _reduce_ratio
-
-    return _reduce_ratio(width, height) if width > 0 and height > 0 else None
+    return prompts.reduce_ratio(width, height) if width > 0 and height > 0 else None

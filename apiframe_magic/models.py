@@ -125,10 +125,20 @@ class Task:
     @property
     def all_image_urls(self) -> tuple[str, ...]:
         """Every image of the result: the grid first, then the variants or the single image."""
-        urls = ((self.original_image_url,) if self.original_image_url else ()) + self.image_urls
-        if self.image_url and self.image_url not in urls:
-            urls += (self.image_url,)
-        return urls
+        return tuple(url for _, url in image_names(self))
+
+
+def image_names(result) -> list[tuple[str, str]]:
+    """(name, url) for each image of a result: "grid", "1".."4", or "image" for a single one.
+
+    The one rule for naming a result's images: the cache, the history, saved files, the live
+    view and the gallery all use these names. `result` is a Task or anything with its three
+    image fields (a history record)."""
+    names = [("grid", result.original_image_url)] if result.original_image_url else []
+    names.extend((str(i), url) for i, url in enumerate(result.image_urls, start=1))
+    if result.image_url and not result.image_urls:
+        names.append(("image", result.image_url))
+    return names
 
 
 @dataclass(frozen=True)

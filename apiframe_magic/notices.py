@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import time
 
-from .client import excerpt, exception_chain, tls_problem
 from .errors import (
     ApiConnectionError,
     ApiframeError,
     ApiTimeoutError,
     InvalidResponseError,
     RateLimitError,
+    excerpt,
+    exception_chain,
+    tls_problem,
 )
 
 POLLING_PAUSED = "polling stopped: the API key was rejected (HTTP 401)"

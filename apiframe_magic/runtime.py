@@ -13,7 +13,6 @@ host, path `/images/...`) from the simulator running now: images are redrawn ide
 """
 from __future__ import annotations
 
-import math
 import os
 import secrets
 import time
@@ -22,12 +21,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .client import ApiframeClient
-from .errors import InvalidArgumentError
 from .images import ImageCache
 from .jobs import JobManager, PollingPolicy
-from .store import HistoryStore, data_dir, ensure_private_dir
+from . import settings
+from .settings import data_dir
+from .store import HistoryStore, ensure_private_dir
 
-DEFAULT_SIM_SPEED = 10.0
 OFFLINE_NOTICE = ("No APIFRAME_API_KEY set: using the offline simulator (procedural images, no "
                   "credits). Set APIFRAME_API_KEY to use Midjourney.")
 
@@ -52,26 +51,6 @@ class Runtime:
             self.simulator.stop()
 
 
-def sim_speed_from_env() -> float:
-    """APIFRAME_SIM_SPEED, else the default; an unusable value is an error, not a silent default."""
-    text = os.environ.get("APIFRAME_SIM_SPEED", "").strip()
-    if not text:
-        return DEFAULT_SIM_SPEED
-    return check_sim_speed(text, "APIFRAME_SIM_SPEED")
-
-
-def check_sim_speed(value, name: str = "sim_speed") -> float:
-    """A simulator clock speed: a finite number > 0."""
-    try:
-        speed = float(value)
-    except (TypeError, ValueError):
-        speed = math.nan
-    if not math.isfinite(speed) or speed <= 0:
-        raise InvalidArgumentError(f"{name} must be a finite number > 0 (10 makes an imagine "
-                                   f"take about 4 s), got {value!r}")
-    return speed
-
-
 def default_policy(sim_speed: float | None = None) -> PollingPolicy:
     """The polling a user gets: the defaults, with service times scaled to the simulator's clock."""
     return PollingPolicy().scaled(sim_speed) if sim_speed else PollingPolicy()
@@ -81,7 +60,7 @@ def start(api_key: str | None = None, *, base_url: str | None = None,
           sim_speed: float | None = None, home: str | os.PathLike | None = None,
           policy: PollingPolicy | None = None, download_images: bool = True) -> Runtime:
     """Build the parts: against the service when a key is known, else against a simulator."""
-    key = api_key if api_key is not None else os.environ.get("APIFRAME_API_KEY", "").strip()
+    key = api_key if api_key is not None else os.environ.get(settings.KEY_ENV, "").strip()
     root = Path(home) if home is not None else data_dir()
     simulator = None
     try:  # a start that fails half-way must not leave a simulator's threads running
@@ -91,7 +70,7 @@ def start(api_key: str | None = None, *, base_url: str | None = None,
             images = ImageCache(root / "images")
             policy = policy or default_policy()
         else:
-            speed = sim_speed_from_env() if sim_speed is None else check_sim_speed(sim_speed)
+            speed = settings.sim_speed() if sim_speed is None else settings.check_sim_speed(sim_speed)
             simulator = start_simulator(root / "simulator", speed)
             client = ApiframeClient(simulator.api_key, base_url=simulator.url)
             history = root / "simulator" / "history.sqlite3"

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from .errors import ApiframeError
 from .images import ImageDownloadError, check_writable_dir, save
-from .jobs import image_names
-from .models import Task
+from .models import Task, image_names
 from .store import FINISHED, RESUMABLE_STATES, JobRecord
 
 

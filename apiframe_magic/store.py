@@ -4,7 +4,7 @@ A task is written here *before* its submit request goes out (state ``submitting`
 soon as the answer arrives, so a crash, a kernel restart or a network fault leaves either a task id
 to resume or a row that says "this submit may have created a task". Nothing in here resubmits.
 
-Storage: one SQLite file (standard library ``sqlite3``) under :func:`data_dir`.
+Storage: one SQLite file (standard library ``sqlite3``) under ``settings.data_dir()``.
 
 - Several processes (two kernels) may write at once: WAL journal, ``busy_timeout`` of 10 s, one
   short ``BEGIN IMMEDIATE`` transaction per write, ``synchronous=FULL`` so a committed row survives
@@ -56,6 +56,7 @@ from typing import Any, Iterable, Iterator
 from .errors import ApiframeError
 from .models import Task
 from .redaction import redact as _redact  # any known key, in any escaped spelling
+from .settings import data_dir
 
 DB_FILENAME = "history.sqlite3"
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -91,12 +92,6 @@ class JobNotFoundError(StoreError):
 
 # --------------------------------------------------------------------------------------------
 # Locations
-
-
-def data_dir() -> Path:
-    """The extension's data directory: ``$APIFRAME_MAGIC_HOME``, else ``~/.apiframe_magic``."""
-    configured = os.environ.get("APIFRAME_MAGIC_HOME")
-    return Path(configured).expanduser() if configured else Path.home() / ".apiframe_magic"
 
 
 class DataDirError(StoreError):
@@ -711,43 +706,3 @@ class HistoryStore:
 
     def count(self) -> int:
         return self._read("SELECT count(*) FROM jobs")[0][0]
-
-
-# --------------------------------------------------------------------------------------------
-# A process-wide default store, for `from apiframe_magic import store; store.record_submitting(...)`
-
-_default_lock = threading.Lock()
-_default_store: HistoryStore | None = None
-
-
-def default_store() -> HistoryStore:
-    """The store at ``data_dir()/history.sqlite3``; reopened if APIFRAME_MAGIC_HOME changes."""
-    global _default_store
-    with _default_lock:
-        path = default_db_path()
-        if _default_store is None or _default_store.path != path:
-            if _default_store is not None:
-                _default_store.close()
-            _default_store = HistoryStore(path)
-        return _default_store
-
-
-def _delegate(name: str):
-    method = getattr(HistoryStore, name)
-
-    def call_default_store(*args, **kwargs):
-        return getattr(default_store(), name)(*args, **kwargs)
-
-    call_default_store.__name__ = call_default_store.__qualname__ = name
-    call_default_store.__doc__ = method.__doc__
-    return call_default_store
-
-
-_DELEGATED = ("record_submitting", "record_queued", "record_queued_many", "claim_queued", "mark_submitted", "mark_rejected", "mark_uncertain",
-              "update_progress", "mark_finished", "mark_failed", "mark_timed_out",
-              "mark_cancelled", "mark_resumed", "record_image", "images", "get", "by_task_id",
-              "resumable", "in_doubt", "queued", "unfinished")
-for _name in _DELEGATED:
-    globals()[_name] = _delegate(_name)
-del _name
-list_jobs = _delegate("list")  # not `list`: that would shadow the builtin inside this module

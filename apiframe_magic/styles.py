@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from .settings import is_http_url
 from .store import REJECTED, HistoryStore, JobRecord
 
 USE_KINDS = frozenset({"imagine", "reroll", "variations", "pan", "outpaint", "inpaint"})
 MAX_NAME_CHARS = 60
 
 _CODE_RE = re.compile(r"[0-9]+\Z")
-_URL_RE = re.compile(r"https?://\S+\Z", re.I)
 _SLUG_BREAK_RE = re.compile(r"[\W_]+")
 # `--sref` (or a dash the prompt parser also accepts) up to the next parameter or the end.
 _SREF_SEGMENT_RE = re.compile(
@@ -104,7 +104,7 @@ def code_kind(code: str) -> str:
     text = str(code).strip()
     if _CODE_RE.match(text):
         return "code"
-    if _URL_RE.match(text):
+    if is_http_url(text):
         return "url"
     raise StyleNameError(f"{text[:60]!r} is not a style code (digits, e.g. 762351716) or an "
                          "image URL; only those can be named")
@@ -177,7 +177,7 @@ def _codes_by_name(store: HistoryStore) -> dict[str, str]:
 
 def _code_of(store: HistoryStore, code_or_name: str) -> str:
     text = str(code_or_name).strip()
-    if text.startswith("@") or not (_CODE_RE.match(text) or _URL_RE.match(text)):
+    if text.startswith("@") or not (_CODE_RE.match(text) or is_http_url(text)):
         return resolve_style_name(store, text)
     return text
 
@@ -241,7 +241,7 @@ def references_of(record: JobRecord, cache: dict | None = None) -> list[tuple[st
     """(code, kind) of every style reference a job used, from its result and its prompt."""
     found: dict[str, str] = {}
     for item in re.split(r"[\s,]+", record.sref or ""):
-        if _CODE_RE.match(item) or _URL_RE.match(item):
+        if _CODE_RE.match(item) or is_http_url(item):
             found.setdefault(item, code_kind(item))
     if record.prompt and "sref" in record.prompt.lower():
         if cache is None or record.prompt not in cache:
@@ -264,7 +264,7 @@ def _prompt_references(prompt: str) -> list[tuple[str, str]]:
     for segment in _SREF_SEGMENT_RE.finditer(prompt):
         for item in segment.group(1).split():
             value = item.split("::", 1)[0]
-            if _CODE_RE.match(value) or _URL_RE.match(value):
+            if _CODE_RE.match(value) or is_http_url(value):
                 found.append((value, code_kind(value)))
     return found
 

@@ -1,8 +1,10 @@
-"""From prompt text to submitted jobs, shared by the `%%imagine` magic and the prompt panel.
+"""From prompt text to submitted jobs, shared by the `%%imagine` magic, the prompt panel and the CLI.
 
 `plan()` does everything that costs nothing (expand permutations, validate every job, count jobs
 and credits, check the confirmation rule) so that a bad prompt fails before any request.
-`submit()` uploads image prompts, then sends one imagine per job.
+`submit()` uploads image prompts, then sends one imagine per permutation (its `--repeat` goes with
+it: Midjourney runs, and charges, that many jobs). `count()` is the one count of jobs and credits
+that the panel, `--dry-run`, the magic's confirmation and the CLI all show.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any, Sequence
 
 from .credits import credits_for
 from .prompt import PromptError, count_jobs, validate
+from .settings import is_http_url
 
 HARD_JOB_LIMIT = 40        # above this a run always needs an explicit yes
 ABSOLUTE_JOB_LIMIT = 200   # never more from one prompt, even with yes
@@ -18,6 +21,21 @@ ABSOLUTE_JOB_LIMIT = 200   # never more from one prompt, even with yes
 
 class NeedsConfirmation(ValueError):
     """The run is large enough that the user must say yes (`--yes`) first."""
+
+
+@dataclass(frozen=True)
+class Count:
+    """Jobs a run makes and the credits they cost."""
+
+    jobs: int
+    credits: int
+
+
+def count(prompts: Sequence) -> Count:
+    """The jobs and credits of validated prompts: one job per permutation, times its `--repeat`,
+    each job one imagine (`a fox --repeat 3` is 3 jobs, 12 credits)."""
+    jobs = sum(prompt.jobs for prompt in prompts)
+    return Count(jobs, jobs * credits_for("imagine"))
 
 
 @dataclass
@@ -34,11 +52,11 @@ class Plan:
     @property
     def jobs(self) -> int:
         """Jobs the run makes: one per permutation, times its --repeat."""
-        return sum(prompt.jobs for prompt in self.prompts)
+        return count(self.prompts).jobs
 
     @property
     def credits(self) -> int:
-        return credits_for("imagine") * self.jobs
+        return count(self.prompts).credits
 
     @property
     def warnings(self) -> list[str]:
@@ -56,12 +74,14 @@ class Plan:
 def plan(text: str, *, version: str | None = None, default_version: str | None = None,
          mode: str | None = None, confirm_above: int = 10, yes: bool = False,
          image_prompts: Sequence[Any] = (), webhook_url: str | None = None,
-         webhook_secret: str | None = None, store=None) -> Plan:
+         webhook_secret: str | None = None, store=None,
+         max_jobs: int = ABSOLUTE_JOB_LIMIT) -> Plan:
     """Validate `text` and decide how many jobs it makes; raises PromptError or NeedsConfirmation.
 
     `version` is a version the user named (its rules are errors); `default_version` the assumed
     account default (its rules only warn). With the history `store`, `--sref @name` becomes the
-    code of that named style first (styles.StyleNameError when there is no such name).
+    code of that named style first (styles.StyleNameError when there is no such name). More
+    jobs than `max_jobs` (at most ABSOLUTE_JOB_LIMIT) is a PromptError.
     """
     if not text or not text.strip():
         raise PromptError("the prompt is empty; write it in the cell under %%imagine "
@@ -70,31 +90,19 @@ def plan(text: str, *, version: str | None = None, default_version: str | None =
         from .styles import expand_style_names
 
         text = expand_style_names(text, store)
-    count = count_jobs(text)
-    if count > ABSOLUTE_JOB_LIMIT:
-        raise PromptError(f"this prompt makes {count} jobs; at most {ABSOLUTE_JOB_LIMIT} can "
+    unchecked = count_jobs(text)    # before building hundreds of jobs to validate them
+    if unchecked > ABSOLUTE_JOB_LIMIT:
+        raise PromptError(f"this prompt makes {unchecked} jobs; at most {ABSOLUTE_JOB_LIMIT} can "
                           "run from one prompt: split the {...} groups or lower --repeat")
     prompts = validate(text, version=version, default_version=default_version,
-                       max_jobs=ABSOLUTE_JOB_LIMIT)
-    if not yes and count > min(confirm_above, HARD_JOB_LIMIT):
+                       max_jobs=min(max_jobs, ABSOLUTE_JOB_LIMIT))
+    run = Plan(prompts, text=text, mode=mode, image_prompts=tuple(image_prompts),
+               webhook_url=webhook_url, webhook_secret=webhook_secret)
+    if not yes and run.jobs > min(confirm_above, HARD_JOB_LIMIT):
         raise NeedsConfirmation(
-            f"this prompt makes {count} jobs ({count * credits_for('imagine')} credits); "
+            f"this prompt makes {run.jobs} jobs ({run.credits} credits); "
             "add --yes to run them all, or --dry-run to see them first")
-    return Plan(prompts, text=text, mode=mode, image_prompts=tuple(image_prompts),
-                webhook_url=webhook_url, webhook_secret=webhook_secret)
-
-
-def matrix_of(plan: Plan):
-    """The permutation matrix of a run of several jobs, when its jobs map onto one."""
-    if len(plan.prompts) < 2:
-        return None
-    from .static.matrix import layout
-
-    try:
-        matrix = layout(plan.text, max_jobs=ABSOLUTE_JOB_LIMIT)
-    except (PromptError, ValueError):
-        return None
-    return matrix if matrix.axes and len(matrix.jobs) == len(plan.prompts) else None
+    return run
 
 
 def submit(plan: Plan, manager, client) -> list:
@@ -103,7 +111,7 @@ def submit(plan: Plan, manager, client) -> list:
     A failure part-way raises after the jobs already sent are kept in the history; the jobs sent
     so far are attached to the error as `error.jobs`.
     """
-    urls = [client.upload(image) if not _is_url(image) else image for image in plan.image_prompts]
+    urls = [image if is_http_url(image) else client.upload(image) for image in plan.image_prompts]
     jobs = []
     try:
         for prompt in plan.prompts:
@@ -114,10 +122,6 @@ def submit(plan: Plan, manager, client) -> list:
         error.jobs = jobs
         raise
     return jobs
-
-
-def _is_url(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
 def _plain_params(prompt) -> dict:

@@ -82,11 +82,11 @@ def test_imagine_version_option_makes_version_rules_errors(tmp_path):
 
 
 def test_imagine_assumes_the_current_default_version_and_only_warns(capsys):
-    from apiframe_magic.cli import _validated_prompts
+    from apiframe_magic.cli import _validated_plan
     from apiframe_magic.prompt import CURRENT_DEFAULT_VERSION
 
-    prompts = _validated_prompts("a knight --cref https://example.com/k.png", 40)
-    assert prompts == [("a knight --cref https://example.com/k.png", None)]
+    plan = _validated_plan("a knight --cref https://example.com/k.png", 40)
+    assert [str(p) for p in plan.prompts] == ["a knight --cref https://example.com/k.png"]
     assert f"--cref is not compatible with --version {CURRENT_DEFAULT_VERSION}" in (
         capsys.readouterr().err)
 

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import pty
+import re
 import subprocess
 import sys
 import threading
@@ -43,6 +44,35 @@ def test_bad_arguments_are_one_line_and_exit_2(argv, env, words, tmp_path):
     line = one_line_error(run_cli(*argv, env_extra={"APIFRAME_MAGIC_HOME": str(tmp_path), **env}))
     assert words in line
     assert not (tmp_path / "simulator").exists()   # nothing was started
+
+
+# The simulator's options, written out here: both entry points must take exactly these.
+SIMULATOR_OPTIONS = ["--api-key", "--concurrency", "--credits", "--port", "--seed", "--speed",
+                     "--verbose"]
+SIMULATOR_ENTRY_POINTS = [("apiframe_magic.simulator",), ("apiframe_magic.cli", "simulator")]
+
+
+def _run_module(*argv):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", *argv], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.mark.parametrize("entry", SIMULATOR_ENTRY_POINTS)
+def test_both_simulator_entry_points_take_the_same_options(entry):
+    usage = _run_module(*entry, "--help").stdout.split("options:")[0]
+    assert sorted(set(re.findall(r"\[(--[a-z-]+)", usage))) == SIMULATOR_OPTIONS
+
+
+@pytest.mark.parametrize("entry", SIMULATOR_ENTRY_POINTS)
+@pytest.mark.parametrize("argv, words", [
+    (["--concurrency", "0"], "--concurrency: must be >= 1, got 0"),
+    (["--credits", "-5"], "--credits: must be >= 0, got -5"),
+    (["--port", "70000"], "--port: must be from 0 to 65535, got 70000"),
+    (["--speed", "nan"], "--speed: must be a finite number > 0"),
+])
+def test_both_simulator_entry_points_refuse_a_bad_option_alike(entry, argv, words):
+    assert words in one_line_error(_run_module(*entry, *argv))
 
 
 @pytest.mark.parametrize("url, words", [

@@ -217,7 +217,7 @@ def test_terminal_run_waits_shows_progress_and_saves(ip, capsys, tmp_path):
     job = ip.run_cell_magic("imagine", "", FOX + " --sref random")
     out = capsys.readouterr().out
     assert job.state == "finished"
-    assert "100% finished" in out
+    assert "100% Finished in" in out
     assert f"task {job.task_id}" in out and f"sref {job.sref}" in out
     saved = sorted((tmp_path / "apiframe-images").iterdir())
     assert len(saved) == 5 and all(str(path) in out for path in saved)
@@ -261,7 +261,7 @@ def test_failed_task_is_shown_in_words_and_kept_in_history(static_ip):
     job = static_ip.run_cell_magic("imagine", "--wait", "a doomed ship")
     assert job.state == "failed"
     caption = static_ip.display_pub.outputs()[-1]["data"]["text/plain"]
-    assert "failed" in caption and "Change the prompt" in caption
+    assert "Failed: Midjourney could not complete it" in caption and "Change the prompt" in caption
     assert "Traceback" not in caption
     assert magics.runtime.store.get(job.job_id).state == "failed"
 
@@ -455,7 +455,7 @@ def test_jobs_wait_and_cancel(ip, capsys):
     assert job.task_id in out or job.done
     ip.run_line_magic("imagine", "wait all")
     assert job.state == "finished"
-    assert "finished" in capsys.readouterr().out
+    assert f"task {job.task_id} · Finished in" in capsys.readouterr().out
     other = ip.run_cell_magic("imagine", "--no-wait", "a slow blue whale")
     ip.run_line_magic("imagine", f"cancel {other.task_id[:8]}")
     assert other.state in ("cancelled", "finished")

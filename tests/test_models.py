@@ -72,3 +72,25 @@ def test_account_reads_numbers_tolerantly():
                                  "plan": "starter"})
     assert account.credits == 12000 and account.total_images == 695
     assert account.next_billing_date is None
+
+
+def test_one_rule_names_the_images_of_every_kind_of_result():
+    from apiframe_magic.models import image_names
+
+    grid = Task.from_dict({"task_id": "g", "original_image_url": "https://x/g.png",
+                           "image_urls": ["https://x/1.png", "https://x/2.png"]})
+    assert image_names(grid) == [("grid", "https://x/g.png"), ("1", "https://x/1.png"),
+                                 ("2", "https://x/2.png")]
+    upscale = Task.from_dict({"task_id": "u", "image_url": "https://x/u.png"})
+    assert image_names(upscale) == [("image", "https://x/u.png")]
+    both = Task.from_dict({"task_id": "b", "image_urls": ["https://x/1.png"],
+                           "image_url": "https://x/extra.png"})
+    assert image_names(both) == [("1", "https://x/1.png")]
+    assert both.all_image_urls == ("https://x/1.png",)     # the same rule lists the URLs
+
+
+def test_the_engine_the_saver_and_the_gallery_name_images_by_the_models_rule():
+    from apiframe_magic import jobs, models, saving
+    from apiframe_magic.static import export
+
+    assert jobs.image_names is saving.image_names is export.image_names is models.image_names

@@ -6,10 +6,11 @@ import time
 
 import pytest
 
-from apiframe_magic import ApiframeClient, cli
+from apiframe_magic import ApiframeClient
 from apiframe_magic.client import read_retry
 from apiframe_magic.errors import ApiTimeoutError, AuthenticationError
 from apiframe_magic.jobs import JobManager, PollingPolicy
+from apiframe_magic.words import progress_line
 from history_fixtures import store  # noqa: F401 - the fixture
 
 
@@ -55,7 +56,7 @@ def test_a_service_that_went_away_is_named_with_the_reason(sim, quick_client, st
     sim.stop()
     assert _until(lambda: job.notice is not None)
     assert "cannot reach 127.0.0.1:" in job.notice and "connection refused" in job.notice
-    assert job.notice in cli._progress_line([job])  # the CLI's progress line shows it
+    assert job.notice in progress_line([job])  # the terminal's progress line shows it
     manager.shutdown()
     assert store.get(job.job_id).state == "active"
 

@@ -387,19 +387,18 @@ def test_threads_share_one_store(history):
     assert history.count() == 200
 
 
-# -- module-level default store ---------------------------------------------------------------
+# -- the default location ----------------------------------------------------------------------
 
 
-def test_module_functions_use_the_store_under_the_data_dir(home, tmp_path, monkeypatch):
-    job_id = store_module.record_submitting("imagine", {"prompt": "module"})
-    store_module.mark_submitted(job_id, "module-task")
-    assert store_module.by_task_id("module-task").job_id == job_id
+def test_a_store_without_a_path_lives_under_the_data_dir(home, tmp_path, monkeypatch):
+    with HistoryStore() as history:
+        job_id = history.record_submitting("imagine", {"prompt": "default"})
+        history.mark_submitted(job_id, "default-task")
     assert (home / "history.sqlite3").exists()
-
     monkeypatch.setenv("APIFRAME_MAGIC_HOME", str(tmp_path / "elsewhere"))
-    assert store_module.get(job_id) is None
-    assert store_module.list_jobs() == []
-    store_module.default_store().close()
+    with HistoryStore() as elsewhere:
+        assert elsewhere.path == tmp_path / "elsewhere" / "history.sqlite3"
+        assert elsewhere.by_task_id("default-task") is None
 
 
 def test_a_write_lock_held_too_long_is_a_typed_error(home, monkeypatch):

@@ -547,7 +547,7 @@ def _job(state, **fields):
     (_job("finished"), "Finished in 1 min 15 s", 1.0),
 ])
 def test_progress_in_words(job, words, fraction):
-    from apiframe_magic.widgets.status import describe
+    from apiframe_magic.words import describe
 
     progress = describe(job)
     assert progress.words.startswith(words) and progress.fraction == pytest.approx(fraction)
@@ -555,9 +555,9 @@ def test_progress_in_words(job, words, fraction):
 
 def test_every_failure_says_what_to_do():
     from apiframe_magic.errors import ApiframeError, AuthenticationError
-    from apiframe_magic.widgets.status import describe
+    from apiframe_magic.words import describe
 
-    assert "click Resume" in describe(_job("timed_out")).words
+    assert "Resume" in describe(_job("timed_out")).words
     assert "may still finish" in describe(_job("cancelled")).words
     uncertain = describe(_job("uncertain", error=ApiframeError("connection broke")))
     assert "connection broke" in uncertain.words and "history" in uncertain.words

@@ -17,15 +17,17 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 
-from .. import submission
-from ..errors import ApiframeError
+from .. import settings, submission, words
+from ..errors import ApiframeError, InvalidArgumentError
 from ..prompt import PromptError
 from ..redaction import HiddenKey
+from ..settings import is_http_url
 from ..static import render
+from ..static.matrix import matrix_of
 from ..styles import StyleNameError
 from . import frontend
 from . import presenter as notebook
-from .grammar import (WAIT_ENV, check_version_label, directory, directory_path, expand_variables,
+from .grammar import (check_version_label, directory, directory_path, expand_variables,
                       help_text, row_count)
 
 ALL = "all"
@@ -64,10 +66,10 @@ def run_prompt(magics, args, text: str):
     except ApiframeError as error:
         jobs = getattr(error, "jobs", [])
         if not jobs:
-            raise UsageError(render.explain(error)) from None
-        print(f"error: {render.explain(error)}; {len(jobs)} of {len(plan.prompts)} jobs were "
+            raise UsageError(words.explain(error)) from None
+        print(f"error: {words.explain(error)}; {len(jobs)} of {len(plan.prompts)} jobs were "
               "sent and are shown below", file=sys.stderr)
-    matrix = submission.matrix_of(plan) if len(jobs) == len(plan.prompts) else None
+    matrix = matrix_of(plan) if len(jobs) == len(plan.prompts) else None
     return _present(magics, jobs, group=len(plan.prompts) > 1, wait=_should_wait(magics, args),
                     save_dir=save_dir, as_name=args.as_name, matrix=matrix)
 
@@ -97,7 +99,7 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
             job.on_images(lambda job, where=save_dir: _save(job, where, quiet=True))
     elif text_mode:
         for job in jobs:
-            print(f"{job.task_id or '(queued)'}: {render.status_words(job)}: {job.prompt}")
+            print(f"{job.task_id or '(queued)'}: {words.status_words(job)}: {job.prompt}")
     result = JobGroup(jobs, matrix) if group else jobs[0]
     if as_name:
         magics.shell.user_ns[as_name] = result
@@ -108,11 +110,12 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
 def _should_wait(magics, args) -> bool:
     if args.wait or args.no_wait:
         return bool(args.wait)
-    forced = os.environ.get(WAIT_ENV, "").strip().lower()
-    if forced in ("1", "true", "yes", "always"):
-        return True
-    if forced in ("0", "false", "no", "never"):
-        return False
+    try:
+        forced = settings.forced_wait()
+    except InvalidArgumentError as error:
+        raise UsageError(str(error)) from None
+    if forced is not None:
+        return forced
     if magics.wait != "auto":
         return magics.wait == "always"
     return magics.presenter.mode == "text" or frontend.waits_by_default(magics.presenter.frontend)
@@ -141,7 +144,7 @@ def _image_prompts(magics, items, what: str) -> list:
 
     prompts = []
     for item in items:
-        if item.startswith(("http://", "https://")):
+        if is_http_url(item):
             prompts.append(item)
             continue
         path = Path(item).expanduser()
@@ -189,17 +192,15 @@ def _save(job, directory: Path, quiet: bool = False) -> list[Path]:
 
 
 def _print_dry_run(plan) -> None:
-    from ..credits import credits_for
-
-    uploads = [str(item) if isinstance(item, Path) else f"<{type(item).__name__}>"
-               for item in plan.image_prompts if not isinstance(item, str)]  # str: a URL
+    uploads = [str(item) if isinstance(item, (str, Path)) else f"<{type(item).__name__}>"
+               for item in plan.image_prompts if not is_http_url(item)]
     for item in uploads:
         print(f"POST /upload   {item}   (free; its URL goes in front of the prompt)")
     for prompt in plan.prompts:
         body = plan.payload(prompt, ["<uploaded-url>"] * len(uploads))
         if "webhook_secret" in body:
             body["webhook_secret"] = "<hidden>"
-        print(f"POST /imagine  {body}   ({credits_for('imagine')} credits)")
+        print(f"POST /imagine  {body}   ({submission.count([prompt]).credits} credits)")
     jobs = plan.jobs
     print(f"dry run: {jobs} job{'s' if jobs != 1 else ''}, {plan.credits} credits; "
           "nothing was sent")
@@ -291,7 +292,7 @@ def do_jobs(magics, sub, rest):
     if not jobs:
         print("No jobs in flight. (`%imagine history` lists past ones.)")
         return
-    print_table(JOBS_COLUMNS, [(job.task_id or "(not sent)", render.status_words(job),
+    print_table(JOBS_COLUMNS, [(job.task_id or "(not sent)", words.status_words(job),
                                 job.prompt or job.kind) for job in jobs])
 
 
@@ -402,7 +403,7 @@ def do_save(magics, sub, rest):
     except (SaveTaskError, SaveLocationError) as error:
         raise UsageError(str(error)) from None
     except ApiframeError as error:
-        raise UsageError(render.explain(error)) from None
+        raise UsageError(words.explain(error)) from None
     for path in paths:
         print(path)
 
@@ -414,7 +415,7 @@ def do_account(magics, sub, rest):
         with on_interrupt("asking APIFRAME for the account", "nothing was changed"):
             account = rt.client.account()
     except ApiframeError as error:
-        raise UsageError(render.explain(error)) from None
+        raise UsageError(words.explain(error)) from None
     where = " (offline simulator)" if rt.offline else ""
     print(f"credits: {account.credits} · plan: {account.plan} · images made: "
           f"{account.total_images}{where}")
@@ -523,7 +524,7 @@ def do_login(magics, sub, rest):
     try:
         ApiframeClient(key, base_url=magics.base_url).close()
     except ApiframeError as error:
-        raise UsageError(f"that key cannot be used: {render.explain(error)}") from None
+        raise UsageError(f"that key cannot be used: {words.explain(error)}") from None
     magics.keys.login(key)
     print("Key kept for this kernel (not written anywhere); the next %%imagine uses APIFRAME.")
 
@@ -557,7 +558,7 @@ def _image_url(magics, source: str, what: str) -> str:
         with on_interrupt(f"uploading {source}", "nothing was submitted"):
             return rt.client.upload(item)
     except ApiframeError as error:
-        raise UsageError(f"{source}: {render.explain(error)}") from None
+        raise UsageError(f"{source}: {words.explain(error)}") from None
 
 
 def _submit_one(magics, kind: str, payload: dict, prompt: str | None):
@@ -566,7 +567,7 @@ def _submit_one(magics, kind: str, payload: dict, prompt: str | None):
         with on_interrupt(f"submitting {kind}", manager=rt.manager):
             job = rt.manager.submit(kind, payload, prompt=prompt)
     except ApiframeError as error:
-        raise UsageError(render.explain(error)) from None
+        raise UsageError(words.explain(error)) from None
     return _present(magics, [job], group=False, wait=_should_wait_default(magics))
 
 

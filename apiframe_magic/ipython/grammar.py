@@ -19,7 +19,7 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 
-WAIT_ENV = "APIFRAME_MAGIC_WAIT"
+
 PROMPT_SEPARATOR = re.compile(r"(?:^|\s)--(?:\s|$)")
 MAX_HISTORY_ROWS = 1_000_000   # `history N`: more than any history holds, small enough for SQLite
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..redaction import HiddenKey
+from ..settings import KEY_ENV
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class KeyChoice:
 class KeyRing:
     """Finds the key for each call; remembers a key typed at `%imagine login`."""
 
-    def __init__(self, env_var: str = "APIFRAME_API_KEY"):
+    def __init__(self, env_var: str = KEY_ENV):
         self.env_var = env_var
         self._login_key: str | None = None
 

@@ -15,9 +15,6 @@ configuration it depends on changes.
 """
 from __future__ import annotations
 
-import math
-import os
-import re
 import shlex
 from pathlib import Path
 
@@ -25,11 +22,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Enum, Float, Int, TraitError, Unicode, default, validate
 
+from .. import settings
+from ..errors import InvalidArgumentError
+from ..settings import DEFAULT_BASE_URL, WAIT_ENV
 from . import grammar
-from .grammar import WAIT_ENV
 from .keys import KeyRing
-
-DEFAULT_BASE_URL = "https://api.apiframe.pro"
 
 
 @magics_class
@@ -38,7 +35,7 @@ class Imagine(Magics):
 
     base_url = Unicode(help="APIFRAME's address (default $APIFRAME_BASE_URL, else "
                             f"{DEFAULT_BASE_URL})").tag(config=True)
-    api_key_env = Unicode("APIFRAME_API_KEY",
+    api_key_env = Unicode(settings.KEY_ENV,
                           help="the environment variable (or .env entry) that holds the key"
                           ).tag(config=True)
     wait = Enum(("auto", "always", "never"), "auto",
@@ -57,7 +54,7 @@ class Imagine(Magics):
                                    "Midjourney's current default model").tag(config=True)
     max_in_flight = Int(0, help="jobs sent to the service at once; 0 keeps the engine's default"
                         ).tag(config=True)
-    confirm_above = Int(10, help="a run of more jobs than this needs --yes (above 40 always)"
+    confirm_above = Int(settings.MAGIC_CONFIRM_ABOVE, help="a run of more jobs than this needs --yes (above 40 always)"
                         ).tag(config=True)
     sim_speed = Float(help="clock speed of the offline simulator (10: an imagine takes "
                                  "about 4 s)").tag(config=True)
@@ -68,10 +65,10 @@ class Imagine(Magics):
 
     @default("sim_speed")
     def _sim_speed_default(self):
-        try:  # the same variable the CLI reads; not imported from runtime, which loads requests
-            return float(os.environ.get("APIFRAME_SIM_SPEED", "") or 10.0)
-        except ValueError:
-            return 10.0
+        try:  # the same variable and rule as the CLI's; a bad value stops the cell in one line
+            return settings.sim_speed()
+        except InvalidArgumentError as error:
+            raise UsageError(str(error)) from None
 
     @default("default_version")
     def _default_version_default(self):
@@ -81,22 +78,21 @@ class Imagine(Magics):
 
     @default("base_url")
     def _base_url_default(self):
-        return os.environ.get("APIFRAME_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        return settings.base_url()
 
     @validate("base_url")
     def _check_base_url(self, proposal):
-        value = proposal["value"].strip().rstrip("/")
-        if not re.match(r"https?://[^/?#\s]+(/[^?#\s]*)?\Z", value):
-            raise TraitError(f"base_url must be an http(s) address without query or fragment, "
-                             f"like {DEFAULT_BASE_URL}; got {value!r}")
-        return value
+        try:
+            return settings.check_base_url(proposal["value"])
+        except InvalidArgumentError as error:
+            raise TraitError(f"base_url must be the API's address: {error}") from None
 
     @validate("api_key_env")
     def _check_key_env(self, proposal):
-        if not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", proposal["value"]):
-            raise TraitError("api_key_env must be an environment variable name, like "
-                             "APIFRAME_API_KEY")
-        return proposal["value"]
+        try:
+            return settings.check_env_name(proposal["value"])
+        except InvalidArgumentError as error:
+            raise TraitError(str(error)) from None
 
     @validate("twin_size")
     def _check_twin_size(self, proposal):
@@ -116,10 +112,10 @@ class Imagine(Magics):
 
     @validate("sim_speed")
     def _check_speed(self, proposal):
-        value = proposal["value"]
-        if not math.isfinite(value) or value <= 0 or value > 10_000:
-            raise TraitError(f"sim_speed must be a number above 0 and at most 10000; got {value}")
-        return value
+        try:
+            return settings.check_sim_speed(proposal["value"])
+        except InvalidArgumentError as error:
+            raise TraitError(str(error)) from None
 
     @validate("default_version")
     def _check_version(self, proposal):

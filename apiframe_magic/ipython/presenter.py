@@ -15,6 +15,7 @@ import threading
 from typing import Callable
 
 from ..static import render
+from ..words import progress_line
 from . import frontend
 
 
@@ -194,7 +195,7 @@ def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bo
         while True:
             pending = [job for job in jobs if not job.done or not job._images_ready.is_set()]
             if text_progress:
-                line = progress_line(jobs)
+                line = progress_line(jobs, width=24)
                 if line != last:
                     stream.write("\r" + line.ljust(len(last or "")))
                     stream.flush()
@@ -214,19 +215,6 @@ def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bo
     if text_progress:
         stream.write("\n")
     return True
-
-
-def progress_line(jobs, width: int = 24) -> str:
-    """`[#####-----]  40% processing` for one job; an average and a count for several."""
-    if len(jobs) == 1:
-        job = jobs[0]
-        percent = 100 if job.state == "finished" else (job.percentage or 0)
-        words = render.status_words(job, percentage=False)   # the bar says the percentage
-    else:
-        percent = sum(100 if j.done else (j.percentage or 0) for j in jobs) // len(jobs)
-        words = f"{sum(j.done for j in jobs)}/{len(jobs)} done"
-    filled = width * percent // 100
-    return f"[{'#' * filled}{'-' * (width - filled)}] {percent:3d}% {words}"
 
 
 # ------------------------------------------------------------------------------ for Job / JobGroup

@@ -6,11 +6,11 @@ Parameters inside `{…}` permutation groups are left alone (they belong to one 
 """
 from __future__ import annotations
 
-from .table import _ALIASES, _CODES, _FLAG, _MERGED_KINDS, _NIJI, _OPTINT, _WORDS, _Spec
-from .tokens import _read_heads, _take_values, _token_offsets, _tokenize
-from .values import _DASH_STARTS, _format_number
+from .table import ALIASES, CODES, FLAG, MERGED_KINDS, NIJI, OPTINT, WORDS, Spec
+from .tokens import read_heads, take_values, token_offsets, tokenize
+from .values import DASH_STARTS, format_number
 
-_BARE_KINDS = frozenset({_FLAG, _NIJI, _CODES, _OPTINT})    # kinds that may stand without a value
+_BARE_KINDS = frozenset({FLAG, NIJI, CODES, OPTINT})    # kinds that may stand without a value
 
 
 def get_params(text: str) -> dict[str, str | bool]:
@@ -29,7 +29,7 @@ def get_params(text: str) -> dict[str, str | bool]:
         value = " ".join(values) if values else True
         if spec.name not in found:
             found[spec.name] = value
-        elif spec.kind in _MERGED_KINDS and value is not True:
+        elif spec.kind in MERGED_KINDS and value is not True:
             earlier = found[spec.name]
             found[spec.name] = value if earlier is True else f"{earlier} {value}"
     return found
@@ -46,7 +46,7 @@ def set_param(text: str, name: str, value) -> str:
     (`—ar`, `--aspect`); later ones are removed; without one, the parameter is appended.
     Raises ValueError for an unknown name or a value that is not one parameter value.
     """
-    spec = _ALIASES.get(name.lstrip("-—").lower()) if isinstance(name, str) else None
+    spec = ALIASES.get(name.lstrip("-—").lower()) if isinstance(name, str) else None
     if spec is None:
         raise ValueError(f"unknown Midjourney parameter {name!r}")
     rendered = _render_value(spec, value)
@@ -67,7 +67,7 @@ def set_param(text: str, name: str, value) -> str:
     return result
 
 
-def _render_value(spec: _Spec, value) -> str | bool | None:
+def _render_value(spec: Spec, value) -> str | bool | None:
     """The value as it is written after the name; True for none; None to remove."""
     if value is None or value is False or value == "":
         return None
@@ -75,24 +75,24 @@ def _render_value(spec: _Spec, value) -> str | bool | None:
         if spec.kind not in _BARE_KINDS:
             raise ValueError(f"--{spec.name} needs a value")
         return True
-    if spec.kind == _FLAG:
+    if spec.kind == FLAG:
         raise ValueError(f"--{spec.name} is a flag: pass True to set it, None to remove it")
     if isinstance(value, (list, tuple)):
-        items = [_format_number(v) if isinstance(v, (int, float)) else str(v) for v in value]
-        rendered = (", " if spec.kind == _WORDS else " ").join(items)
+        items = [format_number(v) if isinstance(v, (int, float)) else str(v) for v in value]
+        rendered = (", " if spec.kind == WORDS else " ").join(items)
     elif isinstance(value, (int, float)):
-        rendered = _format_number(value)
+        rendered = format_number(value)
     else:
         rendered = str(value)
     words = rendered.split()
     if not words:
         return None
-    if any(word[0] in _DASH_STARTS and len(word) > 1 for word in words):
+    if any(word[0] in DASH_STARTS and len(word) > 1 for word in words):
         raise ValueError(f"{rendered!r} is not a value for --{spec.name}")
     return " ".join(words)
 
 
-def _write(spec: _Spec, head, rendered) -> str:
+def _write(spec: Spec, head, rendered) -> str:
     """Name and value; a name the user wrote cleanly keeps their spelling."""
     if head is not None and not head.dash and not head.glued:
         flag = head.raw
@@ -112,13 +112,13 @@ def _cut(text: str, start: int, end: int) -> str:
 
 def _occurrences(text: str, with_heads: bool = False) -> list[tuple]:
     """(spec, start, end, value tokens[, head]) for each known parameter outside braces."""
-    tokens = _tokenize(text)
+    tokens = tokenize(text)
     if not tokens:
         return []
-    heads = _read_heads(tokens)
+    heads = read_heads(tokens)
     if not any(heads):
         return []
-    offsets = _token_offsets(text, tokens)
+    offsets = token_offsets(text, tokens)
     depths = _brace_depths(text, offsets) if "{" in text else None
     found, index = [], 0
     while index < len(tokens):
@@ -126,8 +126,8 @@ def _occurrences(text: str, with_heads: bool = False) -> list[tuple]:
         if head is None:
             index += 1
             continue
-        values, after = _take_values(tokens, heads, head)
-        spec = _ALIASES.get(head.name)
+        values, after = take_values(tokens, heads, head)
+        spec = ALIASES.get(head.name)
         if spec is not None and (depths is None or depths[index] == 0):
             last = after - 1
             start, end = offsets[index], offsets[last] + len(tokens[last])

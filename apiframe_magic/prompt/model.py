@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .table import _SPECS, _WORDS
-from .values import _format_number
+from .table import SPECS, WORDS
+from .values import format_number
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Reference:
     weight: float | None = None
 
     def __str__(self) -> str:
-        return self.value if self.weight is None else f"{self.value}::{_format_number(self.weight)}"
+        return self.value if self.weight is None else f"{self.value}::{format_number(self.weight)}"
 
 
 @dataclass(frozen=True)
@@ -90,10 +90,10 @@ class Prompt:
 # --------------------------------------------------------------------------------------------
 
 def _render_prompt(prompt: Prompt) -> str:
-    return _render_parts(prompt.image_prompts, prompt.text, prompt.params)
+    return render_parts(prompt.image_prompts, prompt.text, prompt.params)
 
 
-def _render_parts(images: tuple[str, ...], text: str, params: dict) -> str:
+def render_parts(images: tuple[str, ...], text: str, params: dict) -> str:
     parts = list(images)
     if text:
         parts.append(text)
@@ -103,15 +103,15 @@ def _render_parts(images: tuple[str, ...], text: str, params: dict) -> str:
 
 
 def _render_parameter(name: str, value) -> str:
-    spec = _SPECS.get(name)
+    spec = SPECS.get(name)
     flag = "--" + (spec.spelling or spec.name if spec else name)
     if value is True:
         return flag
-    if spec is not None and spec.kind == _WORDS:
+    if spec is not None and spec.kind == WORDS:
         return f"{flag} {', '.join(value)}"
     if isinstance(value, (list, tuple)):
         return " ".join([flag] + [str(item) for item in value])
     if isinstance(value, (int, float)):
-        return f"{flag} {_format_number(value)}"
+        return f"{flag} {format_number(value)}"
     return f"{flag} {value}"
 

@@ -10,28 +10,28 @@ from __future__ import annotations
 import difflib
 import re
 
-from .converters import _CONVERTERS, _INVALID, _quoted_value, _split_phrases
-from .model import Prompt, _render_parts
-from .permutations import _brace_tree
-from .problems import PromptError, PromptProblem, _clip, _problem_order
+from ..settings import is_http_url
+from .converters import CONVERTERS, INVALID, quoted_value, split_phrases
+from .model import Prompt, render_parts
+from .permutations import brace_tree
+from .problems import PromptError, PromptProblem, clip, problem_order
 from .table import (
-    _ALIASES, _CONFUSIONS, _DEPRECATED, _FLAG, _KNOWN_NAMES, _LIST_KINDS, _MERGED_KINDS,
-    _NAMES_LONGEST_FIRST, _SPEED_FLAGS, _SUGGESTABLE, _VIDEO_ONLY, _WORDS, IMAGE_EXTENSIONS,
-    MAX_PROMPT_CHARS, _Spec,
+    ALIASES, CONFUSIONS, DEPRECATED, FLAG, KNOWN_NAMES, LIST_KINDS, MERGED_KINDS,
+    NAMES_LONGEST_FIRST, SPEED_FLAGS, SUGGESTABLE, VIDEO_ONLY, WORDS, IMAGE_EXTENSIONS,
+    MAX_PROMPT_CHARS, Spec,
 )
 from .tokens import (
-    _SINGLE_DASH_SCREEN_RE, _SMART_QUOTE_SCREEN_RE, _Head, _is_flag, _read_heads, _take_values,
-    _token_offsets, _tokenize,
+    SINGLE_DASH_SCREEN_RE, SMART_QUOTE_SCREEN_RE, Head, is_flag, read_heads, take_values,
+    token_offsets, tokenize,
 )
 from .values import (
-    _CONTROL_RE, _MOODBOARD_RE, _QUOTES, _SIGNED_RE, _closest, _format_number, _format_plain,
-    _is_url,
-    _reduce_ratio,
+    CONTROL_RE, MOODBOARD_RE, QUOTES, SIGNED_RE, closest, format_number, format_plain,
+    reduce_ratio,
 )
 from .versions import (
-    _PLAUSIBLE_DEFAULTS, _Version, _cached_version, _iw_bounds, _quality_values, _rule_cref,
-    _rule_hd, _rule_multi_prompt, _rule_oref, _rule_range, _rule_stop, _rule_style, _rule_tile,
-    _rule_v6_plus, _rule_v7_plus, _rule_v8_plus, _rule_weird, _stylize_bounds, _sv_bounds,
+    PLAUSIBLE_DEFAULTS, Version, cached_version, iw_bounds, quality_values, rule_cref,
+    rule_hd, rule_multi_prompt, rule_oref, rule_range, rule_stop, rule_style, rule_tile,
+    rule_v6_plus, rule_v7_plus, rule_v8_plus, rule_weird, stylize_bounds, sv_bounds,
 )
 
 class _Parser:
@@ -43,23 +43,23 @@ class _Parser:
         self.errors: list[PromptProblem] = []
         self.warnings: list[PromptProblem] = []
         self.params: dict = {}
-        self.where: dict[str, tuple[_Head, list]] = {}    # canonical name -> (head, values)
-        self.caller_version = _cached_version(version) if version is not None else None
+        self.where: dict[str, tuple[Head, list]] = {}    # canonical name -> (head, values)
+        self.caller_version = cached_version(version) if version is not None else None
         self.default_version = (
-            _cached_version(default_version) if default_version is not None else None)
-        self.tokens = _tokenize(text)
-        self.heads = _read_heads(self.tokens)
+            cached_version(default_version) if default_version is not None else None)
+        self.tokens = tokenize(text)
+        self.heads = read_heads(self.tokens)
         self.offsets: list[int] | None = None
         # one scan for the characters that only unusual prompts have
         self.rare = _RARE_SCREEN_RE.search(text) is not None
         self.quotes = self.rare and _QUOTE_SCREEN_RE.search(text) is not None
-        self.deprecated: list[tuple[_Head, str]] = []
+        self.deprecated: list[tuple[Head, str]] = []
         self.flagged: set[str] = set()      # parameters that already have their error line
 
     # -- positions and reporting ------------------------------------------------------------
     def pos(self, index: int) -> int:
         if self.offsets is None:
-            self.offsets = _token_offsets(self.source, self.tokens)
+            self.offsets = token_offsets(self.source, self.tokens)
         return self.offsets[index] if index < len(self.offsets) else len(self.source)
 
     def at(self, where) -> int:
@@ -81,7 +81,7 @@ class _Parser:
         if self.rare:
             if "{" in self.source or "}" in self.source:
                 self.check_braces()    # a brace problem is reported alone: the rest follows from it
-            if _CONTROL_RE.search(self.source):
+            if CONTROL_RE.search(self.source):
                 self.check_control_characters()
         heads, tokens = self.heads, self.tokens
         first_head = next((i for i, head in enumerate(heads) if head), len(tokens))
@@ -101,11 +101,11 @@ class _Parser:
             self.check_versions()
         elif "::" in self.text:
             self.check_versions()
-        canonical = _render_parts(self.images, self.text, self.params)
+        canonical = render_parts(self.images, self.text, self.params)
         self.check_length(canonical)
         if self.errors:
-            raise PromptError(sorted(self.errors, key=_problem_order))
-        warnings = (tuple(str(w) for w in sorted(self.warnings, key=_problem_order))
+            raise PromptError(sorted(self.errors, key=problem_order))
+        warnings = (tuple(str(w) for w in sorted(self.warnings, key=problem_order))
                     if self.warnings else ())
         prompt = Prompt(self.text, self.images, self.params, warnings,
                         self.effective_version_label())
@@ -115,7 +115,7 @@ class _Parser:
     def check_braces(self) -> None:
         """Raise the brace problems alone: every other line would be a consequence of them."""
         try:
-            _tree, problems = _brace_tree(self.source)
+            _tree, problems = brace_tree(self.source)
         except PromptError as too_deep:
             problems = too_deep.problems
         if not problems:
@@ -126,7 +126,7 @@ class _Parser:
         raise PromptError(problems)
 
     def check_control_characters(self) -> None:
-        match = _CONTROL_RE.search(self.source)
+        match = CONTROL_RE.search(self.source)
         if "\ud800" <= match.group() <= "\udfff":
             self.error(f"a lone surrogate U+{ord(match.group()):04X} in the prompt: half of a "
                        "character, which cannot be sent", "", match.start(),
@@ -150,13 +150,13 @@ class _Parser:
 
     def leading_images(self, start: int, stop: int) -> int:
         index = start
-        while index < stop and _is_url(self.tokens[index]):
+        while index < stop and is_http_url(self.tokens[index]):
             index += 1
         return index
 
     # -- parameters -----------------------------------------------------------------------
     def read_parameters(self, index: int) -> None:
-        previous: _Head | None = None
+        previous: Head | None = None
         while index < len(self.tokens):
             head = self.heads[index]
             if head is None:
@@ -166,10 +166,10 @@ class _Parser:
             self.add_parameter(head, values)
             previous = head
 
-    def take_values(self, head: _Head) -> tuple[list, int]:
-        return _take_values(self.tokens, self.heads, head)
+    def take_values(self, head: Head) -> tuple[list, int]:
+        return take_values(self.tokens, self.heads, head)
 
-    def leftover_words(self, index: int, previous: _Head | None) -> int:
+    def leftover_words(self, index: int, previous: Head | None) -> int:
         """Words after a parameter's value: Midjourney calls them unrecognized parameters."""
         end = index
         while end < len(self.tokens) and self.heads[end] is None:
@@ -178,28 +178,28 @@ class _Parser:
         hint = "move these words before the first --"
         if previous is not None and previous.name == "oref":
             hint = "--oref takes exactly one image; remove the others"
-        elif previous is not None and _is_flag(previous.name):
+        elif previous is not None and is_flag(previous.name):
             hint = f"--{previous.name} takes no value; " + hint
         self.error("words after the parameters", words, self.pos(index), hint)
         return end
 
-    def add_parameter(self, head: _Head, values: list) -> None:
+    def add_parameter(self, head: Head, values: list) -> None:
         """Read one parameter; whatever is wrong with it makes one line (the first problem)."""
         reported = len(self.errors)
         self.read_parameter(head, values)
         if len(self.errors) > reported:
             del self.errors[reported + 1:]
-            spec = _ALIASES.get(head.name)
+            spec = ALIASES.get(head.name)
             self.flagged.add(spec.name if spec else head.name)
 
-    def read_parameter(self, head: _Head, values: list) -> None:
+    def read_parameter(self, head: Head, values: list) -> None:
         token = " ".join([head.raw] + [text for text, _ in values]) if values else head.raw
         if head.dash or head.glued or not head.raw.islower():
             self.check_head_spelling(head)
-        if head.name in _DEPRECATED:
+        if head.name in DEPRECATED:
             self.deprecated.append((head, token))
             return
-        spec = _ALIASES.get(head.name)
+        spec = ALIASES.get(head.name)
         if spec is None and not head.name:
             self.error("-- without a parameter name", token, self.pos(head.index),
                        "remove it, or write the name right after the dashes, e.g. --ar")
@@ -208,37 +208,37 @@ class _Parser:
             self.error(f"unknown parameter --{head.name}", token, self.pos(head.index),
                        _suggest(head.name))
             return
-        if spec.name in self.where and spec.kind not in _MERGED_KINDS:
+        if spec.name in self.where and spec.kind not in MERGED_KINDS:
             self.duplicate(spec, token, head, values)
             return
-        if values and self.quotes and spec.kind != _WORDS:
-            quoted = _quoted_value(values)
+        if values and self.quotes and spec.kind != WORDS:
+            quoted = quoted_value(values)
             if quoted is not None:
                 self.unquote(head, values, quoted)
                 return
-        value = _CONVERTERS[spec.kind](self, spec, head, values, token)
+        value = CONVERTERS[spec.kind](self, spec, head, values, token)
         if spec.name in self.where:          # "--sref 1 --sref 2": one list, in order
-            if value is not _INVALID and spec.name in self.params:
+            if value is not INVALID and spec.name in self.params:
                 self.merge(spec, head, self.params[spec.name] + value, token)
             return
         self.where[spec.name] = (head, values)
-        if value is not _INVALID:
+        if value is not INVALID:
             self.params[spec.name] = value
 
-    def merge(self, spec: _Spec, head: _Head, merged: list, token: str) -> None:
+    def merge(self, spec: Spec, head: Head, merged: list, token: str) -> None:
         if spec.high is not None and len(merged) > spec.high:
             self.error(f"--{spec.name} takes at most {int(spec.high)} images", token,
                        self.pos(head.index), "remove some")
             return
         self.params[spec.name] = merged
 
-    def unquote(self, head: _Head, values: list, quoted) -> None:
+    def unquote(self, head: Head, values: list, quoted) -> None:
         raw, where = quoted
-        bare = " ".join(text.strip(_QUOTES) for text, _ in values)
+        bare = " ".join(text.strip(QUOTES) for text, _ in values)
         self.error("quotes around a parameter value", raw, self.at(where),
                    f"write --{head.name} {bare}".rstrip())
 
-    def check_head_spelling(self, head: _Head) -> None:
+    def check_head_spelling(self, head: Head) -> None:
         name, position = head.name, self.pos(head.index)
         if head.dash == "endash":
             self.error("an en-dash or minus sign is not a parameter dash", head.raw,
@@ -248,12 +248,12 @@ class _Parser:
         elif head.dash == "triple":
             self.error("three dashes before a parameter name", head.raw, position,
                        f"write --{name}")
-        elif head.glued and name in _ALIASES and not _is_flag(name):
+        elif head.glued and name in ALIASES and not is_flag(name):
             value = head.glued.lstrip("=:-")
             self.error(f"no space between --{name} and its value", head.raw + head.glued,
                        position, f"write --{name} {value}".rstrip())
         letters = head.raw.lstrip("-—–− ")
-        if letters != letters.lower() and name in _KNOWN_NAMES:
+        if letters != letters.lower() and name in KNOWN_NAMES:
             self.warn("parameter names are lower-case", head.raw, position, f"read as --{name}")
 
     def check_deprecated(self) -> None:
@@ -265,10 +265,10 @@ class _Parser:
                 sizes[head.name[0]] = int(value) if value.isdigit() and len(value) < 7 else None
         width = sizes.get("w") or self.old_width()
         height = sizes.get("h")
-        ratio = (f"use --ar {_reduce_ratio(width, height)} for {width}×{height}"
+        ratio = (f"use --ar {reduce_ratio(width, height)} for {width}×{height}"
                  if width and height else "")
         for head, token in self.deprecated:
-            hint = ratio or _DEPRECATED[head.name]
+            hint = ratio or DEPRECATED[head.name]
             self.error(f"--{head.name} is deprecated and no longer accepted", token,
                        self.pos(head.index), hint)
         if ratio and "weird" in self.where and self.where["weird"][0].name == "w":
@@ -283,24 +283,24 @@ class _Parser:
             return value or None
         return None
 
-    def duplicate(self, spec: _Spec, token: str, head: _Head, values) -> None:
+    def duplicate(self, spec: Spec, token: str, head: Head, values) -> None:
         first_token, first_position = self.place(spec.name)
-        hint = f"keep one (the first is {_clip(first_token, 40)} at character {first_position})"
+        hint = f"keep one (the first is {clip(first_token, 40)} at character {first_position})"
         if spec.name == "no":
-            merged = ", ".join(self.params.get("no", []) + _split_phrases(values))
+            merged = ", ".join(self.params.get("no", []) + split_phrases(values))
             hint = f"use --no {merged}"
-        elif spec.kind in _LIST_KINDS:
+        elif spec.kind in LIST_KINDS:
             hint = f"list every item after a single --{spec.name}"
         self.error(f"--{spec.name} given twice", token, self.pos(head.index), hint)
 
     # -- text, images and cross-parameter rules ---------------------------------------------
     def check_text(self) -> None:
         if self.text:
-            if _SMART_QUOTE_SCREEN_RE.search(self.text):
+            if SMART_QUOTE_SCREEN_RE.search(self.text):
                 self.check_smart_quotes()
             if "::" in self.text:
                 self.check_multi_prompt_weights()
-            if _SINGLE_DASH_SCREEN_RE.search(self.text):
+            if SINGLE_DASH_SCREEN_RE.search(self.text):
                 self.check_single_dash_lookalikes()
             return
         token = self.tokens[0] if self.tokens else ""
@@ -329,7 +329,7 @@ class _Parser:
 
     def check_smart_quotes(self) -> None:
         for index, token in self.text_tokens():
-            if not _is_url(token) and _SMART_QUOTE_SCREEN_RE.search(token):
+            if not is_http_url(token) and SMART_QUOTE_SCREEN_RE.search(token):
                 self.warn("curly quotes do not mark text in the image", token, self.pos(index),
                           'use straight double quotes: "like this"')
                 return
@@ -337,7 +337,7 @@ class _Parser:
     def check_multi_prompt_weights(self) -> None:
         total = sum(_multi_prompt_weights(self.text))
         if not total > 0:
-            self.error(f"multi-prompt weights add up to {_format_plain(total)}", "::",
+            self.error(f"multi-prompt weights add up to {format_plain(total)}", "::",
                        self.text_position("::"), "the sum of all weights must be positive")
 
     def check_single_dash_lookalikes(self) -> None:
@@ -345,12 +345,12 @@ class _Parser:
         tokens = self.tokens
         for index, token in self.text_tokens():
             if (len(token) > 2 and token[0] == "-" and token[1] != "-"
-                    and token[1:].lower() in _ALIASES):
+                    and token[1:].lower() in ALIASES):
                 self.warn("this is read as text", token, self.pos(index),
                           f"did you mean --{token[1:].lower()}?")
             elif token == "—" and index + 1 < self.text_end:
                 following = tokens[index + 1].lower()
-                if following in _ALIASES and _ALIASES[following].kind != _FLAG:
+                if following in ALIASES and ALIASES[following].kind != FLAG:
                     self.warn("read as text", f"— {following}", self.pos(index),
                               f"for a parameter write —{following} or --{following}")
 
@@ -367,7 +367,7 @@ class _Parser:
         if "version" in where and "niji" in where:
             self.error("--v and --niji cannot be used together", *place("niji"),
                        "pick one of them")
-        speeds = [name for name in _SPEED_FLAGS if name in where]
+        speeds = [name for name in SPEED_FLAGS if name in where]
         if len(speeds) > 1:
             self.error("more than one speed: " + ", ".join("--" + s for s in speeds),
                        *place(speeds[1]), "keep one of --relax, --fast, --turbo")
@@ -388,13 +388,13 @@ class _Parser:
         if "repeat" in where and "relax" in where:
             self.warn("--repeat runs in Fast or Turbo mode only", *place("repeat"),
                       "remove --relax or --repeat")
-        if "p" in params and any(_MOODBOARD_RE.match(code) for code in params["p"]):
+        if "p" in params and any(MOODBOARD_RE.match(code) for code in params["p"]):
             for name in ("sw", "sv"):
                 if name in where:
                     self.warn(f"--{name} is not compatible with a moodboard --p", *place(name),
                               f"remove --{name}")
         if "video" not in where:
-            for name in _VIDEO_ONLY:
+            for name in VIDEO_ONLY:
                 if name in where:
                     self.warn(f"--{name} is for video jobs; a still image ignores it",
                               *place(name), f"remove --{name}, or add --video for a video")
@@ -404,14 +404,14 @@ class _Parser:
                           *place("weird"), "for a size use --ar W:H, e.g. --ar 16:9")
 
     # -- versions ---------------------------------------------------------------------------
-    def effective_version(self) -> tuple[_Version | None, str]:
+    def effective_version(self) -> tuple[Version | None, str]:
         """(version, certainty): "named" when the prompt or caller names it, "assumed" for a
         configured default, "unknown" otherwise."""
         if "version" in self.params:
-            return _cached_version(self.params["version"]), "named"
+            return cached_version(self.params["version"]), "named"
         if "niji" in self.params:
             niji = self.params["niji"]
-            return _cached_version("niji" if niji is True else f"niji {niji}"), "named"
+            return cached_version("niji" if niji is True else f"niji {niji}"), "named"
         if "version" in self.where or "niji" in self.where:
             return None, "unknown"
         if self.caller_version is not None:
@@ -431,20 +431,20 @@ class _Parser:
             if name in where:
                 self.apply_rule(rule, f"--{name}", name, hint, version, certainty)
         if "style" in params:
-            self.apply_rule(_rule_style(params["style"]), f"--style {params['style']}", "style",
+            self.apply_rule(rule_style(params["style"]), f"--style {params['style']}", "style",
                             _STYLE_HINT, version, certainty)
         if "stylize" in params and "stylize" not in self.flagged:
             self.check_stylize(version if certainty == "named" else None)
         if "quality" in params:
             self.check_quality_rounding(version)
         if "iw" in params:
-            self.apply_rule(_rule_range(params["iw"], _iw_bounds), "--iw", "iw",
+            self.apply_rule(rule_range(params["iw"], iw_bounds), "--iw", "iw",
                             "lower --iw", version, certainty)
         if "sv" in params:
-            self.apply_rule(_rule_range(params["sv"], _sv_bounds), "--sv", "sv",
+            self.apply_rule(rule_range(params["sv"], sv_bounds), "--sv", "sv",
                             "V6 and Niji 6 take --sv 1–4, V7 4 or 6", version, certainty)
         if "::" in self.text:
-            self.apply_rule(_rule_multi_prompt, "", "::",
+            self.apply_rule(rule_multi_prompt, "", "::",
                             "remove the :: weights (--no still works) or add --v 6.1",
                             version, certainty)
 
@@ -458,7 +458,7 @@ class _Parser:
         if name in self.flagged:
             return
         if certainty == "unknown":
-            failures = [found[1] for found in map(rule, _PLAUSIBLE_DEFAULTS)
+            failures = [found[1] for found in map(rule, PLAUSIBLE_DEFAULTS)
                         if found and found[0] == "no"]
             if failures:
                 more = len(failures) - 1
@@ -477,20 +477,20 @@ class _Parser:
         else:
             self.warn(reason, *self.locate(name), hint)
 
-    def check_quality_rounding(self, version: _Version | None) -> None:
+    def check_quality_rounding(self, version: Version | None) -> None:
         """Midjourney rounds `--q` to the closest value the model has [Q]: say which it uses."""
         value = self.params["quality"]
-        allowed = _quality_values(version)
+        allowed = quality_values(version)
         if value in allowed:
             return
-        rounded = _closest(value, allowed)
+        rounded = closest(value, allowed)
         model = f" on {version.flag}" if version is not None else ""
-        self.warn(f"Midjourney rounds --q {_format_plain(value)} to {_format_plain(rounded)}"
-                  f"{model}", *self.place("quality"), f"write --q {_format_number(rounded)}")
+        self.warn(f"Midjourney rounds --q {format_plain(value)} to {format_plain(rounded)}"
+                  f"{model}", *self.place("quality"), f"write --q {format_number(rounded)}")
 
-    def check_stylize(self, named: _Version | None) -> None:
+    def check_stylize(self, named: Version | None) -> None:
         """0–1000 on every model an account can default to; 625–60000 only on a named V3."""
-        low, high = _stylize_bounds(named)
+        low, high = stylize_bounds(named)
         value = self.params["stylize"]
         if low <= value <= high:
             return
@@ -512,21 +512,21 @@ class _Parser:
 
 
 _GATES = (
-    ("cref", _rule_cref, "on V7 use --oref; otherwise add --v 6.1"),
-    ("oref", _rule_oref, "--oref needs --v 7 (on V8 use --edit)"),
-    ("exp", _rule_v7_plus, "--exp needs V7 or later: add --v 7"),
-    ("draft", _rule_v7_plus, "--draft needs V7 or later: add --v 7"),
-    ("sref", _rule_v6_plus, "style references need V6 or later"),
-    ("p", _rule_v6_plus, "personalization needs V6 or later"),
-    ("edit", _rule_v8_plus, "--edit needs V8: add --v 8.1"),
-    ("preview", _rule_v8_plus, "--preview needs V8: add --v 8.1"),
-    ("stop", _rule_stop, "--stop is legacy: it works up to V6.1 (add --v 6.1)"),
-    ("tile", _rule_tile, "--tile works on V5 and later"),
-    ("weird", _rule_weird, "--weird needs V5 or later"),
-    ("hd", _rule_hd, "--hd needs V8.1 or later: add --v 8.1"),
+    ("cref", rule_cref, "on V7 use --oref; otherwise add --v 6.1"),
+    ("oref", rule_oref, "--oref needs --v 7 (on V8 use --edit)"),
+    ("exp", rule_v7_plus, "--exp needs V7 or later: add --v 7"),
+    ("draft", rule_v7_plus, "--draft needs V7 or later: add --v 7"),
+    ("sref", rule_v6_plus, "style references need V6 or later"),
+    ("p", rule_v6_plus, "personalization needs V6 or later"),
+    ("edit", rule_v8_plus, "--edit needs V8: add --v 8.1"),
+    ("preview", rule_v8_plus, "--preview needs V8: add --v 8.1"),
+    ("stop", rule_stop, "--stop is legacy: it works up to V6.1 (add --v 6.1)"),
+    ("tile", rule_tile, "--tile works on V5 and later"),
+    ("weird", rule_weird, "--weird needs V5 or later"),
+    ("hd", rule_hd, "--hd needs V8.1 or later: add --v 8.1"),
 )
-_QUOTE_SCREEN_RE = re.compile(f"[{_QUOTES}]")
-_RARE_SCREEN_RE = re.compile(f"[{{}}{_QUOTES}\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_QUOTE_SCREEN_RE = re.compile(f"[{QUOTES}]")
+_RARE_SCREEN_RE = re.compile(f"[{{}}{QUOTES}\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _STYLE_HINT = "--style raw needs V5.1+; cute, expressive, original, scenic need --niji 5"
 # Pixel widths people used to write as `--w`: a `--w` with one of these is probably not weirdness.
 _PIXEL_SIZES = frozenset({256, 320, 384, 448, 480, 512, 576, 640, 704, 720, 768, 800, 832, 896,
@@ -536,14 +536,14 @@ _PIXEL_SIZES = frozenset({256, 320, 384, 448, 480, 512, 576, 640, 704, 720, 768,
 def _suggest(name: str) -> str:
     """A fix for an unknown parameter: a known confusion, a missing space, else the closest known
     name; when nothing is close, no guess."""
-    if name in _CONFUSIONS:
-        return f"did you mean --{_CONFUSIONS[name]}?"
-    for known in _NAMES_LONGEST_FIRST:
+    if name in CONFUSIONS:
+        return f"did you mean --{CONFUSIONS[name]}?"
+    for known in NAMES_LONGEST_FIRST:
         if name.startswith(known) and not name[len(known)].isalpha():
             return f"add a space: --{known} {name[len(known):].lstrip('=:-')}"
-    close = difflib.get_close_matches(name, _SUGGESTABLE, n=1, cutoff=0.75)
+    close = difflib.get_close_matches(name, SUGGESTABLE, n=1, cutoff=0.75)
     if close:
-        return f"did you mean --{_ALIASES[close[0]].name}?"
+        return f"did you mean --{ALIASES[close[0]].name}?"
     return "remove it (Midjourney has no such parameter)"
 
 
@@ -553,7 +553,7 @@ def _multi_prompt_weights(text: str) -> list[float]:
     parts = text.split("::")
     weights = []
     for index in range(1, len(parts)):
-        match = _SIGNED_RE.match(parts[index])
+        match = SIGNED_RE.match(parts[index])
         weights.append(float(match.group()) if match else 1.0)
         if match:
             parts[index] = parts[index][match.end():]

@@ -22,7 +22,7 @@ class _Group(list):
 _BRACE_MARK_RE = re.compile(r"\\,|[{},]")
 
 
-def _brace_tree(text: str) -> tuple[list, list[PromptProblem]]:
+def brace_tree(text: str) -> tuple[list, list[PromptProblem]]:
     """Parse `{a, b}` groups (nested, with `\\,` escapes) into a tree, collecting every
     unbalanced brace instead of stopping at the first. Jumps from mark to mark, so plain text
     costs one regex scan."""
@@ -116,7 +116,7 @@ def count_permutations(text: str) -> int:
         raise PromptError(f"prompt must be a string, not {type(text).__name__}")
     if "{" not in text and "}" not in text:
         return 1
-    tree, problems = _brace_tree(text)
+    tree, problems = brace_tree(text)
     if problems:
         raise PromptError(problems)
     return _count_sequence(tree)
@@ -134,7 +134,7 @@ def expand_permutations(text: str, *, max_jobs: int = DEFAULT_MAX_JOBS) -> list[
         raise PromptError(f"prompt must be a string, not {type(text).__name__}")
     if "{" not in text and "}" not in text:
         return [text]
-    tree, problems = _brace_tree(text)
+    tree, problems = brace_tree(text)
     if problems:
         raise PromptError(problems)
     jobs = _count_sequence(tree)

@@ -12,7 +12,7 @@ from typing import Iterable
 _VISIBLE = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
 
 
-def _clip(token: str, limit: int = 60) -> str:
+def clip(token: str, limit: int = 60) -> str:
     """Keep messages one readable line even when a token is a whole paragraph."""
     return token if len(token) <= limit else token[: limit - 1] + "…"
 
@@ -35,7 +35,7 @@ class PromptProblem:
 
     def __str__(self) -> str:
         where = f"at character {self.position}" if self.position is not None else ""
-        subject = " ".join(part for part in (_clip(self.token), where) if part)
+        subject = " ".join(part for part in (clip(self.token), where) if part)
         line = f"{subject}: {self.message}" if subject else self.message
         if self.hint:
             line += f"; {self.hint}"
@@ -63,5 +63,5 @@ class PromptError(ValueError):
         return (type(self), (self.problems,))
 
 
-def _problem_order(problem: PromptProblem) -> tuple:
+def problem_order(problem: PromptProblem) -> tuple:
     return (problem.job or 0, -1 if problem.position is None else problem.position)

@@ -25,7 +25,7 @@ IMAGE_EXTENSIONS = frozenset({"png", "gif", "jpg", "jpeg", "webp"})
 
 
 @dataclass(frozen=True)
-class _Spec:
+class Spec:
     """How one parameter is read: `kind` picks arity and converter; `low`/`high` is the widest
     range any version accepts (`high` None: no upper bound); `choices` the only documented values
     of a whole number; `spelling` is how the canonical prompt writes it; `legacy_high` a larger
@@ -41,71 +41,71 @@ class _Spec:
     legacy_high: float | None = None    # read up to this; a version rule checks the rest
 
 
-_FLAG, _INT, _FLOAT, _ASPECT, _VERSION, _NIJI, _KEYWORD = (
+FLAG, INT, FLOAT, ASPECT, VERSION, NIJI, KEYWORD = (
     "flag", "int", "float", "aspect", "version", "niji", "keyword")
-_WORDS, _REFS, _URLS, _URL, _CODES, _OPTINT = "words", "refs", "urls", "url", "codes", "optint"
-_LIST_KINDS = frozenset({_WORDS, _REFS, _URLS, _CODES})
-_OPTIONAL_KINDS = frozenset({_NIJI, _OPTINT})
+WORDS, REFS, URLS, URL, CODES, OPTINT = "words", "refs", "urls", "url", "codes", "optint"
+LIST_KINDS = frozenset({WORDS, REFS, URLS, CODES})
+OPTIONAL_KINDS = frozenset({NIJI, OPTINT})
 # Lists the web app writes as repeated parameters (`--sref 1 --sref 2`): read as one list, in order.
-_MERGED_KINDS = frozenset({_REFS, _URLS, _CODES})
+MERGED_KINDS = frozenset({REFS, URLS, CODES})
 
 _SPECS_LIST = [
-    _Spec("aspect", _ASPECT, ("ar",), spelling="ar"),
-    _Spec("chaos", _INT, ("c",), 0, 100, spelling="c"),
+    Spec("aspect", ASPECT, ("ar",), spelling="ar"),
+    Spec("chaos", INT, ("c",), 0, 100, spelling="c"),
     # "Other values round to closest available option" [Q]: any non-negative number is read.
-    _Spec("quality", _FLOAT, ("q",), 0, None, spelling="q"),
+    Spec("quality", FLOAT, ("q",), 0, None, spelling="q"),
     # 0–1000 on every model since V4; V3 took 625–60000 (checked by version) [STY]
-    _Spec("stylize", _INT, ("s",), 0, 1000, spelling="s", legacy_high=60000),
-    _Spec("weird", _INT, ("w",), 0, 3000, spelling="weird"),
-    _Spec("seed", _INT, (), 0, 4294967295),
-    _Spec("stop", _INT, (), 10, 100),
-    _Spec("repeat", _INT, ("r",), 1, 40, spelling="r"),
-    _Spec("version", _VERSION, ("v",), spelling="v"),
-    _Spec("niji", _NIJI),
-    _Spec("style", _KEYWORD),
-    _Spec("no", _WORDS),
-    _Spec("iw", _FLOAT, (), 0, 3),
-    _Spec("sref", _REFS),
-    _Spec("sw", _INT, (), 0, 1000),
-    _Spec("sv", _INT, (), 1, 7),
-    _Spec("cref", _URLS),
-    _Spec("cw", _INT, (), 0, 100),
-    _Spec("oref", _URL),
-    _Spec("ow", _INT, (), 1, 1000),                      # [OREF]: 1–1000, default 100
-    _Spec("p", _CODES, ("profile", "personalize"), spelling="p"),
-    _Spec("exp", _INT, (), 0, 100),
-    _Spec("edit", _URLS, (), 1, 4),
-    _Spec("sameseed", _OPTINT, (), 0, 4294967295),
-    _Spec("motion", _KEYWORD),                           # video: low | high
-    _Spec("bs", _INT, (), 1, 4, choices=(1, 2, 4)),      # video batch size: 1, 2 or 4
-    _Spec("end", _URL),                                  # video: the last frame's image
-] + [_Spec(name, _FLAG) for name in (
+    Spec("stylize", INT, ("s",), 0, 1000, spelling="s", legacy_high=60000),
+    Spec("weird", INT, ("w",), 0, 3000, spelling="weird"),
+    Spec("seed", INT, (), 0, 4294967295),
+    Spec("stop", INT, (), 10, 100),
+    Spec("repeat", INT, ("r",), 1, 40, spelling="r"),
+    Spec("version", VERSION, ("v",), spelling="v"),
+    Spec("niji", NIJI),
+    Spec("style", KEYWORD),
+    Spec("no", WORDS),
+    Spec("iw", FLOAT, (), 0, 3),
+    Spec("sref", REFS),
+    Spec("sw", INT, (), 0, 1000),
+    Spec("sv", INT, (), 1, 7),
+    Spec("cref", URLS),
+    Spec("cw", INT, (), 0, 100),
+    Spec("oref", URL),
+    Spec("ow", INT, (), 1, 1000),                      # [OREF]: 1–1000, default 100
+    Spec("p", CODES, ("profile", "personalize"), spelling="p"),
+    Spec("exp", INT, (), 0, 100),
+    Spec("edit", URLS, (), 1, 4),
+    Spec("sameseed", OPTINT, (), 0, 4294967295),
+    Spec("motion", KEYWORD),                           # video: low | high
+    Spec("bs", INT, (), 1, 4, choices=(1, 2, 4)),      # video batch size: 1, 2 or 4
+    Spec("end", URL),                                  # video: the last frame's image
+] + [Spec(name, FLAG) for name in (
     "tile", "raw", "draft", "relax", "fast", "turbo", "hd", "video", "preview", "loop",
     "test", "testp", "creative", "uplight", "upbeta")]
 
-_SPECS: dict[str, _Spec] = {spec.name: spec for spec in _SPECS_LIST}
-_ALIASES: dict[str, _Spec] = {}
+SPECS: dict[str, Spec] = {spec.name: spec for spec in _SPECS_LIST}
+ALIASES: dict[str, Spec] = {}
 for _spec in _SPECS_LIST:
     for _name in (_spec.name, *_spec.aliases):
-        _ALIASES[_name] = _spec
+        ALIASES[_name] = _spec
 
-_DEPRECATED = {
+DEPRECATED = {
     "width": "use --ar W:H instead", "height": "use --ar W:H instead", "h": "use --ar W:H instead",
     "hq": "use --q", "vibe": "remove it", "upanime": "remove it", "newclip": "remove it",
     "nostretch": "remove it", "old": "remove it",
 }
-_KNOWN_NAMES = frozenset(_ALIASES) | frozenset(_DEPRECATED)
-_SUGGESTABLE = sorted(_ALIASES)
-_NAMES_LONGEST_FIRST = sorted(_ALIASES, key=len, reverse=True)
-_SPEED_FLAGS = ("relax", "fast", "turbo")
-_KEYWORD_VALUES = {"style": None, "motion": frozenset({"low", "high"})}
+KNOWN_NAMES = frozenset(ALIASES) | frozenset(DEPRECATED)
+SUGGESTABLE = sorted(ALIASES)
+NAMES_LONGEST_FIRST = sorted(ALIASES, key=len, reverse=True)
+SPEED_FLAGS = ("relax", "fast", "turbo")
+KEYWORD_VALUES = {"style": None, "motion": frozenset({"low", "high"})}
 # Only meaningful for a video job [docs "Video": "--motion low, --motion high, --raw, --loop,
 # --end, and --bs #"]; --raw also applies to images, so it is not listed here.
-_VIDEO_ONLY = ("motion", "loop", "end", "bs")
+VIDEO_ONLY = ("motion", "loop", "end", "bs")
 
 # Names people type for a parameter, from other tools or older habits, and what Midjourney calls
 # it. Checked before edit distance, which cannot guess these.
-_CONFUSIONS = {
+CONFUSIONS = {
     "negative": "no", "neg": "no", "negative-prompt": "no", "negative_prompt": "no",
     "negativeprompt": "no", "not": "no",
     "aspect-ratio": "ar", "aspect_ratio": "ar", "aspectratio": "ar", "ratio": "ar",

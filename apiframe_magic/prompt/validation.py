@@ -10,9 +10,9 @@ from .model import Prompt
 from .parser import parse_prompt
 from .permutations import count_permutations, expand_permutations
 from .problems import PromptError, PromptProblem
-from .table import _ALIASES, DEFAULT_MAX_JOBS
-from .tokens import _read_heads, _take_values, _token_offsets, _tokenize
-from .values import _INT_RE
+from .table import ALIASES, DEFAULT_MAX_JOBS
+from .tokens import read_heads, take_values, token_offsets, tokenize
+from .values import INT_RE
 
 # Beyond this many permutations count_jobs does not build them to read each --repeat; the
 # answer is then a lower bound, far above any job limit anyway.
@@ -49,11 +49,11 @@ def validate(text: str, *, version: str | None = None, default_version: str | No
 def _too_many_jobs(text: str, permutations: int, total: int, max_jobs: int) -> PromptProblem:
     made = (f"{permutations} permutations with --repeat make {total} jobs" if permutations > 1
             else f"--repeat makes {total} jobs")
-    tokens = _tokenize(text)
-    heads = _read_heads(tokens)
+    tokens = tokenize(text)
+    heads = read_heads(tokens)
     index = next((h.index for h in heads if h is not None and h.name in ("r", "repeat")), None)
     token = " ".join(tokens[index:index + 2]) if index is not None else ""
-    position = _token_offsets(text, tokens)[index] if index is not None else None
+    position = token_offsets(text, tokens)[index] if index is not None else None
     return PromptProblem(f"{made}; the limit is {max_jobs}", token, position,
                          "lower --repeat or remove permutation options")
 
@@ -75,13 +75,13 @@ def _repeat_of(job: str) -> int:
     """The first readable `--repeat`/`--r` value of one job, else 1."""
     if "-r" not in job and "—r" not in job:
         return 1
-    tokens = _tokenize(job)
-    heads = _read_heads(tokens)
-    spec = _ALIASES["repeat"]
+    tokens = tokenize(job)
+    heads = read_heads(tokens)
+    spec = ALIASES["repeat"]
     for head in heads:
         if head is not None and head.name in ("r", "repeat"):
-            values, _ = _take_values(tokens, heads, head)
+            values, _ = take_values(tokens, heads, head)
             raw = values[0][0] if values else ""
-            if _INT_RE.match(raw) and len(raw) < 4 and spec.low <= int(raw) <= spec.high:
+            if INT_RE.match(raw) and len(raw) < 4 and spec.low <= int(raw) <= spec.high:
                 return int(raw)
     return 1

@@ -5,31 +5,30 @@ import re
 from decimal import Decimal
 from math import gcd
 
-_HEAD_RE = re.compile(r"(--|—|[–−]{1,2}|-[–−]|[–−]-)([^\W\d_]*)(.*)\Z", re.S)
-_GLUED_RE = re.compile(r"(--|—)([A-Za-z]+)\Z")
-_URL_RE = re.compile(r"https?://\S", re.I)
-_INT_RE = re.compile(r"[0-9]+\Z")
-_FLOAT_RE = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
-_SIGNED_RE = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
-_ASPECT_RE = re.compile(r"([0-9]+):([0-9]+)\Z")
-_DECIMAL_ASPECT_RE = re.compile(r"([0-9]*\.?[0-9]*):([0-9]*\.?[0-9]*)\Z")
-_VERSION_RE = re.compile(r"([0-9]+)(?:\.([0-9]+))?\Z")
-_WEIGHTED_RE = re.compile(r"(.+?)::(-?(?:[0-9]+\.?[0-9]*|\.[0-9]+))\Z", re.S)
-_CODE_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
-_MOODBOARD_RE = re.compile(r"m[0-9]+\Z")
-_KEYWORD_RE = re.compile(r"[A-Za-z0-9-]+\Z")
-_VERSION_LABEL_RE = re.compile(
+HEAD_RE = re.compile(r"(--|—|[–−]{1,2}|-[–−]|[–−]-)([^\W\d_]*)(.*)\Z", re.S)
+GLUED_RE = re.compile(r"(--|—)([A-Za-z]+)\Z")
+INT_RE = re.compile(r"[0-9]+\Z")
+FLOAT_RE = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
+SIGNED_RE = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+ASPECT_RE = re.compile(r"([0-9]+):([0-9]+)\Z")
+DECIMAL_ASPECT_RE = re.compile(r"([0-9]*\.?[0-9]*):([0-9]*\.?[0-9]*)\Z")
+VERSION_RE = re.compile(r"([0-9]+)(?:\.([0-9]+))?\Z")
+WEIGHTED_RE = re.compile(r"(.+?)::(-?(?:[0-9]+\.?[0-9]*|\.[0-9]+))\Z", re.S)
+CODE_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
+MOODBOARD_RE = re.compile(r"m[0-9]+\Z")
+KEYWORD_RE = re.compile(r"[A-Za-z0-9-]+\Z")
+VERSION_LABEL_RE = re.compile(
     r"\s*(?:-{1,2}|—)?\s*(niji|version|v)?\s*([0-9]+(?:\.[0-9]+)?)?\s*\Z", re.I)
 _TRAILING_PUNCTUATION = ".,;:!?"
-_QUOTES = "\"'“”‘’„‟«»"
+QUOTES = "\"'“”‘’„‟«»"
 # C0 controls other than tab, newline and carriage return, and DEL: never meant, and they can
 # rewrite a terminal when the prompt is echoed. Lone surrogates (half of a character lost in a
 # copy) cannot be encoded to send or store at all.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_DASH_STARTS = frozenset("-—–−")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+DASH_STARTS = frozenset("-—–−")
 
 
-def _format_number(value: float) -> str:
+def format_number(value: float) -> str:
     """Shortest decimal that reads back as the same float, never in exponent form: "0.5" -> ".5"
     like the docs write it, "2.0" -> "2"."""
     if isinstance(value, int):
@@ -46,34 +45,31 @@ def _format_number(value: float) -> str:
     return text
 
 
-def _closest(value: float, allowed: tuple[float, ...]) -> float:
+def closest(value: float, allowed: tuple[float, ...]) -> float:
     """The allowed value Midjourney rounds to; ties go up (`--q 3` becomes 4 on V7)."""
     return min(allowed, key=lambda candidate: (abs(candidate - value), -candidate))
 
 
-def _strip_trailing_punctuation(raw: str) -> str:
+def strip_trailing_punctuation(raw: str) -> str:
     return raw.rstrip(_TRAILING_PUNCTUATION)
 
 
-def _is_url(token: str) -> bool:
-    return _URL_RE.match(token) is not None
+def range_text(low: float, high: float) -> str:
+    return f"{format_plain(low)}–{format_plain(high)}"
 
 
-def _range_text(low: float, high: float) -> str:
-    return f"{_format_plain(low)}–{_format_plain(high)}"
+def between(low: float, high: float) -> str:
+    return f"use a value between {format_plain(low)} and {format_plain(high)}"
 
 
-def _between(low: float, high: float) -> str:
-    return f"use a value between {_format_plain(low)} and {_format_plain(high)}"
-
-
-def _format_plain(value: float) -> str:
+def format_plain(value: float) -> str:
     """Numbers for humans in messages: 0.25 rather than .25."""
-    text = _format_number(value)
+    text = format_number(value)
     return "0" + text if text.startswith(".") else text
 
 
-def _reduce_ratio(width: int, height: int) -> str:
+def reduce_ratio(width: int, height: int) -> str:
+    """W:H in lowest terms: 1920, 1080 -> "16:9"."""
     divisor = gcd(width, height)
     return f"{width // divisor}:{height // divisor}"
 

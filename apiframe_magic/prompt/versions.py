@@ -12,7 +12,7 @@ from typing import Callable
 
 from .problems import PromptError, PromptProblem
 from .table import QUALITY_VALUES_ANY, STYLE_NIJI5, STYLE_RAW, STYLE_V4
-from .values import _VERSION_LABEL_RE, _range_text
+from .values import VERSION_LABEL_RE, range_text
 
 # Midjourney's default model for new jobs, per docs.midjourney.com's Version page: V6.1 from
 # 2024-07-30, V7 from 2025-06-17, V8.1 from 2026-06-10, V8.2 from 2026-07-24. An account can set
@@ -29,7 +29,7 @@ KNOWN_NIJI_VERSIONS = frozenset({"4", "5", "6", "7"})
 
 
 @dataclass(frozen=True)
-class _Version:
+class Version:
     """An effective model: family "v" or "niji", number (None for a bare `--niji`)."""
 
     family: str
@@ -44,16 +44,16 @@ class _Version:
         return f"--version {self.label}"
 
 
-def _normalise_version_number(major: str, minor: str | None) -> str:
+def normalise_version_number(major: str, minor: str | None) -> str:
     """"6.0" -> "6", "06.10" -> "6.1": one spelling per version so round trips are exact."""
     major = major.lstrip("0") or "0"
     minor = (minor or "").rstrip("0")
     return f"{major}.{minor}" if minor else major
 
 
-def _version_from_label(label: str) -> _Version:
+def _version_from_label(label: str) -> Version:
     """Read a caller-supplied label: "7", "v6.1", "--v 6", "niji 6", "niji"."""
-    match = _VERSION_LABEL_RE.match(label) if isinstance(label, str) else None
+    match = VERSION_LABEL_RE.match(label) if isinstance(label, str) else None
     family = (match.group(1) or "v").lower() if match else ""
     number = match.group(2) if match else None
     if not match or (family != "niji" and number is None) or (number and len(number) > 12):
@@ -62,16 +62,16 @@ def _version_from_label(label: str) -> _Version:
             hint='use e.g. "7", "6.1" or "niji 6"')])
     family = "niji" if family == "niji" else "v"
     if number is None:
-        return _Version("niji", None, "niji")
+        return Version("niji", None, "niji")
     major, _, minor = number.partition(".")
-    text = _normalise_version_number(major, minor or None)
-    return _Version(family, float(text), f"niji {text}" if family == "niji" else text)
+    text = normalise_version_number(major, minor or None)
+    return Version(family, float(text), f"niji {text}" if family == "niji" else text)
 
 
-_VERSION_CACHE: dict[str, _Version] = {}
+_VERSION_CACHE: dict[str, Version] = {}
 
 
-def _cached_version(label) -> _Version:
+def cached_version(label) -> Version:
     """`_version_from_label` for the few labels a session sees, without re-running the regex."""
     if isinstance(label, str) and label in _VERSION_CACHE:
         return _VERSION_CACHE[label]
@@ -81,32 +81,32 @@ def _cached_version(label) -> _Version:
     return version
 
 
-_PLAUSIBLE_DEFAULTS = tuple(_version_from_label(label) for label in PLAUSIBLE_DEFAULT_VERSIONS)
+PLAUSIBLE_DEFAULTS = tuple(_version_from_label(label) for label in PLAUSIBLE_DEFAULT_VERSIONS)
 
 
-def _no(version: _Version) -> tuple[str, str]:
+def _no(version: Version) -> tuple[str, str]:
     return ("no", f"is not compatible with {version.flag}")
 
 
-def _maybe(version: _Version) -> tuple[str, str]:
+def _maybe(version: Version) -> tuple[str, str]:
     return ("maybe", f"may not be compatible with {version.flag}")
 
 
 
 
-def _rule_cref(version: _Version):
+def rule_cref(version: Version):
     ok = (6 <= version.number < 7) if version.family == "v" else version.number == 6
     if version.family == "niji" and version.number is None:
         return ("maybe", f"may not be compatible with {version.flag}")
     return None if ok else ("no", f"is not compatible with {version.flag}")
 
 
-def _rule_oref(version: _Version):
+def rule_oref(version: Version):
     ok = version.family == "v" and 7 <= version.number < 8
     return None if ok else ("no", f"is not compatible with {version.flag}")
 
 
-def _rule_v7_plus(version: _Version):
+def rule_v7_plus(version: Version):
     if version.family == "v":
         return None if version.number >= 7 else ("no", f"is not compatible with {version.flag}")
     if version.number is None or version.number >= 7:
@@ -114,18 +114,18 @@ def _rule_v7_plus(version: _Version):
     return ("no", f"is not compatible with {version.flag}")
 
 
-def _rule_v6_plus(version: _Version):
+def rule_v6_plus(version: Version):
     if version.number is None:
         return None
     return None if version.number >= 6 else ("no", f"is not compatible with {version.flag}")
 
 
-def _rule_v8_plus(version: _Version):
+def rule_v8_plus(version: Version):
     ok = version.family == "v" and version.number >= 8
     return None if ok else ("no", f"is not compatible with {version.flag}")
 
 
-def _rule_multi_prompt(version: _Version):
+def rule_multi_prompt(version: Version):
     if version.family == "v":
         if version.number < 7:
             return None
@@ -135,7 +135,7 @@ def _rule_multi_prompt(version: _Version):
     return None
 
 
-def _quality_values(version: _Version | None) -> tuple[float, ...]:
+def quality_values(version: Version | None) -> tuple[float, ...]:
     """The `--q` values a version knows; Midjourney rounds any other value to the closest [Q]."""
     number = None if version is None else version.number
     if version is None or number is None:
@@ -151,25 +151,25 @@ def _quality_values(version: _Version | None) -> tuple[float, ...]:
     return (1.0, 2.0, 4.0)
 
 
-def _rule_range(value: float, bounds: Callable[[_Version], tuple[float, float, str] | None]):
+def rule_range(value: float, bounds: Callable[[Version], tuple[float, float, str] | None]):
     """A numeric range that depends on the version; `bounds` gives (low, high, verdict)."""
-    def rule(version: _Version):
+    def rule(version: Version):
         found = bounds(version)
         if found is None or found[0] <= value <= found[1]:
             return None
         low, high, verdict = found
-        return (verdict, f"is out of range {_range_text(low, high)} for {version.flag}")
+        return (verdict, f"is out of range {range_text(low, high)} for {version.flag}")
     return rule
 
 
-def _iw_bounds(version: _Version):
+def iw_bounds(version: Version):
     number = version.number
     if version.family == "niji":
         return (0, 2, "no") if number == 7 else (0, 2, "maybe")
     return (0, 2, "no") if 5 <= number < 6 else (0, 2, "maybe") if number < 5 else (0, 3, "no")
 
 
-def _sv_bounds(version: _Version):
+def sv_bounds(version: Version):
     number = version.number
     if version.family == "niji":
         if number == 6:
@@ -181,7 +181,7 @@ def _sv_bounds(version: _Version):
 
 
 
-def _stylize_bounds(version: _Version | None) -> tuple[int, int]:
+def stylize_bounds(version: Version | None) -> tuple[int, int]:
     """`--s` range: 0–1000 on every model since V4; V3 (and the V1–V2 it replaced) took
     625–60000 [STY][MJ V3 docs]."""
     if version is not None and version.family == "v" and version.number < 4:
@@ -189,38 +189,38 @@ def _stylize_bounds(version: _Version | None) -> tuple[int, int]:
     return 0, 1000
 
 
-def _rule_stop(version: _Version):
+def rule_stop(version: Version):
     """`--stop` is a legacy parameter: V1–V6.1 and Niji up to 6 [LEG][PL-old]."""
     if version.family == "v":
         return None if version.number < 7 else _no(version)
     return None if version.number is not None and version.number < 7 else _maybe(version)
 
 
-def _rule_tile(version: _Version):
+def rule_tile(version: Version):
     """`--tile`: every V model except V4; not listed for Niji [TILE]."""
     if version.family == "v":
         return _no(version) if 4 <= version.number < 5 else None
     return _maybe(version)
 
 
-def _rule_weird(version: _Version):
+def rule_weird(version: Version):
     """`--weird` arrived with V5 (and Niji 5) [WEIRD]."""
     if version.number is None:
         return None
     return None if version.number >= 5 else _no(version)
 
 
-def _rule_hd(version: _Version):
+def rule_hd(version: Version):
     """`--hd` was an early model (V1–V3) and is 2048px output from V8.1 on [LEG][PL]."""
     if version.family == "v" and (version.number < 4 or version.number >= 8.1):
         return None
     return _no(version)
 
 
-def _rule_style(value: str):
+def rule_style(value: str):
     """Built-in `--style` values exist on some models only; Style Tuner codes are left alone
     (they draw their own "legacy" warning)."""
-    def rule(version: _Version):
+    def rule(version: Version):
         number, niji = version.number, version.family == "niji"
         if value == STYLE_RAW:
             if niji:

@@ -1,47 +1,9 @@
-"""`python -m apiframe_magic.simulator --port 8787 [--speed X] [--api-key K]`: serve until Ctrl-C."""
+"""`python -m apiframe_magic.simulator --port 8787 [--speed X] [...]`: serve until Ctrl-C.
+
+The options are `command.add_options`, the same ones `apiframe-magic simulator` takes."""
 from __future__ import annotations
 
-import threading
-
-from .app import DEFAULT_API_KEY, Simulator
-
-
-def main(argv: list[str] | None = None) -> int:
-    from ..cli import OneLineParser, whole_number, port_number, positive_speed
-
-    parser = OneLineParser(prog="python -m apiframe_magic.simulator",
-                            description="Offline simulator of APIFRAME's v1 API.")
-    parser.add_argument("--port", type=port_number, default=8787,
-                        help="port on 127.0.0.1, 0 to 65535 (0: any free; default 8787)")
-    parser.add_argument("--speed", type=positive_speed, default=1.0, metavar="X",
-                        help="simulated seconds per real second (default 1)")
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY,
-                        help=f"the key to accept (default {DEFAULT_API_KEY!r})")
-    parser.add_argument("--concurrency", type=whole_number(1), default=3, metavar="N",
-                        help="tasks running at once; extra ones wait as 'staged' (default 3)")
-    parser.add_argument("--credits", type=whole_number(0), default=10_000, metavar="N",
-                        help="the starting balance /account reports (default 10000)")
-    parser.add_argument("--seed", type=int, default=None, help="reproducible ids and images")
-    parser.add_argument("--verbose", action="store_true", help="log every request")
-    args = parser.parse_args(argv)
-
-    sim = Simulator(port=args.port, speed=args.speed, api_key=args.api_key,
-                    concurrency=args.concurrency, credits=args.credits, seed=args.seed,
-                    verbose=args.verbose)
-    try:
-        sim.start()
-    except OSError as exc:
-        parser.exit(1, f"cannot listen on 127.0.0.1:{args.port}: {exc}\n")
-    print(f"APIFRAME v1 simulator at {sim.url}  api key: {sim.api_key}  "
-          f"speed: {args.speed:g}x  (Ctrl-C to stop)", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-    return 0
-
+from .command import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

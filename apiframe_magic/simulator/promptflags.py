@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..settings import is_http_url
+
 ASPECT_RE = re.compile(r"^(\d+):(\d+)$")
 MAX_SEED = 4294967295
 
@@ -48,7 +50,7 @@ def parse_flags(prompt: str) -> PromptFlags:
             values.append(tokens[i])
             i += 1
         _apply_flag(flags, name, values)
-    flags.text = " ".join(w for w in words if not w.startswith(("http://", "https://")))
+    flags.text = " ".join(w for w in words if not is_http_url(w))
     return flags
 
 

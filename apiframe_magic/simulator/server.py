@@ -11,16 +11,15 @@ import sys
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from .faults import FaultAction
-from .images import MAX_UPLOAD_BYTES, UploadError
+from .clock import SimClock
+from .faults import FaultAction, FaultInjector
+from .images import MAX_UPLOAD_BYTES, ImageStore, UploadError
 from .multipart import file_field
+from .store import SimStore
 from .validation import CREATORS, ValidationError, check_fetch, check_fetch_many
-
-if TYPE_CHECKING:
-    from .app import Simulator
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 HTML_ERROR_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -45,6 +44,18 @@ class Response:
         return cls.json(status, {"errors": [{"msg": m} for m in messages]})
 
 
+class Served(Protocol):
+    """The parts of a simulator its HTTP server reads (`app.Simulator` has them); declared here
+    so the server does not import the app that starts it."""
+
+    api_key: str
+    url: str
+    clock: SimClock
+    store: SimStore
+    images: ImageStore
+    injector: FaultInjector
+
+
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -52,7 +63,7 @@ class SimServer(ThreadingHTTPServer):
     # submitting a permutation, a benchmark) meet refused or reset connections
     request_queue_size = 128
 
-    def __init__(self, address, simulator: "Simulator", verbose: bool = False):
+    def __init__(self, address, simulator: Served, verbose: bool = False):
         self.simulator = simulator
         self.verbose = verbose
         super().__init__(address, SimHandler)

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ..prompt import MAX_PROMPT_CHARS  # Discord's cap, as the service applies it
+from ..settings import is_http_url
 from .tasks import GRID, SINGLE, VIDEO, Task
 
 ASPECT_RE = re.compile(r"^(\d+):(\d+)$")
@@ -77,7 +78,7 @@ class _Checker:
 
     def url(self, name: str, *, required: bool = True) -> str | None:
         value = self.string(name, required=required)
-        if value is not None and not _is_http_url(value):
+        if value is not None and not is_http_url(value):
             self.fail(f"{name} must be a valid http(s) URL")
             return None
         return value
@@ -147,20 +148,12 @@ class _Checker:
     def webhook(self) -> None:
         url = self.string("webhook_url")
         if url is not None:
-            if not _is_http_url(url):
+            if not is_http_url(url):
                 self.fail("webhook_url must be a valid http(s) URL")
             elif not _is_loopback_url(url):
                 self.fail("webhook_url must point to a loopback address in the simulator "
                           "(127.0.0.0/8, ::1 or localhost)")
         self.string("webhook_secret")
-
-
-def _is_http_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _is_loopback_url(value: str) -> bool:
@@ -219,7 +212,7 @@ def check_blend(body: dict, parents: ParentLookup) -> dict:
         c.fail("image_urls must be a list of URLs")
     elif not 2 <= len(urls) <= 5:
         c.fail("image_urls must contain between 2 and 5 URLs")
-    elif not all(_is_http_url(u) for u in urls):
+    elif not all(is_http_url(u) for u in urls):
         c.fail("image_urls must contain valid http(s) URLs")
     else:
         c.out["image_urls"] = urls

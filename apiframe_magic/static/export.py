@@ -23,9 +23,9 @@ from typing import Iterable
 from ..describe import suggested_prompts
 from ..errors import ApiframeError
 from ..images import ImageCache, SaveLocationError, check_writable_dir, save
-from ..jobs import image_names
-from ..models import Task
+from ..models import Task, image_names
 from ..prompt import PromptError, parse_prompt
+from ..settings import is_http_url
 from ..store import REJECTED, HistoryStore, JobRecord
 from ..styles import references_of
 
@@ -331,11 +331,7 @@ def _originals(record: JobRecord) -> list[tuple[str, str]]:
     links = []
     if record.payload.get("image_url"):
         links.append(("source image", record.payload["image_url"]))
-    if record.original_image_url:
-        links.append(("original grid", record.original_image_url))
-    links.extend((f"original {i}", url) for i, url in enumerate(record.image_urls, start=1))
-    if record.image_url and record.image_url not in record.image_urls:
-        links.append(("original image", record.image_url))
+    links.extend((f"original {name}", url) for name, url in image_names(record))
     return links
 
 
@@ -358,7 +354,7 @@ def _figure(name: str, path: str | None) -> str:
 
 def _link(url: str) -> str:
     """A link to an original on the service; anything but http(s) stays plain text."""
-    if url.lower().startswith(("http://", "https://")):
+    if is_http_url(url):
         return f'<a href="{_e(url)}" rel="noreferrer">{_e(url)}</a>'
     return _e(url)
 

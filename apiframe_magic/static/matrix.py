@@ -80,6 +80,18 @@ class MatrixLayout:
         return [[self.job_at(r, c) for c in range(self.columns)] for r in range(self.rows)]
 
 
+def matrix_of(plan) -> "MatrixLayout | None":
+    """The permutation matrix of a run of several jobs (`submission.Plan`), when its jobs map
+    onto one; None for a single job or braces that do not make a grid."""
+    if len(plan.prompts) < 2:
+        return None
+    try:
+        matrix = layout(plan.text, max_jobs=len(plan.prompts))
+    except ValueError:                      # PromptError is a ValueError
+        return None
+    return matrix if matrix.axes and len(matrix.jobs) == len(plan.prompts) else None
+
+
 def layout(text: str, *, max_jobs: int = DEFAULT_MAX_JOBS) -> MatrixLayout:
     """The matrix of a permutation prompt; PromptError for bad braces or too many jobs."""
     jobs = expand_permutations(text, max_jobs=max_jobs)

@@ -1,8 +1,8 @@
 """Static representations of jobs: what survives in a saved notebook and what a terminal shows.
 
 Every job leaves one output (the "twin"): while it runs, an HTML placeholder with the escaped prompt
-and the status in words; once its images land, an `image/jpeg` of the grid (or the single image)
-with a `text/plain` caption (prompt, task id, sref, local paths). GitHub, nbviewer, VS Code without
+and the status in the live view's own words (`words`); once its images land, an `image/jpeg` of
+the grid (or the single image) with a `text/plain` caption (prompt, task id, sref, local paths). GitHub, nbviewer, VS Code without
 widget state and a reload without a kernel all show it. The JPEG is sized to stay under the
 notebook budget (250 KB per finished grid, base64 included).
 """
@@ -14,98 +14,22 @@ import io
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import (
-    ApiConnectionError,
-    ApiframeError,
-    AuthenticationError,
-    BadRequestError,
-    JobCancelledError,
-    JobTimeoutError,
-    RateLimitError,
-    ServerError,
-    TaskFailedError,
-)
+from ..words import describe, status_words
 
 # A finished grid may add at most 250 KB to the .ipynb; base64 costs 4/3, the caption a little.
 NOTEBOOK_BUDGET = 250_000
 JPEG_BUDGET = NOTEBOOK_BUDGET * 3 // 4 - 8_000
 DEFAULT_TWIN_SIZE = 768
 
-STATUS_WORDS = {
-    "queued": "waiting for a free slot (not sent yet)",
-    "submitting": "sending",
-    "staged": "queued at APIFRAME",
-    "pending": "waiting for Midjourney",
-    "retry": "retrying at APIFRAME",
-    "retrying": "retrying at APIFRAME",
-    "starting": "starting",
-    "processing": "processing",
-    "finished": "finished",
-    "failed": "failed",
-    "timed_out": "still running at the deadline",
-    "cancelled": "cancelled here (the service may still finish it)",
-    "rejected": "rejected",
-    "uncertain": "uncertain: the submit may have created a task",
-    "paused": "paused (polling stopped; `%imagine resume` picks it up)",
-}
-
 
 # ---------------------------------------------------------------------------------- words
-
-
-def status_words(job, *, percentage: bool = True) -> str:
-    """The job's state as a person would say it, with the percentage while processing (unless
-    the caller shows it already, as the progress bar does)."""
-    key = job.state if job.done or job.state in ("queued", "submitting") else (job.status or job.state)
-    words = STATUS_WORDS.get(key, key)
-    if percentage and not job.done and job.percentage:
-        words += f" {job.percentage}%"
-    notice = getattr(job, "notice", None)
-    if notice and not job.done:
-        words += f" ({notice})"
-    return words
-
-
-def explain(error: BaseException | None) -> str:
-    """One line: what went wrong and what to do about it."""
-    if error is None:
-        return "ended without a result"
-    from ..redaction import redact
-
-    text = redact(str(error)).strip()
-    message = text.splitlines()[0] if text else type(error).__name__
-    if isinstance(error, AuthenticationError):
-        return (f"{message} (set a valid key in APIFRAME_API_KEY, a .env file beside the notebook, "
-                "or with %imagine login)")
-    if isinstance(error, TaskFailedError):
-        return f"{message}. Change the prompt and run it again (nothing more is charged for this task)"
-    if isinstance(error, RateLimitError):
-        return f"{message}. Wait a little and run the cell again"
-    if isinstance(error, BadRequestError):
-        return f"{message}. Fix the request and run it again"
-    if isinstance(error, JobTimeoutError):
-        return f"{message}"
-    if isinstance(error, JobCancelledError):
-        return message
-    if isinstance(error, (ApiConnectionError, ServerError)):
-        hint = (" The task may have been created: check `%imagine history` before running it again."
-                if getattr(error, "maybe_created", False) else " Run it again when the service is back.")
-        return message + hint
-    if isinstance(error, ApiframeError):
-        return message
-    return f"{type(error).__name__}: {message}"
 
 
 def caption(job, paths: Iterable[Path] = ()) -> str:
     """text/plain for a job: the prompt, the task id, the status or the sref, the local files."""
     lines = [f"{job.kind}: {job.prompt}" if job.prompt else job.kind]
     ident = f"task {job.task_id}" if job.task_id else "not sent yet"
-    if job.state == "finished":
-        lines.append(f"{ident} · finished in {job.seconds:.0f} s")
-    elif job.done:
-        lines.append(f"{ident} · {status_words(job)}: {explain(job.error)}")
-    else:
-        lines.append(f"{ident} · {status_words(job)}")
+    lines.append(f"{ident} · {status_words(job)}")   # the live view's words (`words`)
     result = job.result
     if result is not None and result.sref:
         lines.append(f"sref {result.sref} (reuse the style: --sref {result.sref})")
@@ -178,14 +102,14 @@ def job_bundle(job, max_side: int = DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
 
 def group_bundle(jobs, max_side: int = DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
     """(data, metadata) for several jobs shown together: one contact sheet and a table of ids."""
-    rows = [f"{n:>2}. {job.task_id or '(not sent)':<36} {status_words(job) if not job.done else job.state}"
-            f"  {job.prompt or ''}" for n, job in enumerate(jobs, start=1)]
+    rows = [f"{n:>2}. {job.task_id or '(not sent)':<36} {describe(job).words}  {job.prompt or ''}"
+            for n, job in enumerate(jobs, start=1)]
     done = sum(job.done for job in jobs)
     text = "\n".join([f"{len(jobs)} jobs, {done} done", *rows])
     pictures = [twin_image(job) if job.state == "finished" else None for job in jobs]
     if done == len(jobs) and any(pictures):
-        jpeg, (width, height) = contact_sheet(pictures, [explain(j.error) if j.done and j.state != "finished"
-                                                         else "" for j in jobs], max_side)
+        notes = [describe(j).words if j.done and j.state != "finished" else "" for j in jobs]
+        jpeg, (width, height) = contact_sheet(pictures, notes, max_side)
         return ({"image/jpeg": base64.b64encode(jpeg).decode("ascii"), "text/plain": text},
                 {"image/jpeg": {"width": width, "height": height}})
     return {"text/plain": text, "text/html": _html_block(text.splitlines()[0],

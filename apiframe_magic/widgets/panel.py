@@ -18,6 +18,7 @@ import ipywidgets as widgets
 
 from ..errors import ApiframeError
 from ..prompt import PromptError, set_param
+from ..words import explain
 from . import history
 from .panel_text import Check, common_params, image_prompt_items, once, written
 
@@ -418,9 +419,7 @@ class ImaginePanel(widgets.VBox):
         elif not check.ok:
             summary = "Fix the errors above to imagine."
         else:
-            jobs = check.jobs
-            what = f"{jobs} jobs (permutations)" if jobs > 1 else "1 job"
-            summary = f"{what} · {check.credits} credits"
+            summary = f"{_jobs_in_words(check.jobs, len(check.prompts))} · {check.credits} credits"
         self.summary.value = f'<span class="amj-summary">{html.escape(summary)}</span>'
         # The count on the button itself: a 24-job permutation is never one careless click.
         many = check.ok and check.jobs > 1
@@ -471,8 +470,6 @@ class ImaginePanel(widgets.VBox):
         return list(jobs)
 
     def _show_error(self, error: BaseException, sent: list, unexpected: bool = False) -> None:
-        from ..static.render import explain
-
         message = explain(error) if isinstance(error, ApiframeError) else str(error)
         if unexpected:
             message = f"unexpected error ({type(error).__name__}): {message}"
@@ -617,3 +614,14 @@ def _close_tree(widget) -> None:
         if isinstance(part, widgets.Widget):
             part.close()
     widget.close()
+
+
+def _jobs_in_words(jobs: int, permutations: int) -> str:
+    """"1 job", "3 jobs (permutations)", "3 jobs (--repeat)", "4 jobs (2 permutations × --repeat)"."""
+    if jobs == 1:
+        return "1 job"
+    if permutations == 1:
+        return f"{jobs} jobs (--repeat)"
+    if jobs == permutations:
+        return f"{jobs} jobs (permutations)"
+    return f"{jobs} jobs ({permutations} permutations × --repeat)"

@@ -10,15 +10,11 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..credits import credits_for
 from ..prompt import get_params
+from ..settings import is_http_url
+from ..submission import count
 
 MODEL_PARAMS = ("version", "niji")   # one control: locking either locks both
-
-
-def imagine_credits(jobs: int) -> int:
-    """Credits for `jobs` imagine jobs (one place to change if pricing grows a mode factor)."""
-    return credits_for("imagine") * jobs
 
 
 @dataclass
@@ -38,11 +34,12 @@ class Check:
 
     @property
     def jobs(self) -> int:
-        return len(self.prompts)
+        """Jobs the Imagine button starts: permutations times --repeat (`submission.count`)."""
+        return count(self.prompts).jobs
 
     @property
     def credits(self) -> int:
-        return imagine_credits(self.jobs)
+        return count(self.prompts).credits
 
 
 def common_params(prompts: list, text: str) -> tuple[dict, set[str]]:
@@ -89,9 +86,9 @@ def image_prompt_items(text: str) -> tuple[list[str], list[str]]:
         return [], [f"image prompts: {error}; close the quote around a path with spaces"]
     errors = []
     for item in items:
-        if item.startswith(("http://", "https://")):
+        if is_http_url(item):
             continue
         if not Path(item).expanduser().is_file():
             errors.append(f"image prompt {item}: not a URL and no such file; give an https:// "
                           "URL or the path of an image file")
-    return [str(Path(i).expanduser()) if not i.startswith("http") else i for i in items], errors
+    return [i if is_http_url(i) else str(Path(i).expanduser()) for i in items], errors

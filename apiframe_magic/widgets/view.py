@@ -11,11 +11,12 @@ import html
 import threading
 import weakref
 from typing import Callable
-from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 
-from .. import jobs
+from .. import jobs, words
+from ..models import image_names
+from ..settings import is_http_url
 from . import actions as act
 from . import status
 from .style import (
@@ -272,7 +273,7 @@ class JobView(widgets.VBox):
         """Title, status line, bar and the Cancel/Resume button from the job's state."""
         job = self.job
         state = job.state  # read first: if the job moves on meanwhile, its callback refreshes again
-        progress = status.describe(job)
+        progress = words.describe(job)
         self.title.value = _title_html(job)
         self.status.value = self._status_html(progress)
         self.progress.value = progress.fraction
@@ -289,7 +290,7 @@ class JobView(widgets.VBox):
             self._show_result()
         self.shown_state = state
 
-    def _status_html(self, progress: status.Progress) -> str:
+    def _status_html(self, progress: words.Progress) -> str:
         job = self.job
         parts = [f'<span class="{"amj-error" if progress.failed else "amj-state"}">'
                  f"{html.escape(progress.words)}</span>"]
@@ -326,10 +327,8 @@ class JobView(widgets.VBox):
         if result is None:
             return ""
         parts = []
-        names = [("grid", result.original_image_url)] if result.original_image_url else []
-        names += [(f"image {k}", url) for k, url in enumerate(result.image_urls, start=1)]
-        if result.image_url and not result.image_urls:
-            names.append(("image", result.image_url))
+        names = [(f"image {name}" if name.isdigit() else name, url)
+                 for name, url in image_names(result)]
         names += [(f"video {k}", url) for k, url in enumerate(result.video_urls, start=1)]
         links = [_link(url, f"{name} full size") for name, url in names if url]
         if links:
@@ -540,7 +539,7 @@ def _title_html(job) -> str:
 
 def _link(url: str, text: str) -> str:
     """An escaped link for http(s) URLs; anything else is shown as text, never as a link."""
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
+    if not is_http_url(url):
         return html.escape(f"{text}: {url}")
     return (f'<a href="{html.escape(url, quote=True)}" target="_blank" '
             f'rel="noopener noreferrer">{html.escape(text)}</a>')
