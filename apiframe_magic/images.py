@@ -12,8 +12,9 @@ appears atomically (temporary file + ``os.replace``): a crash never leaves half 
 Two processes sharing the cache may both download a URL once; they write identical objects.
 
 What is accepted: http(s) URLs only, a 2xx answer, an ``image/*`` Content-Type, at most `max_bytes`
-(checked against Content-Length and again while streaming), and bytes Pillow recognises and
-``verify()``s. Anything else raises :class:`ImageDownloadError` with the reason; raw ``requests``
+(checked against Content-Length and again while streaming), at most `MAX_IMAGE_PIXELS` (read from
+the header, before any pixel is decoded: a few hundred KB of PNG can declare gigabytes of pixels),
+and bytes Pillow recognises and ``verify()``s. Anything else raises :class:`ImageDownloadError` with the reason; raw ``requests``
 and Pillow exceptions never escape. Pillow's ``verify()`` checks the structure (PNG chunk CRCs
 included) without decoding pixels; urllib3 2 raises on a body shorter than its Content-Length.
 """
@@ -42,7 +43,11 @@ from .client import exception_chain, tls_problem
 from .errors import ApiframeError
 from .store import data_dir, ensure_private_dir
 
-DEFAULT_MAX_BYTES = 25 * 2**20
+# Midjourney's largest output is a 4x upscale: 4096x4096 (16.8 Mpx) for 1:1, 5824x3264 (19 Mpx) for
+# 16:9, a PNG of 25-40 MB when detailed. The limits admit it with margin and refuse what is far
+# beyond (a decompression bomb costs about 3 bytes of memory per pixel once decoded).
+DEFAULT_MAX_BYTES = 64 * 2**20
+MAX_IMAGE_PIXELS = 40_000_000
 DEFAULT_TIMEOUT = (5, 60)
 DEFAULT_WORKERS = 5
 CHUNK_SIZE = 64 * 1024
@@ -419,35 +424,66 @@ class ImageCache:
 
     def _verified_extension(self, path: Path, url: str) -> str:
         """The file extension for Pillow's format of the bytes; ImageDownloadError if Pillow
-        cannot make sense of them."""
+        cannot make sense of them or they declare more than `MAX_IMAGE_PIXELS`."""
         shown = public_url(url)
         try:
-            with Image.open(path) as image:
-                image_format = image.format
-                image.verify()
+            with Image.open(path) as image:  # lazy: reads the header, decodes no pixel
+                image_format, problem = image.format, pixel_problem(image.size)
+                if problem is None:
+                    image.verify()
         except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ...)
             raise ImageDownloadError(f"{shown} did not contain a readable image "
                                      f"({type(exc).__name__}).", url=shown) from exc
+        if problem is not None:
+            raise ImageDownloadError(f"{shown} {problem}; not downloaded.", url=shown)
         return _EXTENSIONS.get(image_format or "", (image_format or "img").lower())
+
+
+def pixel_problem(size: tuple[int, int]) -> str | None:
+    """Why an image of `size` is refused (too many pixels to decode safely), or None."""
+    width, height = size
+    if width * height <= MAX_IMAGE_PIXELS:
+        return None
+    return (f"is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), above the "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f}-megapixel limit (Midjourney's largest image, a 4x "
+            f"upscale, is about 19)")
 
 
 # --------------------------------------------------------------------------------------------
 # Thumbnails and saving
 
 
+# One full-size decode at a time in this process: four 4x upscales landing together must not
+# hold four 57 MB bitmaps at once.
+_FULL_SIZE_DECODE = threading.Lock()
+
+
 def render_thumbnail(path: Path, max_side: int, format: str) -> bytes:
-    """Scale down (never up), honour EXIF rotation, flatten transparency onto white for JPEG."""
+    """Scale down (never up), honour EXIF rotation, flatten transparency onto white for JPEG.
+
+    The file is opened lazily and shrunk in place (JPEG decodes at a reduced scale via draft,
+    others are decoded once and reduced by whole factors before resampling), so at most one
+    full-size bitmap exists, and only while it is being shrunk."""
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-            if format == "JPEG":
-                image = _flatten_to_rgb(image)
-            output = io.BytesIO()
-            image.save(output, format=format, **({"quality": 85} if format != "PNG" else {}))
+        image = Image.open(path)
     except Exception as exc:  # missing file, or one of the many types Pillow decoders raise
         raise ImageFileError(f"Cannot make a thumbnail of {path}: "
                              f"{type(exc).__name__}: {exc}") from exc
+    with image:
+        problem = pixel_problem(image.size)
+        if problem is not None:
+            raise ImageFileError(f"Cannot make a thumbnail of {path}: it {problem}.")
+        try:
+            with _FULL_SIZE_DECODE:
+                image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            small = ImageOps.exif_transpose(image)
+            if format == "JPEG":
+                small = _flatten_to_rgb(small)
+            output = io.BytesIO()
+            small.save(output, format=format, **({"quality": 85} if format != "PNG" else {}))
+        except Exception as exc:  # a truncated or corrupt file fails while decoding
+            raise ImageFileError(f"Cannot make a thumbnail of {path}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
     return output.getvalue()
 
 
