@@ -36,12 +36,12 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from PIL import Image, ImageOps
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .client import exception_chain, tls_problem
 from .errors import ApiframeError
 from .store import data_dir, ensure_private_dir
+from .transport import USER_AGENT, DeadlineAdapter, call_deadline, deadline_passed
 
 # Midjourney's largest output is a 4x upscale: 4096x4096 (16.8 Mpx) for 1:1, 5824x3264 (19 Mpx) for
 # 16:9, a PNG of 25-40 MB when detailed. The limits admit it with margin and refuse what is far
@@ -49,11 +49,11 @@ from .store import data_dir, ensure_private_dir
 DEFAULT_MAX_BYTES = 64 * 2**20
 MAX_IMAGE_PIXELS = 40_000_000
 DEFAULT_TIMEOUT = (5, 60)
+DOWNLOAD_DEADLINE = 300.0  # seconds for one image, retries included: 64 MiB at 220 KB/s
 DEFAULT_WORKERS = 5
 CHUNK_SIZE = 64 * 1024
 ALLOWED_SCHEMES = ("http", "https")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-USER_AGENT = "apiframe-magic image cache"
 ABANDONED_DOWNLOAD_SECONDS = 3600
 
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tif",
@@ -94,7 +94,7 @@ def make_session(workers: int = DEFAULT_WORKERS, *, retries: int = 3,
                   backoff_factor=backoff_factor, status_forcelist=RETRY_STATUSES,
                   allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False,
                   respect_retry_after_header=False)
-    adapter = HTTPAdapter(pool_connections=workers, pool_maxsize=workers, max_retries=retry)
+    adapter = DeadlineAdapter(pool_connections=workers, pool_maxsize=workers, max_retries=retry)
     session = requests.Session()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -148,6 +148,9 @@ def _download_error(exc: requests.exceptions.RequestException, shown: str) -> Im
         host = urlsplit(shown).netloc or shown
         return ImageDownloadError(f"Could not download {shown}: TLS/certificate problem with "
                                   f"{host} ({tls.reason}). {tls.advice()}", url=shown)
+    if deadline_passed():
+        return ImageDownloadError(f"Timed out downloading {shown}: it did not arrive whole "
+                                  f"within {DOWNLOAD_DEADLINE:g} s.", url=shown)
     if _caused_by_timeout(exc):
         return ImageDownloadError(f"Timed out downloading {shown}.", url=shown)
     if isinstance(exc, requests.exceptions.ConnectionError):
@@ -376,14 +379,15 @@ class ImageCache:
     def _fetch_to_temporary_file(self, url: str) -> tuple[Path, str]:
         """Stream the body into tmp/ while hashing it; returns (file, sha256)."""
         shown = public_url(url)
-        try:
-            with self.session.get(url, stream=True, timeout=self.timeout,
-                                  auth=_without_credentials,
-                                  headers={"Accept": "image/*"}) as response:
-                self._check_response(response, shown)
-                return self._stream_to_file(response, shown)
-        except requests.exceptions.RequestException as exc:
-            raise _download_error(exc, shown) from exc
+        with call_deadline(DOWNLOAD_DEADLINE):
+            try:
+                with self.session.get(url, stream=True, timeout=self.timeout,
+                                      auth=_without_credentials,
+                                      headers={"Accept": "image/*"}) as response:
+                    self._check_response(response, shown)
+                    return self._stream_to_file(response, shown)
+            except requests.exceptions.RequestException as exc:
+                raise _download_error(exc, shown) from exc
 
     def _check_response(self, response: requests.Response, shown: str) -> None:
         if not 200 <= response.status_code < 300:
