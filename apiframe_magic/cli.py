@@ -142,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true",
                         help="overwrite an index.html that is not an apiframe-magic gallery")
 
+    cache = sub.add_parser("cache", help="the image cache's size; --prune makes it fit its limit")
+    cache.add_argument("--prune", action="store_true",
+                       help="delete the least recently used images until the cache fits its "
+                            "limit (they are downloaded again when needed; saved copies stay)")
+    cache.add_argument("--limit-mb", type=whole_number(0), default=None, metavar="MB",
+                       help="the limit in MB (default $APIFRAME_MAGIC_CACHE_MB, else 4096)")
+
     simulator = sub.add_parser("simulator", help="serve the offline simulator over HTTP")
     simulator.add_argument("--port", type=port_number, default=8787,
                            help="port on 127.0.0.1, 0 to 65535 (0: any free port; default 8787)")
@@ -156,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulator":
         return _serve_simulator(args)
+    if args.command == "cache":  # the files only: no service, no simulator
+        return _image_cache(args)
     from . import runtime
     from .images import check_writable_dir
 
@@ -448,6 +457,21 @@ def _save_results(rt, jobs, out: Path) -> int:
         if job.sref:
             print(f"  sref: {job.sref}   (reuse the style: --sref {job.sref})")
     return 1 if failures else 0
+
+
+def _image_cache(args) -> int:
+    from .images import ImageCache
+    from .store import data_dir
+
+    try:
+        with ImageCache(data_dir() / "images") as cache:
+            limit = cache.limit_mb if args.limit_mb is None else args.limit_mb
+            if args.prune:
+                print(f"removed {cache.prune(limit)}")
+            print(f"image cache {cache.cache_dir}: {cache.usage()} (limit {limit} MB)")
+    except ApiframeError as exc:
+        return _fail(exc, 2)
+    return 0
 
 
 def _serve_simulator(args) -> int:

@@ -7,7 +7,9 @@ Layout under the cache directory (default ``data_dir()/images``)::
     thumbs/<sha256>_<side>.jpg  thumbnails, keyed by content and size
     tmp/                        downloads in progress (moved into objects/ with os.replace)
 
-Only the hash of a URL is stored, so a signed CDN URL does not end up on disk in clear. Every file
+The cache is bounded (cache_budget.py: `APIFRAME_MAGIC_CACHE_MB`, 4096 by default): past its limit,
+the least recently used images not pinned by a shown job are deleted, and downloaded again if asked
+for. Only the hash of a URL is stored, so a signed CDN URL does not end up on disk in clear. Every file
 appears atomically (temporary file + ``os.replace``): a crash never leaves half an image behind.
 Two processes sharing the cache may both download a URL once; they write identical objects.
 
@@ -38,6 +40,7 @@ import urllib3
 from PIL import Image, ImageOps
 from urllib3.util.retry import Retry
 
+from .cache_budget import CacheBudget, CacheUsage, check_limit_mb, touch
 from .client import exception_chain, tls_problem
 from .errors import ApiframeError
 from .store import data_dir, ensure_private_dir
@@ -222,13 +225,14 @@ class ImageCache:
     def __init__(self, cache_dir: str | os.PathLike | None = None, *,
                  session: requests.Session | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
-                 workers: int = DEFAULT_WORKERS):
+                 workers: int = DEFAULT_WORKERS, limit_mb: int | None = None):
         self.cache_dir = Path(cache_dir) if cache_dir is not None else data_dir() / "images"
         self.objects_dir = self.cache_dir / "objects"
         self.by_url_dir = self.cache_dir / "by-url"
         self.thumbs_dir = self.cache_dir / "thumbs"
         self.tmp_dir = self.cache_dir / "tmp"
         self._directories_ready = False
+        self.budget = CacheBudget(self.objects_dir, self.thumbs_dir, limit_mb)
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.workers = max(1, workers)
@@ -270,6 +274,28 @@ class ImageCache:
 
     # -- public -------------------------------------------------------------------------------
 
+    @property
+    def limit_mb(self) -> int:
+        """The size the cache is pruned to after a download (`%config Imagine.cache_limit_mb`)."""
+        return self.budget.limit_mb
+
+    @limit_mb.setter
+    def limit_mb(self, value: int) -> None:
+        self.budget.limit_mb = check_limit_mb(value)
+
+    def pin(self, owner: object, paths: Iterable[str | os.PathLike]) -> None:
+        """Never evict `paths` while `owner` (a job still shown) is alive."""
+        self.budget.pin(owner, paths)
+
+    def usage(self) -> CacheUsage:
+        """How many images the cache holds and the bytes it takes (thumbnails included)."""
+        return self.budget.usage()
+
+    def prune(self, limit_mb: int | None = None) -> CacheUsage:
+        """Evict least recently used images not in use until the cache fits `limit_mb` (default:
+        its limit); returns what was removed."""
+        return self.budget.prune(limit_mb)
+
     def cached_path(self, url: str) -> Path | None:
         """The local file for `url` if it was downloaded before (no network)."""
         index_file = self._index_file(url)
@@ -280,7 +306,10 @@ class ImageCache:
         if not _OBJECT_NAME.match(relative):
             return None
         path = self.objects_dir / relative
-        return path if path.is_file() else None
+        if not path.is_file():
+            return None
+        touch(path)
+        return path
 
     def get(self, url: str) -> Path:
         """The local path of the image at `url`, downloading it if this cache never has."""
@@ -335,10 +364,12 @@ class ImageCache:
         content_hash = self._content_hash(path)
         cached = self.thumbs_dir / f"{content_hash}_{max_side}.{_THUMBNAIL_FORMATS[format]}"
         if cached.is_file():
+            touch(cached)
             return cached.read_bytes()
         data = render_thumbnail(path, max_side, format)
         self._prepare_directories()
         _write_atomically(cached, data)
+        self.budget.added(len(data), keep=content_hash)
         return data
 
     def save(self, task_id: str, paths_by_index: Mapping[str | int, str | os.PathLike],
@@ -374,6 +405,7 @@ class ImageCache:
             _remove_quietly(temporary)
         _write_atomically(self._index_file(url), path.relative_to(self.objects_dir)
                           .as_posix().encode("ascii"))
+        self.budget.added(path.stat().st_size, keep=content_hash)
         return path
 
     def _fetch_to_temporary_file(self, url: str) -> tuple[Path, str]:

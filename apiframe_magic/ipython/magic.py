@@ -24,7 +24,7 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from traitlets import Enum, Float, Int, TraitError, Unicode, default, validate
+from traitlets import Enum, Float, Int, TraitError, Unicode, default, observe, validate
 
 from .keys import KeyRing
 
@@ -135,6 +135,9 @@ class Imagine(Magics):
                         ).tag(config=True)
     sim_speed = Float(help="clock speed of the offline simulator (10: an imagine takes "
                                  "about 4 s)").tag(config=True)
+    cache_limit_mb = Int(help="disk the image cache may use, in MB (default "
+                              "$APIFRAME_MAGIC_CACHE_MB, else 4096); the least recently used "
+                              "images go first, those of jobs still shown never").tag(config=True)
     max_live_views = Int(20, help="live job views kept; older finished ones close (their "
                                   "static image stays)").tag(config=True)
 
@@ -183,6 +186,24 @@ class Imagine(Magics):
     @validate("confirm_above")
     def _check_confirm(self, proposal):
         return _in_range(proposal, 1, 200)
+
+    @default("cache_limit_mb")
+    def _cache_limit_default(self):
+        from ..cache_budget import DEFAULT_LIMIT_MB, limit_mb_from_environment
+
+        try:
+            return limit_mb_from_environment()
+        except ValueError:  # the runtime's start says what is wrong with it, in one line
+            return DEFAULT_LIMIT_MB
+
+    @validate("cache_limit_mb")
+    def _check_cache_limit(self, proposal):
+        return _in_range(proposal, 0, 10_000_000)
+
+    @observe("cache_limit_mb")
+    def _apply_cache_limit(self, change):
+        if self.runtime is not None:
+            self.runtime.images.limit_mb = change["new"]
 
     @validate("max_live_views")
     def _check_live_views(self, proposal):
@@ -244,6 +265,7 @@ class Imagine(Magics):
             raise UsageError(_one_line(error)) from None
         if self.max_in_flight:
             rt.manager.policy.max_in_flight = self.max_in_flight
+        rt.images.limit_mb = self.cache_limit_mb
         self.runtime, self._signature, self._ui = rt, signature, None
         print(_switch_message(choice, self.api_key_env, previous, previous_signature, rt))
         if previous is not None:
