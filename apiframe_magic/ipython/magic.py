@@ -266,6 +266,7 @@ class Imagine(Magics):
         if self.max_in_flight:
             rt.manager.policy.max_in_flight = self.max_in_flight
         rt.images.limit_mb = self.cache_limit_mb
+        rt.images.thumbnail_side = self.twin_size  # the twin's and the live grid's side
         self.runtime, self._signature, self._ui = rt, signature, None
         print(_switch_message(choice, self.api_key_env, previous, previous_signature, rt))
         if previous is not None:
