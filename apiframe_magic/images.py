@@ -33,7 +33,7 @@ import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import IO, Iterable, Mapping
 from urllib.parse import urlsplit
 
 import requests
@@ -514,7 +514,7 @@ _small: OrderedDict[tuple, Image.Image] = OrderedDict()
 _small_lock = threading.Lock()
 
 
-def scaled_down(path: Path, max_side: int) -> Image.Image:
+def scaled_down(path: Path | IO[bytes], max_side: int) -> Image.Image:
     """The image at `path` within `max_side` (never enlarged), turned upright per its EXIF.
 
     The file is opened lazily and shrunk in place (JPEG decodes at a reduced scale via draft,
@@ -525,7 +525,7 @@ def scaled_down(path: Path, max_side: int) -> Image.Image:
     try:
         stat = os.stat(path)
         file_key = (os.fspath(path), stat.st_mtime_ns, stat.st_size)
-    except OSError:
+    except (OSError, TypeError):  # missing, or an open file object (not remembered)
         file_key = None
     remembered = _remembered(file_key, max_side) if file_key else None
     if remembered is not None:
