@@ -22,6 +22,7 @@ from .errors import InvalidArgumentError
 ENVIRONMENT_VARIABLE = "APIFRAME_MAGIC_CACHE_MB"
 DEFAULT_LIMIT_MB = 4096
 MB = 2**20
+AFTER_DOWNLOAD_SHARE = 0.9  # a prune after a download makes room for a few more (not one scan each)
 
 
 def limit_mb_from_environment() -> int:
@@ -39,8 +40,8 @@ def check_limit_mb(value: object, name: str = "cache_limit_mb") -> int:
     except ValueError:
         number = -1
     if number < 0:
-        raise InvalidArgumentError(f"{name} must be a whole number of megabytes (0 or more), got "
-                         f"{str(value)[:40]!r}")
+        raise InvalidArgumentError(f"{name} must be a whole number of megabytes (0 or more), "
+                                   f"got {str(value)[:40]!r}")
     return number
 
 
@@ -110,12 +111,13 @@ class CacheBudget:
                 self._estimate += size
             over = self._estimate > self.limit_mb * MB
         if over:
-            self.prune(keep=keep)
+            self.prune(keep=keep, share=AFTER_DOWNLOAD_SHARE)
 
-    def prune(self, limit_mb: int | None = None, keep: str | None = None) -> CacheUsage:
-        """Delete the least recently used entries not in use until the cache fits `limit_mb`
-        (default: its limit); returns what was removed."""
-        limit = (self.limit_mb if limit_mb is None else check_limit_mb(limit_mb)) * MB
+    def prune(self, limit_mb: int | None = None, keep: str | None = None,
+              share: float = 1.0) -> CacheUsage:
+        """Delete the least recently used entries not in use until the cache fits `share` of
+        `limit_mb` (default: its limit); returns what was removed."""
+        limit = (self.limit_mb if limit_mb is None else check_limit_mb(limit_mb)) * MB * share
         protected = self.in_use() | {keep}
         entries = self._entries()
         total = sum(e.size for e in entries.values())
