@@ -69,7 +69,8 @@ class CacheBudget:
     def __init__(self, objects_dir: Path, thumbs_dir: Path, limit_mb: int | None = None):
         self.objects_dir = objects_dir
         self.thumbs_dir = thumbs_dir
-        self.limit_mb = limit_mb_from_environment() if limit_mb is None else check_limit_mb(limit_mb)
+        self.limit_mb = (limit_mb_from_environment() if limit_mb is None
+                         else check_limit_mb(limit_mb))
         self._lock = threading.Lock()
         self._pins: dict[int, frozenset[str]] = {}
         self._estimate: int | None = None  # bytes on disk, counted once, then kept up to date

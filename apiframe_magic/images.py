@@ -7,18 +7,20 @@ Layout under the cache directory (default ``data_dir()/images``)::
     thumbs/<sha256>_<side>.jpg  thumbnails, keyed by content and size
     tmp/                        downloads in progress (moved into objects/ with os.replace)
 
-The cache is bounded (cache_budget.py: `APIFRAME_MAGIC_CACHE_MB`, 4096 by default): past its limit,
-the least recently used images not pinned by a shown job are deleted, and downloaded again if asked
-for. Only the hash of a URL is stored, so a signed CDN URL does not end up on disk in clear. Every file
-appears atomically (temporary file + ``os.replace``): a crash never leaves half an image behind.
-Two processes sharing the cache may both download a URL once; they write identical objects.
+The cache is bounded (cache_budget.py: `APIFRAME_MAGIC_CACHE_MB`, 4096 by default): past its
+limit, the least recently used images not pinned by a shown job are deleted, and downloaded again
+if asked for. Only the hash of a URL is stored, so a signed CDN URL does not end up on disk in
+clear. Every file appears atomically (temporary file + ``os.replace``): a crash never leaves half
+an image behind. Two processes sharing the cache may both download a URL once; they write
+identical objects.
 
 What is accepted: http(s) URLs only, a 2xx answer, an ``image/*`` Content-Type, at most `max_bytes`
 (checked against Content-Length and again while streaming), at most `MAX_IMAGE_PIXELS` (read from
 the header, before any pixel is decoded: a few hundred KB of PNG can declare gigabytes of pixels),
-and bytes Pillow recognises and ``verify()``s. Anything else raises :class:`ImageDownloadError` with the reason; raw ``requests``
-and Pillow exceptions never escape. Pillow's ``verify()`` checks the structure (PNG chunk CRCs
-included) without decoding pixels; urllib3 2 raises on a body shorter than its Content-Length.
+and bytes Pillow recognises and ``verify()``s. Anything else raises :class:`ImageDownloadError`
+with the reason; raw ``requests`` and Pillow exceptions never escape. Pillow's ``verify()`` checks
+the structure (PNG chunk CRCs included) without decoding pixels; urllib3 2 raises on a body
+shorter than its Content-Length.
 """
 from __future__ import annotations
 

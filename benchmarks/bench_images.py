@@ -207,8 +207,9 @@ def loop_gaps(until, seconds: float | None = None) -> tuple[list[float], float]:
 
 def stall_words(gaps: list[float]) -> str:
     ordered = sorted(gaps)
-    return (f"longest {ordered[-1] * 1000:.0f} ms, p99 {ordered[int(len(ordered) * 0.99)] * 1000:.1f}"
-            f" ms, {sum(gap > 0.05 for gap in gaps) / (sum(gaps) or 1):.2f} gaps over 50 ms/s")
+    p99 = ordered[int(len(ordered) * 0.99)]
+    return (f"longest {ordered[-1] * 1000:.0f} ms, p99 {p99 * 1000:.1f} ms,"
+            f" {sum(gap > 0.05 for gap in gaps) / (sum(gaps) or 1):.2f} gaps over 50 ms/s")
 
 
 def simulator_process(speed: float, key: str) -> tuple[subprocess.Popen, str]:

@@ -108,7 +108,8 @@ def test_a_picture_shrunk_once_is_not_decoded_again_for_a_smaller_side(tmp_path,
     Image.new("RGB", (2048, 2048), (200, 40, 40)).save(source)
     opened = []
     real_open = images.Image.open
-    monkeypatch.setattr(images.Image, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    monkeypatch.setattr(images.Image, "open",
+                        lambda *args, **kw: opened.append(args) or real_open(*args, **kw))
     assert scaled_down(source, 768).size == (768, 768)
     assert scaled_down(source, 512).size == (512, 512)
     assert len(opened) == 1
