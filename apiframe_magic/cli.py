@@ -19,11 +19,11 @@ from pathlib import Path
 from . import runtime, settings
 from .argtypes import OneLineParser, at_least_one, positive_speed, whole_number
 from .errors import ApiframeError, excerpt
-from .images import ImageFileError, check_writable_dir
+from .images import ImageCache, ImageFileError, check_writable_dir
 from .prompt import CURRENT_DEFAULT_VERSION, PromptError
 from .redaction import redact
 from .saving import save_task
-from .settings import CONFIRM_ENV, DEFAULT_CONFIRM_ABOVE
+from .settings import CONFIRM_ENV, DEFAULT_CONFIRM_ABOVE, data_dir
 from .simulator.command import DESCRIPTION as SIMULATOR_DESCRIPTION
 from .simulator.command import add_options as add_simulator_options
 from .simulator.command import serve as serve_simulator
@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true",
                         help="overwrite an index.html that is not an apiframe-magic gallery")
 
+    cache = sub.add_parser("cache", help="the image cache's size; --prune makes it fit its limit")
+    cache.add_argument("--prune", action="store_true",
+                       help="delete the least recently used images until the cache fits its "
+                            "limit (they are downloaded again when needed; saved copies stay)")
+    cache.add_argument("--limit-mb", type=whole_number(0), default=None, metavar="MB",
+                       help="the limit in MB (default $APIFRAME_MAGIC_CACHE_MB, else 4096)")
+
     simulator = sub.add_parser("simulator", help="serve the offline simulator over HTTP",
                                description=SIMULATOR_DESCRIPTION)
     add_simulator_options(simulator).set_defaults(simulator_parser=simulator)
@@ -112,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulator":
         return serve_simulator(args, args.simulator_parser)
+    if args.command == "cache":  # the files only: no service, no simulator
+        return _image_cache(args)
     try:  # bad input fails before anything is started, sent or written
         if args.command == "imagine":
             args.plan = _validated_plan(args.prompt, args.max_jobs, args.version)
@@ -370,6 +379,18 @@ def _save_results(rt, jobs, out: Path) -> int:
         if job.sref:
             print(f"  sref: {job.sref}   (reuse the style: --sref {job.sref})")
     return 1 if failures else 0
+
+
+def _image_cache(args) -> int:
+    try:
+        with ImageCache(data_dir() / "images") as cache:
+            limit = cache.limit_mb if args.limit_mb is None else args.limit_mb
+            if args.prune:
+                print(f"removed {cache.prune(limit)}")
+            print(f"image cache {cache.cache_dir}: {cache.usage()} (limit {limit} MB)")
+    except ApiframeError as exc:
+        return _fail(exc, 2)
+    return 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ Why it looks the way it does:
   After anything ambiguous (read timeout, dropped connection, 5xx) the client raises an error with
   `maybe_created=True` and never sends the request again.
 - The key travels only in the `Authorization` header, set by an auth object whose repr hides it.
+- Every call ends within `deadline` seconds (retries and their sleeps included), and an answer is
+  read only up to `MAX_ANSWER_BYTES`: a broken or hostile server cannot hold the poller thread or
+  fill the kernel's memory (see transport.py).
 """
 from __future__ import annotations
 
@@ -24,7 +27,6 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .errors import (
@@ -48,10 +50,16 @@ from .models import Account, Task
 from .redaction import HiddenKey, remember_key
 from .settings import KEY_ENV, check_base_url, is_http_url
 from .settings import base_url as configured_base_url
+from .transport import (
+    USER_AGENT, AnswerTooLarge, DeadlineAdapter, call_deadline, deadline_passed, read_capped,
+    time_left,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+DEFAULT_DEADLINE = 60.0  # seconds for a whole call: a read's retry budget plus one last attempt
+MAX_ANSWER_BYTES = 4 * 2**20  # a fetch-many of 20 tasks is about 40 KB
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 FETCH_MANY_LIMITS = (2, 20)
 _RETRY_AFTER_CAP = 60.0
@@ -62,10 +70,22 @@ _READ_PATHS = ("/fetch", "/account")  # "/fetch" also covers "/fetch-many" (pref
 
 
 class _CappedRetry(Retry):
-    """urllib3 Retry whose Retry-After sleep never exceeds a cap (older urllib3 has no option)."""
+    """urllib3 Retry whose Retry-After sleep never exceeds a cap (older urllib3 has no option),
+    and which neither sleeps nor retries past the call's deadline."""
 
     def parse_retry_after(self, retry_after: str) -> float:
-        return min(super().parse_retry_after(retry_after), _RETRY_AFTER_CAP)
+        return _within_deadline(min(super().parse_retry_after(retry_after), _RETRY_AFTER_CAP))
+
+    def get_backoff_time(self) -> float:
+        return _within_deadline(super().get_backoff_time())
+
+    def is_exhausted(self) -> bool:
+        return deadline_passed() or super().is_exhausted()
+
+
+def _within_deadline(seconds: float) -> float:
+    left = time_left()
+    return seconds if left is None else max(0.0, min(seconds, left))
 
 
 class _BudgetRetry(_CappedRetry):
@@ -181,8 +201,9 @@ def _is_read_timeout(exc: BaseException) -> bool:
 class ApiframeClient:
     """A thin client for APIFRAME's v1 Midjourney API.
 
-    `ApiframeClient(api_key=None, *, base_url=None, timeout=(5, 30), session=None)`; the key
-    defaults to `APIFRAME_API_KEY`, the base URL to `APIFRAME_BASE_URL` or the public service.
+    `ApiframeClient(api_key=None, *, base_url=None, timeout=(5, 30), deadline=60, session=None)`;
+    the key defaults to `APIFRAME_API_KEY`, the base URL to `APIFRAME_BASE_URL` or the public
+    service. `timeout` bounds each connect and each read, `deadline` a whole call.
     Submitting methods return the new task id; `fetch` returns a `Task`.
     Both are checked when the client is built (`check_key`, `check_base_url`), and a client
     cannot be pickled or deep-copied: the copy would carry the key in clear.
@@ -190,6 +211,7 @@ class ApiframeClient:
 
     def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+                 deadline: float = DEFAULT_DEADLINE,
                  session: requests.Session | None = None,
                  read_retries: int = 4, submit_retries: int = 3, backoff: float = 0.5):
         key = check_key(api_key if api_key is not None
@@ -197,12 +219,13 @@ class ApiframeClient:
         remember_key(key)
         self.base_url = check_base_url(base_url or configured_base_url())
         self.timeout = timeout if isinstance(timeout, tuple) else (float(timeout), float(timeout))
+        self.deadline = float(deadline)
         self.session = session or requests.Session()
         self.session.auth = _KeyAuth(key)
-        self.session.headers.setdefault("User-Agent", "apiframe-magic")
-        submit_adapter = HTTPAdapter(max_retries=submit_retry(submit_retries, backoff))
-        read_adapter = HTTPAdapter(max_retries=read_retry(read_retries, backoff),
-                                   pool_maxsize=10)
+        self.session.headers["User-Agent"] = USER_AGENT
+        submit_adapter = DeadlineAdapter(max_retries=submit_retry(submit_retries, backoff))
+        read_adapter = DeadlineAdapter(max_retries=read_retry(read_retries, backoff),
+                                       pool_maxsize=10)
         self.session.mount(self.base_url + "/", submit_adapter)
         for path in _READ_PATHS:
             self.session.mount(self.base_url + path, read_adapter)
@@ -230,12 +253,38 @@ class ApiframeClient:
                  files=None, submitting: bool = False) -> Any:
         """Send one request and return the decoded JSON body, or raise a typed error."""
         url = self.base_url + path
-        try:
-            response = self.session.request(method, url, json=json_body, files=files,
-                                            timeout=self.timeout)
-        except requests.exceptions.RequestException as exc:
-            raise self._transport_error(path, exc, submitting) from None
-        return self._decode(path, response, submitting)
+        with call_deadline(self.deadline):
+            try:
+                with self.session.request(method, url, json=json_body, files=files,
+                                          timeout=self.timeout, stream=True) as response:
+                    data = read_capped(response, MAX_ANSWER_BYTES)
+            except requests.exceptions.RequestException as exc:
+                if deadline_passed():
+                    raise self._deadline_error(path, submitting) from None
+                raise self._transport_error(path, exc, submitting) from None
+            except AnswerTooLarge as exc:
+                raise self._too_large_error(path, exc, submitting) from None
+        return self._decode(path, response, data, submitting)
+
+    def _deadline_error(self, path: str, submitting: bool) -> ApiTimeoutError:
+        what = f"the answer did not arrive whole within the {self.deadline:g} s limit for a call"
+        if submitting:
+            return ApiTimeoutError(
+                f"{path} failed after the request was sent ({what}): the task may have been "
+                "created and charged. It was not retried, so it cannot be paid twice; check "
+                "`apiframe-magic history` or your APIFRAME dashboard before submitting again.",
+                maybe_created=True)
+        return ApiTimeoutError(f"{path} failed: {what}. The service (or a proxy) is very slow; "
+                               "try again shortly.")
+
+    def _too_large_error(self, path: str, exc: AnswerTooLarge,
+                         submitting: bool) -> InvalidResponseError:
+        size = f" (it declared {exc.declared / 2**20:.1f} MiB)" if exc.declared else ""
+        return InvalidResponseError(
+            f"{path}: the answer is larger than {exc.limit / 2**20:g} MiB{size}, far beyond any "
+            f"APIFRAME answer; reading stopped. Is APIFRAME_BASE_URL ({self.base_url}) the "
+            "APIFRAME v1 API?" + (" The task may have been created." if submitting else ""),
+            maybe_created=submitting)
 
     def _transport_error(self, path: str, exc: Exception, submitting: bool) -> ApiframeError:
         if _is_connect_failure(exc):
@@ -277,11 +326,12 @@ class ApiframeClient:
         return ApiConnectionError(f"TLS problem with {host} during {path} ({tls.reason}); "
                                   "try again shortly.")
 
-    def _decode(self, path: str, response: requests.Response, submitting: bool) -> Any:
+    def _decode(self, path: str, response: requests.Response, data: bytes,
+                submitting: bool) -> Any:
         status = response.status_code
-        text = response.text or ""
+        text = data.decode("utf-8", errors="replace")  # JSON is UTF-8 (RFC 8259)
         try:
-            body = response.json() if text.strip() else None
+            body = json.loads(text) if text.strip() else None
         except ValueError:
             body = None
             decodable = False

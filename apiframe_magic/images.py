@@ -7,15 +7,20 @@ Layout under the cache directory (default ``data_dir()/images``)::
     thumbs/<sha256>_<side>.jpg  thumbnails, keyed by content and size
     tmp/                        downloads in progress (moved into objects/ with os.replace)
 
-Only the hash of a URL is stored, so a signed CDN URL does not end up on disk in clear. Every file
-appears atomically (temporary file + ``os.replace``): a crash never leaves half an image behind.
-Two processes sharing the cache may both download a URL once; they write identical objects.
+The cache is bounded (settings.py: `APIFRAME_MAGIC_CACHE_MB`, 4096 by default): past its
+limit, the least recently used images not pinned by a shown job are deleted, and downloaded again
+if asked for. Only the hash of a URL is stored, so a signed CDN URL does not end up on disk in
+clear. Every file appears atomically (temporary file + ``os.replace``): a crash never leaves half
+an image behind. Two processes sharing the cache may both download a URL once; they write
+identical objects.
 
 What is accepted: http(s) URLs only, a 2xx answer, an ``image/*`` Content-Type, at most `max_bytes`
-(checked against Content-Length and again while streaming), and bytes Pillow recognises and
-``verify()``s. Anything else raises :class:`ImageDownloadError` with the reason; raw ``requests``
-and Pillow exceptions never escape. Pillow's ``verify()`` checks the structure (PNG chunk CRCs
-included) without decoding pixels; urllib3 2 raises on a body shorter than its Content-Length.
+(checked against Content-Length and again while streaming), at most `MAX_IMAGE_PIXELS` (read from
+the header, before any pixel is decoded: a few hundred KB of PNG can declare gigabytes of pixels),
+and bytes Pillow recognises and ``verify()``s. Anything else raises :class:`ImageDownloadError`
+with the reason; raw ``requests`` and Pillow exceptions never escape. Pillow's ``verify()`` checks
+the structure (PNG chunk CRCs included) without decoding pixels; urllib3 2 raises on a body
+shorter than its Content-Length.
 """
 from __future__ import annotations
 
@@ -27,27 +32,33 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import IO, Iterable, Mapping
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from PIL import Image, ImageOps
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from .cache_budget import CacheBudget, CacheUsage, touch
 from .errors import ApiframeError, exception_chain, tls_problem
-from .settings import data_dir, is_http_url
+from .settings import check_cache_limit_mb, data_dir, is_http_url
 from .store import ensure_private_dir
+from .transport import USER_AGENT, DeadlineAdapter, call_deadline, deadline_passed
 
-DEFAULT_MAX_BYTES = 25 * 2**20
+# Midjourney's largest output is a 4x upscale: 4096x4096 (16.8 Mpx) for 1:1, 5824x3264 (19 Mpx) for
+# 16:9, a PNG of 25-40 MB when detailed. The limits admit it with margin and refuse what is far
+# beyond (a decompression bomb costs about 3 bytes of memory per pixel once decoded).
+DEFAULT_MAX_BYTES = 64 * 2**20
+MAX_IMAGE_PIXELS = 40_000_000
 DEFAULT_TIMEOUT = (5, 60)
+DOWNLOAD_DEADLINE = 300.0  # seconds for one image, retries included: 64 MiB at 220 KB/s
 DEFAULT_WORKERS = 5
 CHUNK_SIZE = 64 * 1024
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-USER_AGENT = "apiframe-magic image cache"
 ABANDONED_DOWNLOAD_SECONDS = 3600
 
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tif",
@@ -88,7 +99,7 @@ def make_session(workers: int = DEFAULT_WORKERS, *, retries: int = 3,
                   backoff_factor=backoff_factor, status_forcelist=RETRY_STATUSES,
                   allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False,
                   respect_retry_after_header=False)
-    adapter = HTTPAdapter(pool_connections=workers, pool_maxsize=workers, max_retries=retry)
+    adapter = DeadlineAdapter(pool_connections=workers, pool_maxsize=workers, max_retries=retry)
     session = requests.Session()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -136,6 +147,9 @@ def _download_error(exc: requests.exceptions.RequestException, shown: str) -> Im
         host = urlsplit(shown).netloc or shown
         return ImageDownloadError(f"Could not download {shown}: TLS/certificate problem with "
                                   f"{host} ({tls.reason}). {tls.advice()}", url=shown)
+    if deadline_passed():
+        return ImageDownloadError(f"Timed out downloading {shown}: it did not arrive whole "
+                                  f"within {DOWNLOAD_DEADLINE:g} s.", url=shown)
     if _caused_by_timeout(exc):
         return ImageDownloadError(f"Timed out downloading {shown}.", url=shown)
     if isinstance(exc, requests.exceptions.ConnectionError):
@@ -202,19 +216,26 @@ def _safe_name(text: object) -> str:
 
 class ImageCache:
     """Download-once, content-addressed image cache. Thread-safe: concurrent `get` calls for one
-    URL share a single download (an in-flight future per URL)."""
+    URL share a single download (an in-flight future per URL).
+
+    `thumbnail_side` (None: off): a JPEG thumbnail of that side is made right after each
+    download, in the downloading thread, so the thumbnails a notebook shows once a job has
+    finished are ready (or derived from it) by the time its last image arrives."""
 
     def __init__(self, cache_dir: str | os.PathLike | None = None, *,
                  session: requests.Session | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
-                 workers: int = DEFAULT_WORKERS):
+                 workers: int = DEFAULT_WORKERS, limit_mb: int | None = None,
+                 thumbnail_side: int | None = None):
         self.cache_dir = Path(cache_dir) if cache_dir is not None else data_dir() / "images"
         self.objects_dir = self.cache_dir / "objects"
         self.by_url_dir = self.cache_dir / "by-url"
         self.thumbs_dir = self.cache_dir / "thumbs"
         self.tmp_dir = self.cache_dir / "tmp"
         self._directories_ready = False
+        self.budget = CacheBudget(self.objects_dir, self.thumbs_dir, limit_mb)
         self.max_bytes = max_bytes
+        self.thumbnail_side = thumbnail_side
         self.timeout = timeout
         self.workers = max(1, workers)
         self._owns_session = session is None
@@ -255,6 +276,28 @@ class ImageCache:
 
     # -- public -------------------------------------------------------------------------------
 
+    @property
+    def limit_mb(self) -> int:
+        """The size the cache is pruned to after a download (`%config Imagine.cache_limit_mb`)."""
+        return self.budget.limit_mb
+
+    @limit_mb.setter
+    def limit_mb(self, value: int) -> None:
+        self.budget.limit_mb = check_cache_limit_mb(value)
+
+    def pin(self, owner: object, paths: Iterable[str | os.PathLike]) -> None:
+        """Never evict `paths` while `owner` (a job still shown) is alive."""
+        self.budget.pin(owner, paths)
+
+    def usage(self) -> CacheUsage:
+        """How many images the cache holds and the bytes it takes (thumbnails included)."""
+        return self.budget.usage()
+
+    def prune(self, limit_mb: int | None = None) -> CacheUsage:
+        """Evict least recently used images not in use until the cache fits `limit_mb` (default:
+        its limit); returns what was removed."""
+        return self.budget.prune(limit_mb)
+
     def cached_path(self, url: str) -> Path | None:
         """The local file for `url` if it was downloaded before (no network)."""
         index_file = self._index_file(url)
@@ -265,7 +308,10 @@ class ImageCache:
         if not _OBJECT_NAME.match(relative):
             return None
         path = self.objects_dir / relative
-        return path if path.is_file() else None
+        if not path.is_file():
+            return None
+        touch(path)
+        return path
 
     def get(self, url: str) -> Path:
         """The local path of the image at `url`, downloading it if this cache never has."""
@@ -320,10 +366,12 @@ class ImageCache:
         content_hash = self._content_hash(path)
         cached = self.thumbs_dir / f"{content_hash}_{max_side}.{_THUMBNAIL_FORMATS[format]}"
         if cached.is_file():
+            touch(cached)
             return cached.read_bytes()
         data = render_thumbnail(path, max_side, format)
         self._prepare_directories()
         _write_atomically(cached, data)
+        self.budget.added(len(data), keep=content_hash)
         return data
 
     def save(self, task_id: str, paths_by_index: Mapping[str | int, str | os.PathLike],
@@ -359,19 +407,26 @@ class ImageCache:
             _remove_quietly(temporary)
         _write_atomically(self._index_file(url), path.relative_to(self.objects_dir)
                           .as_posix().encode("ascii"))
+        self.budget.added(path.stat().st_size, keep=content_hash)
+        if self.thumbnail_side:
+            try:
+                self.thumbnail(path, self.thumbnail_side)
+            except ImageFileError:
+                pass  # whoever shows the image asks again and reports why
         return path
 
     def _fetch_to_temporary_file(self, url: str) -> tuple[Path, str]:
         """Stream the body into tmp/ while hashing it; returns (file, sha256)."""
         shown = public_url(url)
-        try:
-            with self.session.get(url, stream=True, timeout=self.timeout,
-                                  auth=_without_credentials,
-                                  headers={"Accept": "image/*"}) as response:
-                self._check_response(response, shown)
-                return self._stream_to_file(response, shown)
-        except requests.exceptions.RequestException as exc:
-            raise _download_error(exc, shown) from exc
+        with call_deadline(DOWNLOAD_DEADLINE):
+            try:
+                with self.session.get(url, stream=True, timeout=self.timeout,
+                                      auth=_without_credentials,
+                                      headers={"Accept": "image/*"}) as response:
+                    self._check_response(response, shown)
+                    return self._stream_to_file(response, shown)
+            except requests.exceptions.RequestException as exc:
+                raise _download_error(exc, shown) from exc
 
     def _check_response(self, response: requests.Response, shown: str) -> None:
         if not 200 <= response.status_code < 300:
@@ -412,35 +467,114 @@ class ImageCache:
 
     def _verified_extension(self, path: Path, url: str) -> str:
         """The file extension for Pillow's format of the bytes; ImageDownloadError if Pillow
-        cannot make sense of them."""
+        cannot make sense of them or they declare more than `MAX_IMAGE_PIXELS`."""
         shown = public_url(url)
         try:
-            with Image.open(path) as image:
-                image_format = image.format
-                image.verify()
+            with Image.open(path) as image:  # lazy: reads the header, decodes no pixel
+                image_format, problem = image.format, pixel_problem(image.size)
+                if problem is None:
+                    image.verify()
         except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ...)
             raise ImageDownloadError(f"{shown} did not contain a readable image "
                                      f"({type(exc).__name__}).", url=shown) from exc
+        if problem is not None:
+            raise ImageDownloadError(f"{shown} {problem}; not downloaded.", url=shown)
         return _EXTENSIONS.get(image_format or "", (image_format or "img").lower())
+
+
+def pixel_problem(size: tuple[int, int]) -> str | None:
+    """Why an image of `size` is refused (too many pixels to decode safely), or None."""
+    width, height = size
+    if width * height <= MAX_IMAGE_PIXELS:
+        return None
+    return (f"is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), above the "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f}-megapixel limit (Midjourney's largest image, a 4x "
+            f"upscale, is about 19)")
 
 
 # --------------------------------------------------------------------------------------------
 # Thumbnails and saving
 
 
+# One full-size decode at a time in this process: four 4x upscales landing together must not
+# hold four 57 MB bitmaps at once.
+_FULL_SIZE_DECODE = threading.Lock()
+
+
+# The last few images scaled down, by file and side: the view's thumbnails and the static twin
+# of one job ask for the same picture at 768 and 512 px within moments; decoding a 5 MB PNG grid
+# costs ~100 ms, shrinking a remembered 768-px copy ~5 ms.
+_SMALL_ENTRIES = 10
+_small: OrderedDict[tuple, Image.Image] = OrderedDict()
+_small_lock = threading.Lock()
+
+
+def scaled_down(path: Path | IO[bytes], max_side: int) -> Image.Image:
+    """The image at `path` within `max_side` (never enlarged), turned upright per its EXIF.
+
+    The file is opened lazily and shrunk in place (JPEG decodes at a reduced scale via draft,
+    others are decoded once and reduced by whole factors before resampling), so at most one
+    full-size bitmap exists, and only while it is being shrunk. A copy scaled down before to at
+    least `max_side` is used instead when there is one. ImageFileError when the file cannot be
+    read or has more than `MAX_IMAGE_PIXELS`."""
+    try:
+        stat = os.stat(path)
+        file_key = (os.fspath(path), stat.st_mtime_ns, stat.st_size)
+    except (OSError, TypeError):  # missing, or an open file object (not remembered)
+        file_key = None
+    remembered = _remembered(file_key, max_side) if file_key else None
+    if remembered is not None:
+        remembered.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        return remembered
+    small = _decoded_small(path, max_side)
+    if file_key:
+        with _small_lock:
+            _small[(*file_key, max_side)] = small.copy()
+            while len(_small) > _SMALL_ENTRIES:
+                _small.popitem(last=False)
+    return small
+
+
+def _remembered(file_key: tuple, max_side: int) -> Image.Image | None:
+    """A copy of the smallest remembered version of the file that is at least `max_side`."""
+    with _small_lock:
+        sides = [key[-1] for key in _small if key[:-1] == file_key and key[-1] >= max_side]
+        if not sides:
+            return None
+        key = (*file_key, min(sides))
+        _small.move_to_end(key)
+        return _small[key].copy()
+
+
+def _decoded_small(path: Path, max_side: int) -> Image.Image:
+    try:
+        image = Image.open(path)
+    except Exception as exc:  # missing file, or one of the many types Pillow decoders raise
+        raise ImageFileError(f"Cannot read the image {path}: {type(exc).__name__}: {exc}"
+                             ) from exc
+    with image:
+        problem = pixel_problem(image.size)
+        if problem is not None:
+            raise ImageFileError(f"Cannot show {path}: it {problem}.")
+        try:
+            with _FULL_SIZE_DECODE:
+                image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            return ImageOps.exif_transpose(image)
+        except Exception as exc:  # a truncated or corrupt file fails while decoding
+            raise ImageFileError(f"Cannot read the image {path}: {type(exc).__name__}: {exc}"
+                                 ) from exc
+
+
 def render_thumbnail(path: Path, max_side: int, format: str) -> bytes:
     """Scale down (never up), honour EXIF rotation, flatten transparency onto white for JPEG."""
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-            if format == "JPEG":
-                image = _flatten_to_rgb(image)
-            output = io.BytesIO()
-            image.save(output, format=format, **({"quality": 85} if format != "PNG" else {}))
-    except Exception as exc:  # missing file, or one of the many types Pillow decoders raise
-        raise ImageFileError(f"Cannot make a thumbnail of {path}: "
-                             f"{type(exc).__name__}: {exc}") from exc
+        small = scaled_down(path, max_side)
+    except ImageFileError as exc:
+        raise ImageFileError(f"Cannot make a thumbnail: {exc}") from exc
+    if format == "JPEG":
+        small = _flatten_to_rgb(small)
+    output = io.BytesIO()
+    small.save(output, format=format, **({"quality": 85} if format != "PNG" else {}))
     return output.getvalue()
 
 

@@ -778,6 +778,7 @@ class JobManager:
         names = image_names(result)
         try:
             paths = self.images.get_many([url for _, url in names])
+            self.images.pin(job, paths)  # kept in the bounded cache while the job is around
             job.image_paths = {name: path for (name, _), path in zip(names, paths)}
             if self.store is not None and job.job_id:
                 for (name, url), path in zip(names, paths):

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 TERMINAL_STATUSES = frozenset({"finished", "failed"})
+# What Midjourney returns at most: a grid and its four images, or four videos. A result listing
+# more (a broken or hostile service) is cut there, so nothing downloads hundreds of URLs.
+MAX_IMAGE_URLS = 4
+MAX_VIDEO_URLS = 4
 _RESULT_KEYS = ("original_image_url", "image_urls", "image_url", "content", "seed", "video_urls")
 
 
@@ -95,9 +99,9 @@ class Task:
             status=status,
             percentage=percentage,
             original_image_url=_text(raw.get("original_image_url")),
-            image_urls=_urls(raw.get("image_urls")),
+            image_urls=_urls(raw.get("image_urls"))[:MAX_IMAGE_URLS],
             image_url=_text(raw.get("image_url")),
-            video_urls=_urls(raw.get("video_urls")),
+            video_urls=_urls(raw.get("video_urls"))[:MAX_VIDEO_URLS],
             sref=_text(raw.get("sref")),
             content=content,
             full_content=_text(raw.get("full_content")),

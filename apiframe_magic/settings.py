@@ -26,6 +26,9 @@ CONFIRM_ENV = "APIFRAME_CONFIRM_ABOVE"      # the CLI asks before more paid task
 DEFAULT_CONFIRM_ABOVE = 4
 MAGIC_CONFIRM_ABOVE = 10                    # the magic's runs of more jobs need --yes
 HOME_ENV = "APIFRAME_MAGIC_HOME"            # history and image cache
+CACHE_MB_ENV = "APIFRAME_MAGIC_CACHE_MB"    # the image cache's limit; least recently used go first
+DEFAULT_CACHE_MB = 4096
+SIM_IMAGES_ENV = "APIFRAME_SIM_IMAGES"      # "realistic": the simulator's images at real size
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _WAIT_WORDS = {"1": True, "true": True, "yes": True, "always": True,
@@ -148,3 +151,21 @@ def data_dir() -> Path:
     """The extension's data directory: $APIFRAME_MAGIC_HOME, else ~/.apiframe_magic."""
     configured = os.environ.get(HOME_ENV)
     return Path(configured).expanduser() if configured else Path.home() / ".apiframe_magic"
+
+
+def check_cache_limit_mb(value: Any, name: str = "cache_limit_mb") -> int:
+    """A whole number of megabytes, 0 or more (0: keep only the images in use)."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise InvalidArgumentError(f"{name} must be a whole number of megabytes (0 or more), "
+                                   f"got {excerpt(str(value), 40)!r}")
+    return number
+
+
+def cache_limit_mb() -> int:
+    """`APIFRAME_MAGIC_CACHE_MB`, else the default."""
+    text = _env(CACHE_MB_ENV)
+    return check_cache_limit_mb(text, CACHE_MB_ENV) if text else DEFAULT_CACHE_MB

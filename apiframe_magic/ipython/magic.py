@@ -20,7 +20,7 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from traitlets import Enum, Float, Int, TraitError, Unicode, default, validate
+from traitlets import Enum, Float, Int, TraitError, Unicode, default, observe, validate
 
 from .. import settings
 from ..errors import InvalidArgumentError
@@ -58,6 +58,9 @@ class Imagine(Magics):
                         ).tag(config=True)
     sim_speed = Float(help="clock speed of the offline simulator (10: an imagine takes "
                                  "about 4 s)").tag(config=True)
+    cache_limit_mb = Int(help="disk the image cache may use, in MB (default "
+                              "$APIFRAME_MAGIC_CACHE_MB, else 4096); the least recently used "
+                              "images go first, those of jobs still shown never").tag(config=True)
     max_live_views = Int(20, help="live job views kept; older finished ones close (their "
                                   "static image stays)").tag(config=True)
 
@@ -105,6 +108,22 @@ class Imagine(Magics):
     @validate("confirm_above")
     def _check_confirm(self, proposal):
         return _in_range(proposal, 1, 200)
+
+    @default("cache_limit_mb")
+    def _cache_limit_default(self):
+        try:
+            return settings.cache_limit_mb()
+        except ValueError:  # the runtime's start says what is wrong with it, in one line
+            return settings.DEFAULT_CACHE_MB
+
+    @validate("cache_limit_mb")
+    def _check_cache_limit(self, proposal):
+        return _in_range(proposal, 0, 10_000_000)
+
+    @observe("cache_limit_mb")
+    def _apply_cache_limit(self, change):
+        if self.runtime is not None:
+            self.runtime.images.limit_mb = change["new"]
 
     @validate("max_live_views")
     def _check_live_views(self, proposal):
@@ -169,6 +188,8 @@ class Imagine(Magics):
             raise UsageError(_one_line(error)) from None
         if self.max_in_flight:
             rt.manager.policy.max_in_flight = self.max_in_flight
+        rt.images.limit_mb = self.cache_limit_mb
+        rt.images.thumbnail_side = self.twin_size  # the twin's and the live grid's side
         self.runtime, self._signature, self._ui = rt, signature, None
         print(_switch_message(choice, self.api_key_env, previous, previous_signature, rt))
         if previous is not None:

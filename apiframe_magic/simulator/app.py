@@ -32,13 +32,16 @@ class Simulator:
     state_dir: a directory where the simulator remembers its tasks (not its images, which it
     redraws): started again on it, it still knows them, and the time it was down has passed for
     them. None (the default) forgets everything at stop.
+    images: "light" (small PNGs, fast) or "realistic" (Midjourney's real sizes and weight, see
+    realistic.py); None reads APIFRAME_SIM_IMAGES, else light.
     """
 
     def __init__(self, *, speed: float = 1.0, api_key: str = DEFAULT_API_KEY,
                  host: str = "127.0.0.1", port: int = 0, concurrency: int = 3,
                  credits: int = 10_000, faults: Faults | None = None, seed: int | None = None,
                  email: str = "you@simulator.local", plan: str = "starter",
-                 verbose: bool = False, state_dir: str | os.PathLike | None = None):
+                 verbose: bool = False, state_dir: str | os.PathLike | None = None,
+                 images: str | None = None):
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be a whole number from 0 to 65535 (0 picks a free "
                              f"one), got {port!r}")
@@ -47,7 +50,7 @@ class Simulator:
         self.api_key = api_key
         self.clock = SimClock(speed)
         self.injector = FaultInjector(faults)
-        self.images = ImageStore()
+        self.images = ImageStore(style=images)
         self._host, self._port, self._verbose = host, port, verbose
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None

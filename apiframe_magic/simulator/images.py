@@ -1,7 +1,8 @@
 """Image bytes the simulator serves: task images rendered on first request, and uploads.
 
 Renders are cached in a byte-bounded LRU, so a notebook re-displaying a grid costs nothing and
-memory stays flat in long demos.
+memory stays flat in long demos. In the realistic style (realistic.py) task images get
+Midjourney's real sizes and weight; the cache is larger then (a 4x upscale is 30-40 MB).
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from dataclasses import dataclass, replace
 
 from PIL import Image
 
-from . import art
+from . import art, realistic
 from .tasks import GRID, VIDEO, Task
 
 CACHE_BYTES = 96 * 1024 * 1024
+REALISTIC_CACHE_BYTES = 512 * 1024 * 1024
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 _FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
             "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
@@ -38,12 +40,15 @@ class UploadError(ValueError):
 
 
 class ImageStore:
-    """Uploaded files plus an LRU of rendered PNGs. Thread-safe."""
+    """Uploaded files plus an LRU of rendered PNGs. Thread-safe. `style` is "light" or
+    "realistic" (None: `APIFRAME_SIM_IMAGES`, else light)."""
 
-    def __init__(self, cache_bytes: int = CACHE_BYTES):
+    def __init__(self, cache_bytes: int | None = None, style: str | None = None):
+        self.style = realistic.image_style(style)
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple, bytes] = OrderedDict()
-        self._cache_bytes = cache_bytes
+        default = REALISTIC_CACHE_BYTES if self.style == realistic.REALISTIC else CACHE_BYTES
+        self._cache_bytes = cache_bytes or default
         self._cached = 0
         self._uploads: dict[str, tuple[bytes, str, tuple[int, int]]] = {}
 
@@ -87,12 +92,16 @@ class ImageStore:
                     [Image.open(io.BytesIO(self.task_png(task, str(i)))) for i in range(1, 5)]))
             if name in ("1", "2", "3", "4"):
                 return self._cached_render((task.task_id, name),
-                                           lambda: self.render_recipe(task.images[int(name) - 1]))
+                                           lambda: self._render(task, task.images[int(name) - 1]))
             return None
         if name == "image" and task.images and task.kind != VIDEO:
             return self._cached_render((task.task_id, name),
-                                       lambda: self.render_recipe(task.images[0]))
+                                       lambda: self._render(task, task.images[0]))
         return None
+
+    def _render(self, task: Task, recipe) -> bytes:
+        light = self.render_recipe(recipe)
+        return realistic.render_png(light, task) if self.style == realistic.REALISTIC else light
 
     def task_gif(self, task: Task, name: str) -> bytes | None:
         """A short animated GIF standing in for a video (Pillow cannot write MP4)."""

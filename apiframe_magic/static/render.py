@@ -52,11 +52,13 @@ def twin_image(job) -> Path | None:
 
 def jpeg_within(path: Path, max_side: int = DEFAULT_TWIN_SIZE,
                 budget: int = JPEG_BUDGET) -> tuple[bytes, tuple[int, int]]:
-    """A JPEG of the image no larger than `budget` bytes: lower quality first, then smaller."""
-    from PIL import Image, ImageOps
+    """A JPEG of the image no larger than `budget` bytes: lower quality first, then smaller.
+    The full-size image is only read to shrink it (a 4x upscale is 57 MB of pixels)."""
+    from PIL import Image
 
-    with Image.open(path) as source:
-        image = ImageOps.exif_transpose(source).convert("RGB")
+    from ..images import scaled_down
+
+    image = scaled_down(path, max_side).convert("RGB")
     side = max_side
     while True:
         scaled = image.copy()
