@@ -205,4 +205,4 @@ def test_every_option_and_argument_has_help_text():
     missing = [f"{p.prog} {action.dest}" for p in parsers for action in p._actions
                if action.dest not in ("help", "command") and not action.help]
     assert missing == []
-    assert len(parsers) == 9  # the program and its 8 commands
+    assert len(parsers) == 10  # the program and its 9 commands
