@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_argument("--speed", type=positive_speed, default=1.0, metavar="X",
                            help="simulated seconds per real second (default 1)")
     simulator.add_argument("--api-key", default=None,
-                           help="the key the simulator accepts (default 'sim-key')")
+                           help="the key the simulator accepts (default: a random one, "
+                                "printed at start)")
     return parser
 
 

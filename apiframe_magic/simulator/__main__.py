@@ -1,9 +1,10 @@
 """`python -m apiframe_magic.simulator --port 8787 [--speed X] [--api-key K]`: serve until Ctrl-C."""
 from __future__ import annotations
 
+import secrets
 import threading
 
-from .app import DEFAULT_API_KEY, Simulator
+from .app import Simulator
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,8 +16,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="port on 127.0.0.1, 0 to 65535 (0: any free; default 8787)")
     parser.add_argument("--speed", type=positive_speed, default=1.0, metavar="X",
                         help="simulated seconds per real second (default 1)")
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY,
-                        help=f"the key to accept (default {DEFAULT_API_KEY!r})")
+    parser.add_argument("--api-key", default=None,
+                        help="the key to accept (default: a random one, printed at start)")
     parser.add_argument("--concurrency", type=whole_number(1), default=3, metavar="N",
                         help="tasks running at once; extra ones wait as 'staged' (default 3)")
     parser.add_argument("--credits", type=whole_number(0), default=10_000, metavar="N",
@@ -25,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
 
-    sim = Simulator(port=args.port, speed=args.speed, api_key=args.api_key,
+    # a fixed public key would let any local process or web page drive a standalone server
+    api_key = args.api_key or secrets.token_urlsafe(18)
+    sim = Simulator(port=args.port, speed=args.speed, api_key=api_key,
                     concurrency=args.concurrency, credits=args.credits, seed=args.seed,
                     verbose=args.verbose)
     try:

@@ -18,6 +18,8 @@ from .tasks import GRID, VIDEO, Task
 
 CACHE_BYTES = 96 * 1024 * 1024
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 25_000_000            # a 6000x4000 photo; a 2 MB PNG can claim 100x more
+UPLOADS_BYTES = 64 * 1024 * 1024          # uploads kept; the oldest are forgotten first
 _FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
             "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
 
@@ -40,12 +42,14 @@ class UploadError(ValueError):
 class ImageStore:
     """Uploaded files plus an LRU of rendered PNGs. Thread-safe."""
 
-    def __init__(self, cache_bytes: int = CACHE_BYTES):
+    def __init__(self, cache_bytes: int = CACHE_BYTES, upload_bytes: int = UPLOADS_BYTES):
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple, bytes] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._cached = 0
-        self._uploads: dict[str, tuple[bytes, str, tuple[int, int]]] = {}
+        self._uploads: OrderedDict[str, tuple[bytes, str, tuple[int, int]]] = OrderedDict()
+        self._uploaded = 0
+        self.upload_bytes = upload_bytes
 
     # --- uploads ------------------------------------------------------------------------
     def add_upload(self, data: bytes) -> str:
@@ -55,9 +59,16 @@ class ImageStore:
         if len(data) > MAX_UPLOAD_BYTES:
             raise UploadError("image must not be larger than 2 MB")
         try:
-            with Image.open(io.BytesIO(data)) as img:
+            with Image.open(io.BytesIO(data)) as img:   # reads the header, draws nothing
                 fmt, size = img.format, img.size
+                if size[0] * size[1] > MAX_UPLOAD_PIXELS:
+                    raise UploadError(f"image must not have more than {MAX_UPLOAD_PIXELS:,} "
+                                      f"pixels (this one is {size[0]}x{size[1]})")
                 img.verify()
+        except UploadError:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise UploadError(f"image must not have more than {MAX_UPLOAD_PIXELS:,} pixels") from exc
         except Exception as exc:
             raise UploadError("image must be a PNG, JPEG, WEBP or GIF file") from exc
         if fmt not in _FORMATS:
@@ -66,6 +77,10 @@ class ImageStore:
         name = f"{uuid.uuid4()}.{ext}"
         with self._lock:
             self._uploads[name] = (data, content_type, size)
+            self._uploaded += len(data)
+            while self._uploaded > self.upload_bytes and len(self._uploads) > 1:
+                _, (old, _, _) = self._uploads.popitem(last=False)
+                self._uploaded -= len(old)
         return name
 
     def upload(self, name: str) -> tuple[bytes, str] | None:
