@@ -103,6 +103,11 @@ def submit(plan: Plan, manager, client) -> list:
     A failure part-way raises after the jobs already sent are kept in the history; the jobs sent
     so far are attached to the error as `error.jobs`.
     """
+    from .describe import check_upload   # Pillow and requests: not at %load_ext
+
+    for image in plan.image_prompts:   # nothing that is not an image leaves the machine
+        if not _is_url(image):
+            check_upload(image, label="--image")
     urls = [client.upload(image) if not _is_url(image) else image for image in plan.image_prompts]
     jobs = []
     try:

@@ -536,8 +536,11 @@ def _image_url(magics, source: str) -> str:
     (item,) = _image_prompts(magics, [source])
     if isinstance(item, str):
         return item
+    from ..describe import check_upload
+
     rt = magics.current_runtime()
     try:
+        check_upload(item)   # a private key typed by mistake never leaves the machine
         return rt.client.upload(item)
     except ApiframeError as error:
         raise UsageError(f"{source}: {render.explain(error)}") from None
