@@ -78,6 +78,6 @@ def redact(text: str | None) -> str | None:
 
 
 def printable(text) -> str:
-    """`text` redacted, its control characters shown as escapes (ESC -> "\\x1b"): safe to print."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
-                        redact(str(text)) or "")
+    """`text` redacted, its control characters shown as escapes (ESC -> "\\u001b", which is
+    also a valid escape inside JSON output): safe to print."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", redact(str(text)) or "")

@@ -18,6 +18,7 @@ from IPython.core.error import UsageError
 from .. import submission
 from ..errors import ApiframeError
 from ..prompt import PromptError
+from ..redaction import printable
 from ..static import render
 from ..styles import StyleNameError
 from . import frontend
@@ -328,8 +329,8 @@ def do_history(magics, rest):
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
         sref = f" sref {record.sref}" if record.sref else ""
         prompt = (record.prompt or "").replace("\n", " ")
-        print(f"{when}  {record.task_id or record.job_id:<36}  {record.kind:<12} "
-              f"{record.state:<9}{sref}  {prompt[:80]}")
+        print(printable(f"{when}  {record.task_id or record.job_id:<36}  {record.kind:<12} "
+                        f"{record.state:<9}{sref}  {prompt[:80]}"))
 
 
 def do_show(magics, rest):
@@ -488,7 +489,8 @@ def do_config(magics, rest):
     _words(rest, "config", 0, 0)
     for name in sorted(magics.class_own_traits(config=True)):
         trait = magics.traits()[name]
-        print(f"Imagine.{name:<16} = {getattr(magics, name)!r:<28} # {trait.help}")
+        value = printable(repr(getattr(magics, name)))   # a password in base_url's URL
+        print(f"Imagine.{name:<16} = {value:<28} # {trait.help}")
     choice = magics.keys.current()
     print(f"API key: {'set, from ' + choice.source if choice.key else 'not set (offline simulator)'}")
 

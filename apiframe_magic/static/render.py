@@ -25,6 +25,7 @@ from ..errors import (
     ServerError,
     TaskFailedError,
 )
+from ..redaction import printable
 
 # A finished grid may add at most 250 KB to the .ipynb; base64 costs 4/3, the caption a little.
 NOTEBOOK_BUDGET = 250_000
@@ -113,7 +114,7 @@ def caption(job, paths: Iterable[Path] = ()) -> str:
     if result is not None and result.seed and job.kind == "seed":
         lines.append(f"seed {result.seed}")
     lines.extend(str(path) for path in paths)
-    return "\n".join(lines)
+    return printable("\n".join(lines))   # the service's text: no key, no escape sequence
 
 
 # ---------------------------------------------------------------------------------- images
