@@ -27,6 +27,8 @@ def png() -> bytes:
 class Hostile(BaseHTTPRequestHandler):
     """Answers like APIFRAME, with the key and escape sequences in every text."""
 
+    polls = 0
+
     def log_message(self, *args):
         pass
 
@@ -51,7 +53,9 @@ class Hostile(BaseHTTPRequestHandler):
                 {"errors": [{"msg": f"bad key {KEY} {CLEAR}{TITLE}"}]}).encode())
         if self.path == "/imagine":
             return self._answer(200, b'{"task_id": "evil-1"}')
-        task = {"task_id": "evil-1", "task_type": "imagine", "status": "finished",
+        Hostile.polls += 1   # the first poll finds it running, with a status of its own
+        status = f"processing{TITLE}" if Hostile.polls == 1 else "finished"
+        task = {"task_id": "evil-1", "task_type": "imagine", "status": status,
                 "percentage": "100", "sref": f"{KEY}{CLIPBOARD}", "seed": f"{KEY}{TITLE}",
                 "original_image_url": f"{base}/img/grid.png?k={KEY}",
                 "image_urls": [f"{base}/img/{n}.png?k={KEY}" for n in range(1, 5)]}
@@ -62,6 +66,7 @@ class Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile():
+    Hostile.polls = 0
     with local_server(Hostile) as url:
         yield url
 
@@ -114,7 +119,7 @@ def test_the_magic_caption_history_and_styles_show_nothing_of_the_key(ip, hostil
     ip.run_line_magic("imagine", "styles")
     shown = capsys.readouterr()
     outputs = json.dumps([o["data"] for o in ip.display_pub.outputs()], ensure_ascii=False)
-    assert "evil-1" in shown.out
+    assert "evil-1" in shown.out and "processing\\u001b]0;pwned" in shown.out
     assert "sref [redacted]\\u001b]52;c;" in shown.out
     assert_clean(shown.out + shown.err, own_redraw=True)
     assert KEY not in outputs and "\\u001b" not in outputs

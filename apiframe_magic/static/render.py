@@ -63,7 +63,7 @@ def status_words(job) -> str:
     notice = getattr(job, "notice", None)
     if notice and not job.done:
         words += f" ({notice})"
-    return words
+    return printable(words)   # an unknown status is the service's text, shown as it came
 
 
 def explain(error: BaseException | None) -> str:
