@@ -41,8 +41,10 @@ def statuses(answer: bytes) -> list[int]:
     return [int(code) for code in re.findall(rb"^HTTP/1\.[01] (\d{3}) ", answer, re.M)]
 
 
-def handler_threads() -> int:
-    return sum("process_request_thread" in thread.name for thread in threading.enumerate())
+def handler_threads(sim) -> int:
+    """Threads serving a connection of this simulator (not of one an earlier test left)."""
+    serving = sim._server.process_request_thread
+    return sum(getattr(thread, "_target", None) == serving for thread in threading.enumerate())
 
 
 def wait_until(condition, deadline: float = 20.0) -> None:
@@ -79,7 +81,7 @@ def test_a_silent_connection_is_closed_after_the_timeout(sim, partial):
     with socket.create_connection(("127.0.0.1", sim.port), timeout=20) as raw:
         raw.sendall(partial)
         assert raw.recv(65536) == b""            # closed by the server, no answer
-    wait_until(lambda: handler_threads() == 0)
+    wait_until(lambda: handler_threads(sim) == 0)
 
 
 def test_two_hundred_half_sent_requests_hold_a_bounded_number_of_threads(sim):
@@ -95,10 +97,10 @@ def test_two_hundred_half_sent_requests_hold_a_bounded_number_of_threads(sim):
                 client.send(b"POST /imagine HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             except OSError:
                 pass       # still connecting
-        wait_until(lambda: handler_threads() >= MAX_HANDLERS)
+        wait_until(lambda: handler_threads(sim) >= MAX_HANDLERS)
         most, end = 0, time.monotonic() + 1.0   # the accept loop would go on within this window
         while time.monotonic() < end:
-            most = max(most, handler_threads())
+            most = max(most, handler_threads(sim))
             time.sleep(0.01)
         assert most == MAX_HANDLERS
     finally:
