@@ -262,3 +262,38 @@ def test_a_key_the_service_echoed_never_reaches_the_gallery(store, images, tmp_p
     monkeypatch.setenv("APIFRAME_API_KEY", key)
     html, page = read(export_gallery(store, images, tmp_path / "g"))
     assert "[redacted]" in html and key not in html
+
+
+EXPORT_UNDER_A_FULL_DISK = """
+import resource, signal, sys
+from apiframe_magic.images import ImageCache
+from apiframe_magic.static.export import ExportError, export_gallery
+from apiframe_magic.store import HistoryStore
+
+with HistoryStore(sys.argv[1]) as store, ImageCache(sys.argv[2]) as images:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # writes past the limit fail with EFBIG,
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64, resource.RLIM_INFINITY))  # as on a full disk
+    try:
+        export_gallery(store, images, sys.argv[3])
+    except ExportError as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+"""
+
+
+def test_a_disk_that_fills_up_is_one_line_per_image_and_a_clean_stop(store, tmp_path):
+    import subprocess
+    import sys
+
+    from clirun import ROOT
+
+    a_job_with_an_image(store, tmp_path, "task-a")
+    a_job_with_an_image(store, tmp_path, "task-b")
+    target = tmp_path / "g"
+    done = subprocess.run([sys.executable, "-c", EXPORT_UNDER_A_FULL_DISK, str(store.path),
+                           str(tmp_path / "cache"), str(target)], capture_output=True, text=True,
+                          timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    lines = done.stderr.splitlines()
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert len(lines) == 3 and all("too large" in line for line in lines), lines
+    assert lines[-1].startswith("stopped: cannot write") and not (target / "index.html").exists()
+    assert not [p for p in target.iterdir() if p.name.startswith(".index.html")]
