@@ -540,9 +540,12 @@ def _image_url(magics, source: str) -> str:
         return item
     from ..describe import check_upload
 
-    rt = magics.current_runtime()
     try:
         check_upload(item)   # a private key typed by mistake never leaves the machine
+    except ApiframeError as error:
+        raise UsageError(str(error)) from None
+    rt = magics.current_runtime()
+    try:
         return rt.client.upload(item)
     except ApiframeError as error:
         raise UsageError(f"{source}: {render.explain(error)}") from None

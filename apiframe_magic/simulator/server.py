@@ -16,8 +16,8 @@ import json
 import re
 import socket
 import sys
-import time
 import threading
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
@@ -128,9 +128,9 @@ class SimHandler(BaseHTTPRequestHandler):
         """The stdlib's parsing, then what it lets through: HTTP/0.9 (answered without a status
         line or headers), bodies framed by anything but one Content-Length (read as the next
         request otherwise), and host names that are not this machine's (DNS rebinding)."""
-        if len(str(self.raw_requestline, "iso-8859-1").split()) == 2:   # "GET /path": 0.9
-            self.command, self.request_version = None, "HTTP/0.9"
-            self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        if len(line.split()) == 2:   # "GET /path": HTTP/0.9, whose headers would never end
+            self.command, self.request_version, self.requestline = None, "HTTP/0.9", line
             self.send_error(400, "HTTP/0.9 is not supported; send an HTTP/1.1 request")
             return False
         if not super().parse_request():
