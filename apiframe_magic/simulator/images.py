@@ -68,7 +68,8 @@ class ImageStore:
         except UploadError:
             raise
         except Image.DecompressionBombError as exc:
-            raise UploadError(f"image must not have more than {MAX_UPLOAD_PIXELS:,} pixels") from exc
+            raise UploadError(f"image must not have more than {MAX_UPLOAD_PIXELS:,} "
+                              "pixels") from exc
         except Exception as exc:
             raise UploadError("image must be a PNG, JPEG, WEBP or GIF file") from exc
         if fmt not in _FORMATS:
