@@ -130,3 +130,30 @@ def test_config_does_not_show_a_password_in_the_base_url(ip, monkeypatch, capsys
     ip.run_line_magic("imagine", "config")
     out = capsys.readouterr().out
     assert "alice:[redacted]@api.example.test" in out and "hunter2-secret" not in out
+
+
+class HostileIds(Hostile):
+    """Task ids with an escape sequence, and tasks that never end (so they stay in flight)."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        task_id = f"evil-2{TITLE}"
+        body = ({"task_id": task_id} if self.path == "/imagine" else
+                {"tasks": [{"task_id": task_id, "status": f"processing{CLEAR}",
+                            "percentage": "10"}]} if self.path == "/fetch-many" else
+                {"task_id": task_id, "status": f"processing{CLEAR}", "percentage": "10"})
+        self._answer(200, json.dumps(body).encode())
+
+
+def test_the_magic_lists_jobs_in_flight_with_their_ids_neutralised(ip, monkeypatch, capsys):
+    with local_server(HostileIds) as url:
+        monkeypatch.setenv("APIFRAME_API_KEY", KEY)
+        monkeypatch.setenv("APIFRAME_BASE_URL", url)
+        ip.run_line_magic("config", "Imagine.display = 'text'")
+        ip.run_cell_magic("imagine", "--no-wait", "a red fox")
+        ip.run_line_magic("imagine", "jobs")
+        shown = capsys.readouterr()
+        ip.extension_manager.unload_extension("apiframe_magic")   # stop polling the server
+        ip.extension_manager.load_extension("apiframe_magic")
+    assert "evil-2\\u001b]0;pwned\\u0007  " in shown.out, shown.out
+    assert_clean(shown.out + shown.err)

@@ -95,7 +95,8 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
             job.on_images(lambda job, where=save_dir: _save(job, where, quiet=True))
     elif text_mode:
         for job in jobs:
-            print(f"{job.task_id or '(queued)'}: {render.status_words(job)}: {job.prompt}")
+            print(printable(f"{job.task_id or '(queued)'}: {render.status_words(job)}: "
+                            f"{job.prompt}"))
     result = JobGroup(jobs, matrix) if group else jobs[0]
     if as_name:
         magics.shell.user_ns[as_name] = result
@@ -294,7 +295,8 @@ def do_jobs(magics, rest):
         print("No jobs in flight. (`%imagine history` lists past ones.)")
         return
     for job in jobs:
-        print(f"{job.task_id or '(not sent)':<38} {render.status_words(job):<32} {job.prompt or job.kind}")
+        print(printable(f"{job.task_id or '(not sent)':<38} {render.status_words(job):<32} "
+                        f"{job.prompt or job.kind}"))
 
 
 def do_wait(magics, rest):
