@@ -11,6 +11,7 @@ Bad arguments are one line on stderr and exit code 2; nothing is started or sent
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -21,7 +22,7 @@ from .argtypes import OneLineParser, at_least_one, positive_speed, whole_number
 from .errors import ApiframeError, excerpt
 from .images import ImageCache, ImageFileError, check_writable_dir
 from .prompt import CURRENT_DEFAULT_VERSION, PromptError
-from .redaction import redact
+from .redaction import printable, redact
 from .saving import save_task
 from .settings import CONFIRM_ENV, DEFAULT_CONFIRM_ABOVE, data_dir
 from .simulator.command import DESCRIPTION as SIMULATOR_DESCRIPTION
@@ -115,6 +116,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _PrintableStream:
+    """A text stream that passes everything through `printable`: the CLI prints the service's
+    task ids, statuses, srefs, URLs and error texts, and none of them may carry a key or an
+    escape sequence (a window title, a clear screen, an OSC 52 clipboard write) to the terminal.
+    `unfiltered` is the stream itself, for the CLI's own line redraw."""
+
+    def __init__(self, stream):
+        self.unfiltered = stream
+
+    def write(self, text: str) -> int:
+        self.unfiltered.write(printable(text))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.unfiltered, name)
+
+
+def _printable_output(function):
+    @functools.wraps(function)
+    def with_printable_output(*args, **kwargs):
+        streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = (_PrintableStream(stream) for stream in streams)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            sys.stdout, sys.stderr = streams
+    return with_printable_output
+
+
+@_printable_output
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulator":
@@ -340,7 +371,9 @@ def _show_progress(jobs, stream=None) -> None:
     while True:
         line = progress_line(jobs)
         if line != last:
-            stream.write(("\r\033[K" + line) if tty else line + "\n")
+            if tty:   # back to the start of the line and clear it: no text of the service
+                getattr(stream, "unfiltered", stream).write("\r\033[K")
+            stream.write(line if tty else line + "\n")
             stream.flush()
             last = line
         if all(job.done for job in jobs):

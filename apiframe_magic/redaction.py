@@ -4,7 +4,12 @@ Nothing should put a key into a message in the first place; this catches it if s
 in the forms a key takes inside other text: as is, repr- or JSON-escaped (a key with a control
 character or non-ASCII letter), URL-encoded, or cut into pieces at the characters that escaping
 or a header parser would break it on. Keys are known from `APIFRAME_API_KEY` and from every
-`ApiframeClient` built in this process (`remember_key`).
+`ApiframeClient` built in this process (`remember_key`). A password written into a URL
+(`https://user:pass@host`, say in APIFRAME_BASE_URL) is redacted wherever it appears too.
+
+`printable` is for text headed to a terminal or a text/plain output: what `redact` does, plus
+control characters from the service made visible, so a title, a clear screen, an OSC 52
+clipboard write or any other escape sequence in a task's fields cannot act on the terminal.
 """
 from __future__ import annotations
 
@@ -21,6 +26,9 @@ MIN_SECRET_LENGTH = 8  # shorter strings (the simulator's "sim-key") would redac
 _known: set[str] = set()
 _lock = threading.Lock()
 _BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\U0010ffff]+")  # whitespace, control, non-ASCII
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/?#@\s:]*:)[^/?#@\s]+@")
+# C0 but line feed and tab, DEL, C1 (CSI, OSC...), bidirectional overrides that reorder a line
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class HiddenKey(str):
@@ -79,4 +87,12 @@ def redact(text: str | None) -> str | None:
     for form in _patterns():
         if form in text:
             text = text.replace(form, REDACTED)
+    if "@" in text:
+        text = _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
     return text
+
+
+def printable(text) -> str:
+    """`text` redacted, its control characters shown as escapes (ESC -> "\\u001b", which is
+    also a valid escape inside JSON output): safe to print."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", redact(str(text)) or "")

@@ -556,7 +556,7 @@ class HistoryStore:
             changed = conn.execute(
                 "UPDATE jobs SET status = ?, percentage = ?, updated_at = ? "
                 "WHERE job_id = ? AND state IN (?, ?, ?)",
-                (_as_text(status), _as_int(percentage), time.time(), job_id,
+                (_redact(_as_text(status)), _as_int(percentage), time.time(), job_id,
                  *sorted(RESUMABLE_STATES))).rowcount
         return bool(changed)
 
@@ -566,15 +566,15 @@ class HistoryStore:
         The fields are read by `models.Task`, the one tolerant reader of task objects."""
         result = dict(result or {})
         task = Task.from_dict({"task_id": job_id, **result})
-        columns = {
-            "state": FINISHED, "status": _as_text(result.get("status")) or FINISHED,
+        columns = {  # the service's text, redacted: a hostile one may echo the key anywhere
+            "state": FINISHED, "status": _redact(_as_text(result.get("status"))) or FINISHED,
             "percentage": 100 if task.percentage is None else task.percentage,
-            "error": None, "result_json": _dump(result), "sref": task.sref,
-            "original_image_url": task.original_image_url,
-            "image_urls_json": _as_text_list(task.image_urls or None),
-            "image_url": task.image_url,
-            "content_json": _as_text_list(task.content),
-            "seed": task.seed, "finished_at": time.time(),
+            "error": None, "result_json": _dump(result), "sref": _redact(task.sref),
+            "original_image_url": _redact(task.original_image_url),
+            "image_urls_json": _redact(_as_text_list(task.image_urls or None)),
+            "image_url": _redact(task.image_url),
+            "content_json": _redact(_as_text_list(task.content)),
+            "seed": _redact(task.seed), "finished_at": time.time(),
         }
         return self._update(job_id, columns, from_states=ALL_STATES - TERMINAL_STATES)
 
@@ -624,7 +624,7 @@ class HistoryStore:
                 conn.execute(
                     "INSERT OR REPLACE INTO images (job_id, image_index, url, path, recorded_at) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (job_id, _index_key(index), url, os.fspath(path), time.time()))
+                    (job_id, _index_key(index), _redact(url), os.fspath(path), time.time()))
         except sqlite3.IntegrityError as exc:
             raise JobNotFoundError(f"No job {job_id!r} in the history at {self.path}.") from exc
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from .redaction import printable
 from .settings import is_http_url
 from .store import REJECTED, HistoryStore, JobRecord
 
@@ -297,7 +298,7 @@ def styles_text(styles: Iterable[Style]) -> str:
         prompt = style.prompts[0] if style.prompts else ""
         lines.append(f"{_short(style.code):14} {label:24} {style.uses:3d} use"
                      f"{'' if style.uses == 1 else 's'}  last {when}  {prompt[:60]}")
-    return "\n".join(lines) if lines else "no style references in the history yet"
+    return printable("\n".join(lines)) if lines else "no style references in the history yet"
 
 
 def styles_bundle(store: HistoryStore, images=None, *, limit: int = 40,
@@ -330,4 +331,4 @@ def styles_bundle(store: HistoryStore, images=None, *, limit: int = 40,
     table = ('<table class="amj-styles"><tr><th></th><th>style</th><th>uses</th>'
              f"<th>last used</th><th>prompts</th></tr>{''.join(rows)}</table>{more}"
              if rows else "<p>no style references in the history yet</p>")
-    return {"text/plain": styles_text(styles), "text/html": table}, {}
+    return {"text/plain": styles_text(styles), "text/html": printable(table)}, {}

@@ -111,6 +111,11 @@ def submit(plan: Plan, manager, client) -> list:
     A failure part-way raises after the jobs already sent are kept in the history; the jobs sent
     so far are attached to the error as `error.jobs`.
     """
+    from .describe import check_upload   # Pillow and requests: not at %load_ext
+
+    for image in plan.image_prompts:   # nothing that is not an image leaves the machine
+        if not is_http_url(image):
+            check_upload(image, label="--image")
     urls = [image if is_http_url(image) else client.upload(image) for image in plan.image_prompts]
     jobs = []
     try:

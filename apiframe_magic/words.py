@@ -21,7 +21,7 @@ from .errors import (
     TaskFailedError,
     TaskNotFoundError,
 )
-from .redaction import redact
+from .redaction import printable, redact
 
 # Where each service status puts the bar, and its words; "processing" runs from 0.2 to 0.95.
 SERVICE_STEPS = {
@@ -77,7 +77,8 @@ def status_words(job, *, percentage: bool = True) -> str:
     line of the caption, `%imagine jobs`, the CLI and the progress line."""
     words = describe(job, percentage=percentage).words
     notice = getattr(job, "notice", None)
-    return f"{words} ({notice})" if notice and not job.done else words
+    words = f"{words} ({notice})" if notice and not job.done else words
+    return printable(words)   # an unknown status is the service's text, shown as it came
 
 
 def failure_words(job) -> str:

@@ -207,3 +207,93 @@ def test_cli_export(tmp_path):
     bad_date = run_cli("export", str(tmp_path / "g2"), "--since", "yesterday")
     assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
     assert (tmp_path / "mine" / "index.html").read_text() == "hello"
+
+
+# ------------------------------------------------------------------------------ hostile inputs
+
+def a_job_with_an_image(store, tmp_path, task_id: str, **finished) -> str:
+    picture = tmp_path / "picture.png"
+    from PIL import Image
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(picture)
+    job = store.record_submitting("imagine", {"prompt": "a red square"}, prompt="a red square")
+    store.mark_submitted(job, task_id)
+    store.mark_finished(job, {"status": "finished", "original_image_url":
+                              "http://127.0.0.1:9/grid.png", **finished})
+    store.record_image(job, "grid", None, picture)
+    return job
+
+
+def test_the_page_is_never_written_through_a_planted_symlink(store, images, tmp_path):
+    import os
+
+    a_job_with_an_image(store, tmp_path, "task-symlink")
+    target, victim = tmp_path / "gallery", tmp_path / "victim.txt"
+    target.mkdir()
+    victim.write_text("precious")
+    for pid in range(os.getpid() - 5, os.getpid() + 5):   # the names the export could pick
+        (target / f".index.html.{pid}.tmp").symlink_to(victim)
+    index = export_gallery(store, images, target)
+    assert victim.read_text() == "precious"
+    assert is_gallery(index) and not index.is_symlink()
+    assert oct(index.stat().st_mode & 0o777) == "0o644"
+
+
+def test_an_image_that_cannot_be_copied_is_one_line_and_the_export_goes_on(store, images,
+                                                                            tmp_path):
+    long_id = "t" * 300                                    # no file system takes that name
+    a_job_with_an_image(store, tmp_path, long_id)
+    a_job_with_an_image(store, tmp_path, "task-fine")
+    lines = []
+    html, page = read(export_gallery(store, images, tmp_path / "g", report=lines.append))
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert "image grid of job" in lines[0] and "name too long" in lines[0]
+    assert "images/task-fine_grid.png" in page.sources
+    assert "grid: image missing" in "".join(page.text)
+
+
+def test_a_key_the_service_echoed_never_reaches_the_gallery(store, images, tmp_path,
+                                                            monkeypatch):
+    key = "sk-LIVE-0123456789abcdef"
+    job = a_job_with_an_image(store, tmp_path, "task-echo")
+    with store._write() as conn:   # as a history written before values were redacted holds it
+        conn.execute("UPDATE jobs SET prompt = ?, sref = ?, seed = ?, original_image_url = ? "
+                     "WHERE job_id = ?", (f"a fox --sref https://x.test/{key}.png", key, key,
+                                          f"https://cdn.test/{key}/grid.png", job))
+    monkeypatch.setenv("APIFRAME_API_KEY", key)
+    html, page = read(export_gallery(store, images, tmp_path / "g"))
+    assert "[redacted]" in html and key not in html
+
+
+EXPORT_UNDER_A_FULL_DISK = """
+import resource, signal, sys
+from apiframe_magic.images import ImageCache
+from apiframe_magic.static.export import ExportError, export_gallery
+from apiframe_magic.store import HistoryStore
+
+with HistoryStore(sys.argv[1]) as store, ImageCache(sys.argv[2]) as images:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # writes past the limit fail with EFBIG,
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64, resource.RLIM_INFINITY))  # as on a full disk
+    try:
+        export_gallery(store, images, sys.argv[3])
+    except ExportError as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+"""
+
+
+def test_a_disk_that_fills_up_is_one_line_per_image_and_a_clean_stop(store, tmp_path):
+    import subprocess
+    import sys
+
+    from clirun import ROOT
+
+    a_job_with_an_image(store, tmp_path, "task-a")
+    a_job_with_an_image(store, tmp_path, "task-b")
+    target = tmp_path / "g"
+    done = subprocess.run([sys.executable, "-c", EXPORT_UNDER_A_FULL_DISK, str(store.path),
+                           str(tmp_path / "cache"), str(target)], capture_output=True, text=True,
+                          timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    lines = done.stderr.splitlines()
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert len(lines) == 3 and all("too large" in line for line in lines), lines
+    assert lines[-1].startswith("stopped: cannot write") and not (target / "index.html").exists()
+    assert not [p for p in target.iterdir() if p.name.startswith(".index.html")]

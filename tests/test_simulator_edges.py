@@ -168,7 +168,7 @@ def test_forty_clients_arriving_at_once_are_all_queued_and_answered(sim):
         for _ in range(40):
             client = socket.create_connection(("127.0.0.1", sim.port), timeout=0.5)
             clients.append(client)
-        request = (f"GET /account HTTP/1.1\r\nHost: x\r\nAuthorization: {sim.api_key}\r\n"
+        request = (f"GET /account HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {sim.api_key}\r\n"
                    "Connection: close\r\n\r\n").encode()
         for client in clients:
             client.sendall(request)

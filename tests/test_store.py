@@ -337,6 +337,28 @@ def test_no_secret_ever_reaches_the_file(home, monkeypatch):
         assert secret.encode() not in raw, secret
 
 
+def test_a_key_the_service_echoes_back_is_stored_redacted_in_every_column(home, monkeypatch):
+    api_key = "sk-LIVE-" + uuid.uuid4().hex
+    monkeypatch.setenv("APIFRAME_API_KEY", api_key)
+    echoed = {
+        "task_id": "task-echo", "task_type": "imagine", "status": "finished", "sref": api_key,
+        "seed": api_key, "original_image_url": f"http://cdn.test/{api_key}/grid.png",
+        "image_urls": [f"http://cdn.test/{n}.png?k={api_key}" for n in range(1, 5)],
+        "image_url": f"http://cdn.test/{api_key}.png", "content": [f"a prompt {api_key}"],
+    }
+    with HistoryStore() as history:
+        job_id = history.record_submitting("imagine", {"prompt": "a fox"}, prompt="a fox")
+        history.mark_submitted(job_id, "task-echo")
+        history.update_progress(job_id, f"processing {api_key}", "40")
+        history.mark_finished(job_id, echoed)
+        history.record_image(job_id, "grid", f"http://cdn.test/{api_key}/grid.png", "/tmp/g.png")
+        columns = history._read("SELECT * FROM jobs") + history._read("SELECT * FROM images")
+
+    assert "[redacted]" in str(columns) and api_key not in str(columns)
+    raw = b"".join(path.read_bytes() for path in home.iterdir() if path.is_file())
+    assert b"task-echo" in raw and api_key.encode() not in raw
+
+
 # -- concurrency ------------------------------------------------------------------------------
 
 WRITER = """

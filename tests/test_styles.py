@@ -207,3 +207,23 @@ def test_references_are_read_from_every_sref_item(store):
     store.mark_finished(job_id, {"status": "finished", "sref": "22"})
     assert sorted(references_of(store.get(job_id))) == sorted(
         [("22", "code"), ("11", "code"), (STYLE_URL, "url")])
+
+
+def test_the_library_never_shows_a_key_or_an_escape_sequence_an_old_history_holds(
+        store, monkeypatch):
+    from apiframe_magic.styles import styles_bundle, styles_text
+
+    key = "sk-LIVE-0123456789abcdef"
+    job = store.record_submitting("imagine", {"prompt": "a fox"}, prompt="a fox")
+    store.mark_submitted(job, "task-old")
+    store.mark_finished(job, {"status": "finished"})
+    with store._write() as conn:   # as written before values were stored redacted
+        conn.execute("UPDATE jobs SET prompt = ?, sref = ? WHERE job_id = ?",
+                     (f"a fox \x1b]0;title\x07 {key} --sref https://x.test/{key}.png "
+                      "1234567", f"https://x.test/{key}.png", job))
+    monkeypatch.setenv("APIFRAME_API_KEY", key)
+    text = styles_text(list_styles(store))
+    data, _ = styles_bundle(store)
+    assert "1234567" in text and "[redacted]" in text and "\\u001b]0;title" in text
+    for shown in (text, data["text/plain"], data["text/html"]):
+        assert key not in shown and "\x1b" not in shown

@@ -20,7 +20,7 @@ from IPython.core.error import UsageError
 from .. import settings, submission, words
 from ..errors import ApiframeError, InvalidArgumentError
 from ..prompt import PromptError
-from ..redaction import HiddenKey
+from ..redaction import HiddenKey, printable
 from ..settings import is_http_url
 from ..static import render
 from ..static.matrix import matrix_of
@@ -99,7 +99,8 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
             job.on_images(lambda job, where=save_dir: _save(job, where, quiet=True))
     elif text_mode:
         for job in jobs:
-            print(f"{job.task_id or '(queued)'}: {words.status_words(job)}: {job.prompt}")
+            print(printable(f"{job.task_id or '(queued)'}: {words.status_words(job)}: "
+                            f"{job.prompt}"))
     result = JobGroup(jobs, matrix) if group else jobs[0]
     if as_name:
         magics.shell.user_ns[as_name] = result
@@ -152,7 +153,7 @@ def _image_prompts(magics, items, what: str) -> list:
             if not os.access(path, os.R_OK):
                 raise UsageError(f"{what} {item}: the file cannot be read (permissions)")
             try:
-                prompts.append(check_image_file(path, what=what))
+                prompts.append(check_image_file(path, label=what))
             except InvalidArgumentError as error:
                 raise UsageError(str(error)) from None
             continue
@@ -509,7 +510,8 @@ def do_config(magics, sub, rest):
     sub.words(rest, 0, 0)
     for name in sorted(magics.class_own_traits(config=True)):
         trait = magics.traits()[name]
-        print(f"Imagine.{name:<16} = {getattr(magics, name)!r:<28} # {trait.help}")
+        value = printable(repr(getattr(magics, name)))   # a password in base_url's URL
+        print(f"Imagine.{name:<16} = {value:<28} # {trait.help}")
     choice = magics.keys.current()
     print(f"API key: {'set, from ' + choice.source if choice.key else 'not set (offline simulator)'}")
 
@@ -553,6 +555,12 @@ def _image_url(magics, source: str, what: str) -> str:
     (item,) = _image_prompts(magics, [source], what)
     if isinstance(item, str):
         return item
+    from ..describe import check_upload
+
+    try:
+        check_upload(item)   # a private key typed by mistake never leaves the machine
+    except ApiframeError as error:
+        raise UsageError(str(error)) from None
     rt = magics.current_runtime()
     try:
         with on_interrupt(f"uploading {source}", "nothing was submitted"):

@@ -24,7 +24,9 @@ class Simulator:
     """A real HTTP server on `host:port` (port 0 picks a free one) speaking APIFRAME's v1 API.
 
     speed: simulated seconds per real second (100 turns a ~35 s imagine into ~0.35 s).
-    api_key: the only key accepted, raw in the Authorization header (no "Bearer").
+    api_key: the only key accepted in the Authorization header, raw (APIFRAME's documented form)
+    or as `Bearer <key>` (APIFRAME's SDKs). The default suits a simulator embedded in a process;
+    one that serves others (`python -m apiframe_magic.simulator`) gets a random key.
     concurrency: tasks running at once for the key; more wait in `staged`.
     credits: starting balance for GET /account; each task costs the documented credits.
     faults: a `Faults` for injected failures (changeable later via `sim.faults = ...`).

@@ -4,10 +4,11 @@ two entry points accept the same options with the same checks."""
 from __future__ import annotations
 
 import argparse
+import secrets
 import threading
 
 from ..argtypes import OneLineParser, port_number, positive_speed, whole_number
-from .app import DEFAULT_API_KEY, Simulator
+from .app import Simulator
 
 DEFAULT_PORT = 8787
 DESCRIPTION = "Offline simulator of APIFRAME's v1 API."
@@ -20,8 +21,9 @@ def add_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              f"{DEFAULT_PORT})")
     parser.add_argument("--speed", type=positive_speed, default=1.0, metavar="X",
                         help="simulated seconds per real second (default 1)")
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY,
-                        help=f"the key the simulator accepts (default {DEFAULT_API_KEY!r})")
+    parser.add_argument("--api-key", default=None,
+                        help="the key the simulator accepts (default: a random one, printed at "
+                             "start)")
     parser.add_argument("--concurrency", type=whole_number(1), default=3, metavar="N",
                         help="tasks running at once; extra ones wait as 'staged' (default 3)")
     parser.add_argument("--credits", type=whole_number(0), default=10_000, metavar="N",
@@ -33,7 +35,9 @@ def add_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Serve on 127.0.0.1 until Ctrl-C; a port that cannot be had ends with exit code 1."""
-    sim = Simulator(port=args.port, speed=args.speed, api_key=args.api_key,
+    # a fixed public key would let any local process or web page drive a standalone server
+    api_key = args.api_key or secrets.token_urlsafe(18)
+    sim = Simulator(port=args.port, speed=args.speed, api_key=api_key,
                     concurrency=args.concurrency, credits=args.credits, seed=args.seed,
                     verbose=args.verbose)
     try:

@@ -20,6 +20,8 @@ from .tasks import GRID, VIDEO, Task
 CACHE_BYTES = 96 * 1024 * 1024
 REALISTIC_CACHE_BYTES = 512 * 1024 * 1024
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 25_000_000            # a 6000x4000 photo; a 2 MB PNG can claim 100x more
+UPLOADS_BYTES = 64 * 1024 * 1024          # uploads kept; the oldest are forgotten first
 _FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
             "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
 
@@ -43,14 +45,17 @@ class ImageStore:
     """Uploaded files plus an LRU of rendered PNGs. Thread-safe. `style` is "light" or
     "realistic" (None: `APIFRAME_SIM_IMAGES`, else light)."""
 
-    def __init__(self, cache_bytes: int | None = None, style: str | None = None):
+    def __init__(self, cache_bytes: int | None = None, style: str | None = None,
+                 upload_bytes: int = UPLOADS_BYTES):
         self.style = realistic.image_style(style)
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple, bytes] = OrderedDict()
         default = REALISTIC_CACHE_BYTES if self.style == realistic.REALISTIC else CACHE_BYTES
         self._cache_bytes = cache_bytes or default
         self._cached = 0
-        self._uploads: dict[str, tuple[bytes, str, tuple[int, int]]] = {}
+        self._uploads: OrderedDict[str, tuple[bytes, str, tuple[int, int]]] = OrderedDict()
+        self._uploaded = 0
+        self.upload_bytes = upload_bytes
 
     # --- uploads ------------------------------------------------------------------------
     def add_upload(self, data: bytes) -> str:
@@ -60,9 +65,17 @@ class ImageStore:
         if len(data) > MAX_UPLOAD_BYTES:
             raise UploadError("image must not be larger than 2 MB")
         try:
-            with Image.open(io.BytesIO(data)) as img:
+            with Image.open(io.BytesIO(data)) as img:   # reads the header, draws nothing
                 fmt, size = img.format, img.size
+                if size[0] * size[1] > MAX_UPLOAD_PIXELS:
+                    raise UploadError(f"image must not have more than {MAX_UPLOAD_PIXELS:,} "
+                                      f"pixels (this one is {size[0]}x{size[1]})")
                 img.verify()
+        except UploadError:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise UploadError(f"image must not have more than {MAX_UPLOAD_PIXELS:,} "
+                              "pixels") from exc
         except Exception as exc:
             raise UploadError("image must be a PNG, JPEG, WEBP or GIF file") from exc
         if fmt not in _FORMATS:
@@ -71,6 +84,10 @@ class ImageStore:
         name = f"{uuid.uuid4()}.{ext}"
         with self._lock:
             self._uploads[name] = (data, content_type, size)
+            self._uploaded += len(data)
+            while self._uploaded > self.upload_bytes and len(self._uploads) > 1:
+                _, (old, _, _) = self._uploads.popitem(last=False)
+                self._uploaded -= len(old)
         return name
 
     def upload(self, name: str) -> tuple[bytes, str] | None:

@@ -2,12 +2,21 @@
 
 Speaks HTTP/1.1 with keep-alive like the real service behind its proxy, so clients that reuse
 connections (requests.Session) see dropped connections the way they would in production.
+
+It listens on loopback, where any web page the user opens can reach it, and tests throw hostile
+traffic at it, so it defends itself like a server: a silent connection is closed after
+CONNECTION_TIMEOUT, at most MAX_HANDLERS connections are served at once (the rest wait in the
+listen backlog), a body is only ever framed by one valid Content-Length, and only requests
+addressed to a loopback name are answered (a DNS-rebinding page sends its own host name).
 """
 from __future__ import annotations
 
+import hmac
 import json
+import re
 import socket
 import sys
+import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +31,10 @@ from .store import SimStore
 from .validation import CREATORS, ValidationError, check_fetch, check_fetch_many
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+CONNECTION_TIMEOUT = 30.0   # seconds a connection may stay silent, idle or halfway into a request
+MAX_HANDLERS = 64           # connections served at once, each by one thread
+LOCAL_HOST_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_HOST_HEADER = re.compile(r"(?P<name>\[[^\]]*\]|[^:\[\]]+)(?::\d{1,5})?")
 HTML_ERROR_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
                    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>"
                    b"\r\n</body>\r\n</html>\r\n")
@@ -66,7 +79,38 @@ class SimServer(ThreadingHTTPServer):
     def __init__(self, address, simulator: Served, verbose: bool = False):
         self.simulator = simulator
         self.verbose = verbose
+        self.connection_timeout = CONNECTION_TIMEOUT
+        self.host_names = LOCAL_HOST_NAMES | ({address[0].lower()} if address[0] else set())
+        self._handler_slots = threading.BoundedSemaphore(MAX_HANDLERS)
+        self._stopping = threading.Event()
         super().__init__(address, SimHandler)
+
+    def process_request(self, request, client_address) -> None:
+        """Serve the connection in a thread once fewer than MAX_HANDLERS are busy; until then the
+        accept loop waits, so 200 half-sent requests hold 64 threads, not 200."""
+        while not self._handler_slots.acquire(timeout=0.1):
+            if self._stopping.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._handler_slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._handler_slots.release()
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._stopping.clear()
+        super().serve_forever(poll_interval)
+
+    def shutdown(self) -> None:
+        self._stopping.set()   # an accept loop waiting for a free handler gives up
+        super().shutdown()
 
 
 class SimHandler(BaseHTTPRequestHandler):
@@ -90,6 +134,35 @@ class SimHandler(BaseHTTPRequestHandler):
         if name.startswith("do_"):
             return lambda: self._method_not_allowed(name[3:])
         raise AttributeError(name)
+
+    def parse_request(self) -> bool:
+        """The stdlib's parsing, then what it lets through: HTTP/0.9 (answered without a status
+        line or headers), bodies framed by anything but one Content-Length (read as the next
+        request otherwise), and host names that are not this machine's (DNS rebinding)."""
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        if len(line.split()) == 2:   # "GET /path": HTTP/0.9, whose headers would never end
+            self.command, self.request_version, self.requestline = None, "HTTP/0.9", line
+            self.send_error(400, "HTTP/0.9 is not supported; send an HTTP/1.1 request")
+            return False
+        if not super().parse_request():
+            return False
+        if self.headers.get("Transfer-Encoding") is not None:
+            self.send_error(411, "Transfer-Encoding is not supported; send a Content-Length")
+            return False
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or ()}
+        if len(lengths) > 1 or any(not (v.isascii() and v.isdigit()) for v in lengths):
+            self.send_error(400, "Content-Length must be one whole number of bytes")
+            return False
+        host = (self.headers.get("Host") or "").strip()
+        if not host:
+            self.send_error(400, "The Host header is missing")
+            return False
+        match = _HOST_HEADER.fullmatch(host)
+        if not match or match["name"].lower() not in self.server.host_names:
+            self.send_error(421, "This server only answers requests addressed to 127.0.0.1 "
+                                 "or localhost")
+            return False
+        return True
 
     def send_error(self, code, message=None, explain=None):
         """Malformed request lines, oversized headers, bad versions: the same JSON error body
@@ -122,7 +195,7 @@ class SimHandler(BaseHTTPRequestHandler):
             creates = method == "POST" and path in CREATORS
             if not public and not self._known_api_route(method, path):
                 return self._send(Response.errors([f"Cannot {method} {path}"], 404))
-            if not public and self.headers.get("Authorization") != sim.api_key:
+            if not public and not self._authorized(sim.api_key):
                 return self._send(Response.json(401, {}))
             fault = sim.injector.pick(path, creates, api_path=not public)
             if fault and fault.phase == "before":
@@ -141,6 +214,15 @@ class SimHandler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             self._send(Response.json(500, {}))
 
+    def _authorized(self, key: str) -> bool:
+        """The raw key (APIFRAME's documented form, which our client sends) or `Bearer <key>`
+        (what APIFRAME's own SDKs send; whether the service takes it is not documented)."""
+        given = (self.headers.get("Authorization") or "").strip()
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() == "bearer":
+            given = token.strip()
+        return hmac.compare_digest(given.encode("utf-8"), key.encode("utf-8"))
+
     @staticmethod
     def _known_api_route(method: str, path: str) -> bool:
         if method == "GET":
@@ -149,10 +231,7 @@ class SimHandler(BaseHTTPRequestHandler):
                                      ("/fetch", "/fetch-many", "/upload"))
 
     def _read_body(self) -> bytes | None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
+        length = int(self.headers.get("Content-Length") or 0)   # checked in parse_request
         if length > MAX_BODY_BYTES:
             self.close_connection = True
             self._send(Response.errors(["Request body too large"], 413))
@@ -253,6 +332,7 @@ class SimHandler(BaseHTTPRequestHandler):
         return self._send(Response(200, full[: max(1, len(full) // 2)]))
 
     def setup(self) -> None:
+        self.timeout = self.server.connection_timeout   # StreamRequestHandler applies it
         super().setup()
         # small JSON answers: do not let Nagle + delayed ACK add ~40 ms per request
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

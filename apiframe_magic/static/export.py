@@ -5,26 +5,33 @@ images into `images/` next to it, so the folder can be zipped, mailed or put on 
 Each root job is shown with its lineage tree (upscales, variations, rerolls under their parent,
 from the history's parent links), its prompt, parameters, sref codes, timings and task ids.
 
-Safety: every text from the history goes through `html.escape`; links to the originals are kept
-only for http(s) URLs and are never loaded by the page. A directory that holds an `index.html`
-this module did not write (no generator marker) is refused unless `force=True`, and nothing is
-written until everything to export has been read.
+Safety: every text from the history is redacted (a key the service echoed) and goes through
+`html.escape`; links to the originals are kept only for http(s) URLs and are never loaded by the
+page. A directory that holds an `index.html` this module did not write (no generator marker) is
+refused unless `force=True`, and nothing is written until everything to export has been read.
+The page is written under a fresh temporary name (created exclusively, so a symlink planted in
+the directory is never followed) and renamed over `index.html`. An image that cannot be copied
+(a name too long for the file system, a full disk) is one line to `report` and a "missing"
+placeholder; the export goes on.
 """
 from __future__ import annotations
 
 import html
 import os
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..describe import suggested_prompts
 from ..errors import ApiframeError
 from ..images import ImageCache, SaveLocationError, check_writable_dir, save
 from ..models import Task, image_names
 from ..prompt import PromptError, parse_prompt
+from ..redaction import redact
 from ..settings import is_http_url
 from ..store import REJECTED, HistoryStore, JobRecord
 from ..styles import references_of
@@ -52,13 +59,15 @@ class _Node:
 
 def export_gallery(store: HistoryStore, images: ImageCache, directory: str | os.PathLike, *,
                    ids: Iterable[str] | None = None, since: datetime | date | str | float | None
-                   = None, force: bool = False) -> Path:
+                   = None, force: bool = False,
+                   report: Callable[[str], None] | None = None) -> Path:
     """Write the gallery into `directory`; returns the path of its `index.html`.
 
     `ids` (job ids or task ids) exports the lineage trees they belong to; `since` the trees whose
     root was created at or after it (a datetime, a date, an ISO string or a timestamp); neither
     exports the whole history. Images missing from disk are downloaded once through `images`,
-    or shown as missing. Every refusal (ExportError) comes before anything is written."""
+    or shown as missing; one that cannot be copied is also one line to `report` (default: stderr).
+    Every refusal (ExportError) comes before anything is written."""
     target = check_export_dir(directory, force=force)
     roots = select_trees(store, ids=ids, since=parse_since(since))
     if not roots:
@@ -70,17 +79,26 @@ def export_gallery(store: HistoryStore, images: ImageCache, directory: str | os.
     except SaveLocationError as exc:
         raise ExportError(f"cannot export to {target}: {exc}") from None
     names = store.style_names()
+    report = report or (lambda line: print(line, file=sys.stderr))
     for node in _walk(roots):
-        node.images = _copy_images(store, images, node.record, image_dir)
+        node.images = _copy_images(store, images, node.record, image_dir, report)
     index = target / INDEX_NAME
-    temporary = target / f".{INDEX_NAME}.{os.getpid()}.tmp"
-    try:
-        temporary.write_text(render_html(roots, names), encoding="utf-8")
-        os.replace(temporary, index)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise ExportError(f"cannot write {index}: {exc.strerror or exc}") from None
+    _write_replacing(index, render_html(roots, names))
     return index
+
+
+def _write_replacing(path: Path, text: str) -> None:
+    """Write `text` to a new file with a random name beside `path` (O_EXCL: never through a
+    planted symlink), then rename it over `path` (which replaces a symlink, not its target)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)   # a page to share, not mkstemp's 0600
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,8 +188,8 @@ def _walk(nodes: list[_Node]) -> Iterable[_Node]:
 # Images
 
 
-def _copy_images(store: HistoryStore, images: ImageCache, record: JobRecord,
-                 directory: Path) -> list[tuple[str, str | None]]:
+def _copy_images(store: HistoryStore, images: ImageCache, record: JobRecord, directory: Path,
+                 report: Callable[[str], None]) -> list[tuple[str, str | None]]:
     """(label, path relative to index.html or None when missing) for every image of a job."""
     recorded = {str(index): path for index, path in store.images(record.job_id).items()}
     wanted = image_names(Task.from_dict({**(record.result or {}), "task_id": record.job_id})) \
@@ -184,7 +202,13 @@ def _copy_images(store: HistoryStore, images: ImageCache, record: JobRecord,
         if path is None:
             shown.append((name, None))
             continue
-        copied = save(record.task_id or record.job_id, {name: path}, directory)[0]
+        try:
+            copied = save(record.task_id or record.job_id, {name: path}, directory)[0]
+        except ApiframeError as exc:   # a name too long, a full disk: this image is missing
+            report(redact(f"export: image {name} of job {record.job_id} not copied: "
+                          f"{' '.join(str(exc).split())}"))
+            shown.append((name, None))
+            continue
         shown.append((name, f"{IMAGES_DIR}/{copied.name}"))
     return shown
 
@@ -364,4 +388,4 @@ def _when(timestamp: float) -> str:
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(redact(str(value)), quote=True)

@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 from typing import Iterable
 
+from ..redaction import printable
 from ..words import describe, status_words
 
 # A finished grid may add at most 250 KB to the .ipynb; base64 costs 4/3, the caption a little.
@@ -38,7 +39,7 @@ def caption(job, paths: Iterable[Path] = ()) -> str:
     if result is not None and result.seed and job.kind == "seed":
         lines.append(f"seed {result.seed}")
     lines.extend(str(path) for path in paths)
-    return "\n".join(lines)
+    return printable("\n".join(lines))   # the service's text: no key, no escape sequence
 
 
 # ---------------------------------------------------------------------------------- images
