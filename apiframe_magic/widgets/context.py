@@ -37,11 +37,14 @@ class UiContext:
 
     # ------------------------------------------------------------------ the prompt panel
 
-    def fill_panel(self, text: str, *, below=None):
-        """Put `text` in the open prompt panel, or open one under the view `below` (main thread).
+    def fill_panel(self, text: str, *, below=None, reference: str | None = None):
+        """Offer `text` to the notebook's one prompt panel, shown right under `below` (the
+        view or library whose button was clicked), and put the keyboard focus in it (main
+        thread).
 
-        Style buttons call this: one click leaves the prompt, with its `--sref`, ready to edit.
-        Returns the panel.
+        The panel is made under `below` the first time; later it moves there from the view
+        that held it. A prompt the user has edited is never replaced silently: the panel asks
+        (use `reference` in the edited prompt, replace it, or keep it). Returns the panel.
         """
         panel = self.panel
         if panel is None or _closed(panel):
@@ -50,8 +53,27 @@ class UiContext:
             panel = self._new_panel()
             self.panel = panel
             below.add_child(panel)
-        panel.set_prompt(text)
+            panel.set_prompt(text)
+        else:
+            if below is not None:
+                self._move_panel(panel, below)
+            offer = getattr(panel, "offer_prompt", None)
+            if offer is not None:
+                offer(text, reference)
+            else:
+                panel.set_prompt(text)
+        focus = getattr(panel, "focus_prompt", None)
+        if focus is not None:
+            focus()
         return panel
+
+    def _move_panel(self, panel, below) -> None:
+        """Show the panel under `below`, out of the views that showed it before."""
+        for view in list(self.views):
+            box = getattr(view, "children_box", None)
+            if view is not below and box is not None and panel in box.children:
+                view.remove_child(panel)
+        below.add_child(panel)
 
     def _new_panel(self):
         if self.panel_factory is not None:
