@@ -71,6 +71,12 @@ CSS = """
   color: #ffffff; text-shadow: 0 0 2px #000000, 0 0 6px #000000;
   background: rgba(0, 0, 0, 0.15); cursor: zoom-in; }
 .amj-job.amj-small > .amj-body > .amj-tiles .jupyter-button.amj-open { bottom: 0; }
+.amj-job .amj-frame { position: relative; display: block; width: max-content; max-width: 100%;
+  margin: 4px 0 0 0; line-height: 0; }
+.amj-job .amj-full-link { position: absolute; left: 0; top: 0; right: 0; bottom: 0; margin: 0;
+  width: auto; height: auto; }
+.amj-job .amj-full-link .widget-html-content, .amj-job .amj-open-full { display: block;
+  width: 100%; height: 100%; cursor: zoom-in; }
 .amj-job .amj-toolbar { display: flex; flex-flow: row wrap; align-items: center;
   margin: 4px 0 0 0; }
 .amj-job .amj-details { margin: 2px 0; font-size: var(--jp-ui-font-size1, 13px); }

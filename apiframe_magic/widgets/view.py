@@ -154,14 +154,13 @@ class JobView(widgets.VBox):
         self.buttons[key] = button
         return button
 
-    def _image(self, layout: str, css_class: str, alt: str = "") -> widgets.Image:
-        """An image slot; `alt` becomes its `title`, which browsers take as the accessible name
-        of an <img> without alt (ipywidgets' Image has no alt)."""
+    def _image(self, layout: str, css_class: str) -> widgets.Image:
+        """An image slot. ipywidgets' Image has no alt, and its `tooltip` breaks the view in
+        ipywidgets 8.1 (the frontend reads a `description` it lacks): a grid's images are
+        named by the button laid over each one, an upscale's by its caption."""
         image = self._own(widgets.Image(value=b"", format="jpeg", layout=shared(layout)))
         image.add_class("amj-image")
         image.add_class(css_class)
-        if alt:
-            image.tooltip = alt
         return image
 
     def _action_button(self, action: act.Action) -> widgets.Button:
@@ -197,10 +196,10 @@ class JobView(widgets.VBox):
             self._early = True
             size = "size:{}x{}".format(*self._tile_size())
             for k in range(1, 5):
-                image = self._image(size, "amj-variant-image",
-                                    f"Image {k} of 4: {prompt}"[:300])
+                image = self._image(size, "amj-variant-image")
                 opener = self._nav_button(f"open{k}", f"Enlarge image {k}",
-                                          f"Show image {k} large", lambda k=k: self._open(k))
+                                          f"Image {k} of 4: {prompt}"[:300],
+                                          lambda k=k: self._open(k))
                 opener.add_class("amj-open")
                 opener.disabled = True  # until the image is there
                 more = [self._action_button(a) for a in act.enlarged_tile_actions(k)]
@@ -223,12 +222,14 @@ class JobView(widgets.VBox):
         elif kind in act.SINGLE_KINDS:
             self._early = True
             self.grid_image = self._image("size:{}x{}".format(*fit(SINGLE_BOX, self.ratio)),
-                                          "amj-single-image",
-                                          f"{status.action_title(self.job)}: {prompt}"[:300])
+                                          "amj-single-image")
+            self.full_size_link = self._html("amj-full-link", "auto_layout")
+            frame = self._box(widgets.Box, [self.grid_image, self.full_size_link], "amj-frame",
+                              "auto_layout")
             groups = act.single_action_rows(kind)
             self.toolbar = self._toolbar([a for row in groups for a in row]
                                          + act.style_actions(kind))
-            slots += [self.grid_image, self.toolbar]
+            slots += [frame, self.toolbar]
         if self.tiles and self.compact:  # a matrix cell: its full view on demand
             self._nav_button("full", "All actions", "Show this job with all its buttons",
                              lambda: self.set_compact(not self.compact))
@@ -510,8 +511,22 @@ class JobView(widgets.VBox):
                 self.buttons[key].disabled = False
         self._show_reuse_style()
         self.details.value = self._details_html()
+        if getattr(self, "full_size_link", None) is not None:
+            self.full_size_link.value = self._full_size_link_html()
         self.children = self._sections()
         self._refresh()
+
+    def _full_size_link_html(self) -> str:
+        """A link laid over an upscale: opens the full-size image, and names it for screen
+        readers (the image itself cannot carry an alt)."""
+        result = self.job.result
+        url = result.image_url if result is not None else ""
+        name = f"{status.action_title(self.job)}: {self.job.prompt or ''}"[:300]
+        if not url or urlsplit(url).scheme.lower() not in ("http", "https"):
+            return ""
+        return (f'<a class="amj-open-full" href="{html.escape(url, quote=True)}" '
+                f'target="_blank" rel="noopener noreferrer" title="Open the full-size image" '
+                f'aria-label="{html.escape(name, quote=True)} (open the full-size image)"></a>')
 
     def _show_reuse_style(self) -> None:
         if "reuse-style" not in self.buttons:
