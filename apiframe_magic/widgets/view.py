@@ -10,7 +10,9 @@ toolbar, newest first, and is scrolled into view.
 """
 from __future__ import annotations
 
+import functools
 import html
+import io
 import threading
 import weakref
 from typing import Callable
@@ -158,7 +160,9 @@ class JobView(widgets.VBox):
         """An image slot. ipywidgets' Image has no alt, and its `tooltip` breaks the view in
         ipywidgets 8.1 (the frontend reads a `description` it lacks): a grid's images are
         named by the button laid over each one, an upscale's by its caption."""
-        image = self._own(widgets.Image(value=b"", format="jpeg", layout=shared(layout)))
+        placeholder = placeholder_png(self.ratio) if layout.startswith("size:") else b""
+        image = self._own(widgets.Image(value=placeholder, format="png" if placeholder
+                                        else "jpeg", layout=shared(layout)))
         image.add_class("amj-image")
         image.add_class(css_class)
         return image
@@ -428,6 +432,7 @@ class JobView(widgets.VBox):
         def show():
             for image, data in values:
                 if data:
+                    image.format = "jpeg"
                     image.value = data
             for tile in self.tiles:
                 tile.opener.disabled = not tile.image.value
@@ -763,6 +768,19 @@ def aspect_of(job) -> tuple[int, int]:
                 pass
         job = getattr(job, "parent", None)
     return 1, 1
+
+
+@functools.lru_cache(maxsize=32)
+def placeholder_png(ratio: tuple[int, int]) -> bytes:
+    """A see-through PNG of the images' aspect ratio: the slot shows its themed background at
+    its final size, without the browser's broken-image icon, until the image comes."""
+    from PIL import Image
+
+    scale = max(ratio) / 16 if max(ratio) > 16 else 1
+    size = (max(1, round(ratio[0] / scale)), max(1, round(ratio[1] / scale)))
+    buffer = io.BytesIO()
+    Image.new("LA", size, (0, 0)).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
 
 
 def short_id(ident: str) -> str:

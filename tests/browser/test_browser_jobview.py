@@ -30,13 +30,14 @@ while not release.exists() and time.monotonic() < deadline:
 print("long computation done" if release.exists() else "long computation gave up")
 '''
 
-# Every height the first job view had once its four slots were on the page (a jump shows as
+# Every height the first job view had once its four slots were laid out (a jump shows as
 # another value).
 HEIGHT_RECORDER = """
 window.__amjHeights = [];
 new MutationObserver(() => {
   const view = document.querySelector('.amj-job');
-  if (!view || view.querySelectorAll('.amj-tile img').length < 4) return;
+  const slots = view ? [...view.querySelectorAll('.amj-tile img')] : [];
+  if (slots.length < 4 || !slots.every(i => i.offsetHeight > 0)) return;
   const h = Math.round(view.getBoundingClientRect().height);
   const seen = window.__amjHeights;
   if (h && seen[seen.length - 1] !== h) seen.push(h);
@@ -111,7 +112,7 @@ def test_u1_and_v2_appear_under_the_toolbar_newest_first_and_in_view(
     nb.wait_idle()
 
     jv.button(view, "U1").click()
-    upscale = jv.children(view).nth(0)
+    upscale = jv.children(view).first
     expect(upscale).to_be_visible(timeout=30_000)
     expect(jv.button(view, "U1 ✓")).to_be_disabled()   # says what it did; a second click: nothing
     expect(jv.status(view)).to_contain_text("U1 started: its view is just below")
@@ -123,14 +124,16 @@ def test_u1_and_v2_appear_under_the_toolbar_newest_first_and_in_view(
     print(f"[{ui}] upscale {tall:.0f} px")
     assert tall <= UPSCALE_MAX, f"an upscale is {tall:.0f} px tall"
     save_screenshot(upscale, screenshots / f"{ui}-upscale-under-grid.png")
+    upscale_id = jv.task_id(upscale)
 
     jv.button(view, "V2").click()
     expect(jv.children(view)).to_have_count(2, timeout=30_000)
-    variation = jv.children(view).nth(0)          # newest first, right under the toolbar
+    variation, upscale = jv.children(view).nth(0), jv.children(view).nth(1)  # newest first
     jv.wait_grid(variation)
-    assert jv.task_id(variation) not in (jv.task_id(view), jv.task_id(upscale))
-    toolbar_bottom = jv.body(view).locator(":scope > .amj-toolbar").bounding_box()
-    assert toolbar_bottom["y"] < variation.bounding_box()["y"] < upscale.bounding_box()["y"]
+    assert jv.task_id(upscale) == upscale_id
+    assert jv.task_id(variation) not in (jv.task_id(view), upscale_id)
+    toolbar = jv.body(view).locator(":scope > .amj-toolbar").bounding_box()
+    assert toolbar["y"] < variation.bounding_box()["y"] < upscale.bounding_box()["y"]
     assert in_window(variation)
 
 
@@ -200,7 +203,7 @@ ACCESS = """view => {
       const c = getComputedStyle(e).backgroundColor;
       if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return rgb(c); }
     return [255, 255, 255]; };
-  const button = view.querySelector('.amj-toolbar button');
+  const button = [...view.querySelectorAll('.amj-toolbar button')].find(b => b.offsetParent);
   button.focus();
   const style = getComputedStyle(button);
   const ring = {width: parseFloat(style.outlineWidth), style: style.outlineStyle,
