@@ -593,3 +593,90 @@ def test_filling_a_panel_needs_a_place_when_none_is_open(ctx):
     with pytest.raises(ValueError, match="%imagine panel"):
         ctx.fill_panel("a fox --sref 1")
     assert ctx.panel is None
+
+
+# ---------------------------------------------------------------------- the compact form
+
+
+def focus_requests(widget) -> int:
+    return sum(1 for data, _ in widget.comm.messages
+               if isinstance(data, dict) and data.get("method") == "custom"
+               and data.get("content") == {"do": "focus"})
+
+
+def test_slots_have_their_final_size_from_the_start(ctx, sim):
+    sim.fail_next(2, "slow", paths={"/fetch", "/fetch-many"}, delay=0.2)
+    view = imagine(ctx, "a fox --ar 3:2")
+    assert not view.job.done and view.body in view.children   # placeholders while it runs
+    sizes = {(t.image.layout.width, t.image.layout.height) for t in view.tiles}
+    assert sizes == {("340px", "227px")} or sizes == {("300px", "200px")}
+    assert all(t.image.value and t.image.format == "png" for t in view.tiles)
+    assert all(b.disabled for k, b in view.buttons.items() if k in view._actions)
+    assert 'role="progressbar"' in view.bar.value and 'aria-valuenow="' in view.bar.value
+    settled(view)
+    assert {(t.image.layout.width, t.image.layout.height) for t in view.tiles} == sizes
+    assert all(t.image.format == "jpeg" for t in view.tiles)
+
+
+def test_a_tile_shows_large_and_previous_next_go_round_the_four(ctx):
+    view = settled(imagine(ctx, "a fox --ar 1:1"))
+    view.buttons["open2"].click()
+    assert view.enlarged == 2
+    shown = [k for k, t in enumerate(view.tiles, 1) if t.layout.display != "none"]
+    assert shown == [2] and view.tiles[1].image.layout.width == "406px"
+    assert view.buttons["style2"].layout.display != "none"
+    assert view.buttons["open2"].description == "Back to the four images"
+    view.buttons["next"].click()
+    assert view.enlarged == 3
+    for _ in range(3):
+        view.buttons["previous"].click()
+    assert view.enlarged == 4                      # 3 -> 2 -> 1 -> 4
+    view.buttons["open4"].click()                  # a click on the large image: the four again
+    assert view.enlarged is None
+    assert all(t.layout.display != "none" for t in view.tiles)
+    assert all(view.buttons[f"style{k}"].layout.display == "none" for k in range(1, 5))
+    assert view.buttons["previous"].layout.display == "none"
+
+
+def test_a_compact_view_is_tiles_only_until_asked(ctx):
+    job = ctx.submit("a fox --ar 1:1")[0]
+    view = settled(JobView(job, ctx, compact=True))
+    assert view.tiles[0].image.layout.width == "96px"
+    assert all(t.row.layout.display == "none" for t in view.tiles)
+    assert view.buttons["reroll"].layout.display == "none"
+    view.buttons["full"].click()
+    assert not view.compact and view.tiles[0].image.layout.width == "200px"
+    assert view.buttons["reroll"].layout.display != "none"
+    assert view.buttons["full"].description == "Compact"
+
+
+def test_a_follow_up_says_so_on_its_button_and_is_scrolled_to_once(ctx):
+    view = settled(imagine(ctx))
+    view.buttons["U1"].click()
+    assert view.buttons["U1"].description == "U1 ✓"
+    assert "U1 started: its view is just below" in view.status.value
+    assert 'class="amj-error"' not in view.status.value
+    child = settled(view.child_views[0])
+    assert focus_requests(child.details_button) == 1  # once: later updates leave the focus be
+    child._on_progress(child.job)
+    assert focus_requests(child.details_button) == 1
+
+
+def test_a_burst_past_the_limit_is_trimmed_after_the_next_cell(tmp_path, monkeypatch):
+    from magic_shell import magics_of, make_shell
+
+    monkeypatch.chdir(tmp_path)
+    shell = make_shell(max_live_views=3, display="widgets", sim_speed=20.0)  # all 6 run at once
+    try:
+        jobs = [shell.run_cell_magic("imagine", "--no-wait", f"a fox number {n}")
+                for n in range(6)]
+        for job in jobs:
+            job.wait(30, images=True)
+        context = magics_of(shell).ui_context()
+        wait_until(lambda: all(v.tree_done() for v in context.views), what="views done")
+        assert len(context.views) == 6             # all running when made: nothing to close
+        shell.run_cell("1 + 1")                    # any cell
+        assert len(context.views) == 3
+        assert [v.job for v in context.views] == jobs[3:]
+    finally:
+        shell.extension_manager.unload_extension("apiframe_magic")

@@ -68,7 +68,10 @@ class UiContext:
         return panel
 
     def _move_panel(self, panel, below) -> None:
-        """Show the panel under `below`, out of the views that showed it before."""
+        """Show the panel under `below`, out of the views that showed it before; not when
+        `below` is inside the panel (a job it submitted): it would hold itself."""
+        if _contains(panel, below):
+            return
         for view in list(self.views):
             box = getattr(view, "children_box", None)
             if view is not below and box is not None and panel in box.children:
@@ -91,6 +94,11 @@ class UiContext:
 
     def forget_view(self, view) -> None:
         self.views[:] = [v for v in self.views if v is not view]
+
+    def after_cell(self, *_args) -> None:
+        """IPython's post_run_cell: views of jobs that finished since are closed past the
+        limit (main thread)."""
+        self.trim_views()
 
     def trim_views(self) -> int:
         """Close whole finished trees (a top view and its follow-ups), oldest first, until at
@@ -121,6 +129,13 @@ class UiContext:
         prompts = validate(text, default_version=self.version)
         return [self.manager.imagine(str(p), aspect_ratio=p.aspect_ratio, process_mode=mode)
                 for p in prompts]
+
+
+def _contains(container, widget) -> bool:
+    """True when `widget` is `container` or shown anywhere inside it."""
+    if container is widget:
+        return True
+    return any(_contains(child, widget) for child in getattr(container, "children", ()) or ())
 
 
 def _closed(panel) -> bool:

@@ -336,8 +336,11 @@ class JobView(widgets.VBox):
     def reveal(self) -> None:
         """Scroll this (new) view into sight: its Details button takes the keyboard focus as
         soon as the page has drawn the view (its first job callback); a focused element is
-        scrolled into view by every browser. ipywidgets 7 has no `focus()`: nothing happens."""
+        scrolled into view by every browser. ipywidgets 7 has no `focus()`: nothing happens.
+        A job that already ended calls back no more: its view takes the focus at once."""
         self._reveal_pending = True
+        if self.job.done and self._images_state in ("ready", "missing"):
+            self._reveal_now()
 
     def _reveal_now(self) -> None:
         if not self._reveal_pending:
@@ -415,6 +418,7 @@ class JobView(widgets.VBox):
 
     def _on_images(self, job) -> None:
         self._safely("Showing the images", lambda: self._load_images(job))
+        self._safely("Scrolling to the view", self._reveal_now)
 
     def _load_images(self, job) -> None:
         """Thumbnails are made here, in the image pool's thread, outside the lock."""
