@@ -277,3 +277,42 @@ def test_twin_shows_every_final_image_after_a_reopen(open_notebook, jupyter_serv
     jv.wait_images(images, 2)
     expect(reopened.panel.locator(".amj-job")).to_have_count(0)
     save_screenshot(reopened.outputs(1), screenshots / f"{ui}-twin-after-reopen.png")
+
+
+LONG_TASKS = """
+window.__amjLong = [];
+new PerformanceObserver(list => list.getEntries().forEach(e => window.__amjLong.push(e.duration)))
+  .observe({type: 'longtask', buffered: true});
+"""
+# From a key press in a cell's editor to the next frame drawn, in milliseconds.
+KEY_TO_FRAME = """async editor => {
+  const times = [];
+  for (let i = 0; i < 10; i++) {
+    const start = performance.now();
+    editor.dispatchEvent(new KeyboardEvent('keydown', {key: 'a', bubbles: true}));
+    await new Promise(r => requestAnimationFrame(() => r()));
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b)[5];
+}"""
+
+
+@pytest.mark.parametrize("ui", ["lab"])
+def test_thirty_live_cells_stay_within_max_live_views(open_notebook, ui):
+    cells = [LOAD] + [f"%%imagine\na paper boat number {n} --ar 3:2" for n in range(30)]
+    nb = open_notebook(f"thirty-{ui}.ipynb", cells + ["1 + 1"], ui, init_scripts=[LONG_TASKS])
+    nb.page.set_viewport_size(WINDOW)
+    nb.run_all()
+    expect(nb.outputs(31)).to_contain_text("2", timeout=120_000)
+    nb.wait_idle()
+    # every job finished: one more cell closes the oldest views (their twins stay)
+    nb.panel.locator(".jp-Cell").last.locator(".cm-content").click()
+    nb.page.keyboard.press("Shift+Enter")
+    live = nb.panel.locator(".amj-job")
+    expect(live).to_have_count(20, timeout=60_000)   # Imagine.max_live_views
+    editor = nb.panel.locator(".jp-Cell").last.locator(".cm-content")
+    key_ms = editor.evaluate(KEY_TO_FRAME)
+    found = nb.page.evaluate("""() => ({nodes: document.getElementsByTagName('*').length,
+        long: window.__amjLong.length, longest: Math.max(0, ...window.__amjLong)})""")
+    print(f"[{ui}] 30 cells, 20 live views: {found['nodes']} DOM nodes, {found['long']} long "
+          f"tasks (longest {found['longest']:.0f} ms), key to frame {key_ms:.1f} ms (median)")
