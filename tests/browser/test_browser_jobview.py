@@ -49,12 +49,21 @@ def height(locator) -> float:
     return locator.evaluate("e => e.getBoundingClientRect().height")
 
 
+IN_WINDOW = """e => {
+  const r = e.getBoundingClientRect();
+  return r.top >= 0 && r.top + 28 <= window.innerHeight;
+}"""
+
+
 def in_window(locator) -> bool:
     """The element's top part (its header) is on the screen."""
-    return locator.evaluate("""e => {
-      const r = e.getBoundingClientRect();
-      return r.top >= 0 && r.top + 28 <= window.innerHeight;
-    }""")
+    return locator.evaluate(IN_WINDOW)
+
+
+def comes_into_window(locator, timeout: float = 20_000) -> None:
+    """Wait until the page itself scrolls the element's top onto the screen (no Playwright
+    action may scroll meanwhile: screenshots and clicks do)."""
+    locator.page.wait_for_function(IN_WINDOW, arg=locator.element_handle(), timeout=timeout)
 
 
 @pytest.mark.parametrize("ui", UIS)
@@ -111,15 +120,18 @@ def test_u1_and_v2_appear_under_the_toolbar_newest_first_and_in_view(
     jv.wait_grid(view)
     nb.wait_idle()
 
-    jv.button(view, "U1").click()
+    u1 = jv.button(view, "U1")
+    u1.evaluate("e => e.scrollIntoView({block: 'end'})")   # the toolbar below the window
+    assert not in_window(jv.body(view).locator(":scope > .amj-toolbar"))
+    u1.click()
     upscale = jv.children(view).first
     expect(upscale).to_be_visible(timeout=30_000)
+    comes_into_window(upscale)
     expect(jv.button(view, "U1 ✓")).to_be_disabled()   # says what it did; a second click: nothing
     expect(jv.status(view)).to_contain_text("U1 started: its view is just below")
     jv.wait_single(upscale)
     expect(jv.title(upscale)).to_contain_text("Upscale")
     expect(jv.button(upscale, "Upscale (Subtle)")).to_be_visible()
-    assert in_window(upscale), "the upscale's view is not on the screen after the click"
     tall = height(upscale)
     print(f"[{ui}] upscale {tall:.0f} px")
     assert tall <= UPSCALE_MAX, f"an upscale is {tall:.0f} px tall"
@@ -129,12 +141,12 @@ def test_u1_and_v2_appear_under_the_toolbar_newest_first_and_in_view(
     jv.button(view, "V2").click()
     expect(jv.children(view)).to_have_count(2, timeout=30_000)
     variation, upscale = jv.children(view).nth(0), jv.children(view).nth(1)  # newest first
+    comes_into_window(variation)
     jv.wait_grid(variation)
     assert jv.task_id(upscale) == upscale_id
     assert jv.task_id(variation) not in (jv.task_id(view), upscale_id)
     toolbar = jv.body(view).locator(":scope > .amj-toolbar").bounding_box()
     assert toolbar["y"] < variation.bounding_box()["y"] < upscale.bounding_box()["y"]
-    assert in_window(variation)
 
 
 @pytest.mark.parametrize("ui", UIS)
