@@ -650,6 +650,8 @@ def test_a_compact_view_is_tiles_only_until_asked(ctx):
     assert view.buttons["full"].description == "Compact"
 
 
+@pytest.mark.skipif(not hasattr(widgets.DOMWidget, "focus"),
+                    reason="ipywidgets 7 has no focus(): views are not scrolled to there")
 def test_a_follow_up_says_so_on_its_button_and_is_scrolled_to_once(ctx):
     view = settled(imagine(ctx))
     view.buttons["U1"].click()
