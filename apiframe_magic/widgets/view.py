@@ -531,7 +531,7 @@ class JobView(widgets.VBox):
         result = self.job.result
         url = result.image_url if result is not None else ""
         name = f"{status.action_title(self.job)}: {self.job.prompt or ''}"[:300]
-        if not url or urlsplit(url).scheme.lower() not in ("http", "https"):
+        if not url or not _is_http(url):
             return ""
         return (f'<a class="amj-open-full" href="{html.escape(url, quote=True)}" '
                 f'target="_blank" rel="noopener noreferrer" title="Open the full-size image" '
@@ -816,9 +816,13 @@ def _bar_html(progress: status.Progress, job) -> str:
             f'style="width: {percent}%"></div></div>')
 
 
+def _is_http(url: str) -> bool:
+    return urlsplit(url).scheme.lower() in ("http", "https")
+
+
 def _link(url: str, text: str) -> str:
     """An escaped link for http(s) URLs; anything else is shown as text, never as a link."""
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
+    if not _is_http(url):
         return html.escape(f"{text}: {url}")
     return (f'<a href="{html.escape(url, quote=True)}" target="_blank" '
             f'rel="noopener noreferrer">{html.escape(text)}</a>')
