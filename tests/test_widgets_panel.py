@@ -767,3 +767,59 @@ def test_a_named_style_is_checked_and_sent_as_its_code(panel, ctx, sim, clock):
     (job,) = panel.imagine()
     assert job.prompt == f"a harbour --sref {styled.sref}"
     assert job.wait(timeout=30).sref == styled.sref
+
+
+# ---------------------------------------------------------------------- placement (issue 15)
+
+
+def test_the_panel_has_a_heading(panel):
+    assert "Prompt panel" in panel.heading.value and panel.children[1] is panel.heading
+
+
+def test_a_prompt_put_in_by_a_button_is_replaced_by_the_next(panel):
+    panel.offer_prompt("a fox --sref 1", "1")
+    panel.offer_prompt("a fox --sref 2", "2")
+    assert panel.prompt.value == "a fox --sref 2" and panel.offer.children == ()
+
+
+def test_an_edited_prompt_is_kept_until_the_user_chooses(panel):
+    panel.offer_prompt("a fox --sref 1", "1")
+    panel.prompt.value = "an owl at night --ar 3:2"          # typed by the user
+    panel.offer_prompt("a fox --sref 2", "2")
+    assert panel.prompt.value == "an owl at night --ar 3:2"
+    labels = [b.description for b in panel.offer.children[1:]]
+    assert labels == ["Use --sref 2 in my prompt", "Replace my prompt", "Keep mine"]
+    assert panel.offer.layout.display == "flex"
+    panel.offer.children[1].click()
+    assert panel.prompt.value == "an owl at night --ar 3:2 --sref 2"
+    assert panel.offer.children == () and panel.offer.layout.display == "none"
+
+    panel.prompt.value = "a heron"
+    panel.offer_prompt("a fox --sref 3", "3")
+    panel.offer.children[2].click()                           # Replace my prompt
+    assert panel.prompt.value == "a fox --sref 3"
+    panel.prompt.value = "a crane"
+    panel.offer_prompt("a fox --sref 4", "4")
+    panel.offer.children[3].click()                           # Keep mine
+    assert panel.prompt.value == "a crane" and panel.offer.children == ()
+
+
+def test_a_style_button_brings_the_one_panel_under_its_view_with_the_focus(ctx, monkeypatch):
+    from apiframe_magic.widgets import JobView
+
+    focused: list = []
+    monkeypatch.setattr(ImaginePanel, "focus_prompt", lambda self: focused.append(self))
+    first_job, second_job = ctx.submit("a cat --sref random")[0], ctx.submit("a dog")[0]
+    for job in (first_job, second_job):
+        job.wait(timeout=30, images=True)
+    first, second = JobView(first_job, ctx), JobView(second_job, ctx)
+    first.buttons["reuse-style"].click()
+    made = ctx.panel
+    assert first.children_box.children == (made,)
+    second.buttons["style1"].click()
+    assert second.children_box.children == (made,) and made not in first.children_box.children
+    assert made.prompt.value.endswith(f"--sref {second_job.result.image_urls[0]}")
+    assert focused == [made, made]
+    made.close()
+    first.close()
+    second.close()

@@ -173,19 +173,20 @@ def test_grid_view_shows_images_buttons_and_links(ctx):
     view = settled(imagine(ctx, "a red fox --sref random"))
     job = view.job
     assert {"amj-live", "amj-job"} <= set(view._dom_classes)
-    assert "Finished" in view.status.value and view.progress.value == 1.0
-    assert view.progress.bar_style == "success"
+    assert "Finished" in view.status.value
+    assert view.bar.layout.display == "none" and view.bar.value == ""  # folded into the status
     assert view.body in view.children and view.children[-1] is view.children_box
-    assert max(jpeg_size(view.grid_image.value)) <= 768
-    assert all(384 <= max(jpeg_size(i.value)) <= 512 for i in view.variant_images)
+    assert view.grid_image is None  # the four images once, never the grid again
+    assert all(384 <= max(jpeg_size(t.image.value)) <= 512 for t in view.tiles)
     for key in ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4", "style1", "style4",
-                "reroll", "vary-strong", "vary-subtle", "save", "reuse-style"):
+                "reroll", "vary-strong", "vary-subtle", "save", "reuse-style", "open1"):
         button = view.buttons[key]
         assert button.description and button.tooltip, key
         assert not button.disabled, key
     assert view.buttons["reuse-style"].description == f"Reuse style --sref {job.sref}"
     assert view.control.disabled
-    assert job.task_id in view.title.value
+    assert f'title="{job.task_id}">{job.task_id[:8]}</span>' in view.title.value
+    assert f'<span class="amj-id">{job.task_id}</span>' in view.details.value
     assert f"--sref {job.sref}</span>" in view.details.value
     assert view.details.value.count("full size</a>") == 5
     assert all(url in view.details.value for url in job.result.image_urls)
@@ -213,8 +214,8 @@ def test_every_grid_button_starts_its_follow_up(ctx, sim):
         assert child.kind == kind and child.payload == {"parent_task_id": parent, **fields}
         assert child.parent is view.job
         assert view.buttons[key].disabled
-    children = view.child_views
-    assert [c.job for c in children] == [view.started[k] for k in expected]
+    children = view.child_views  # newest first, right under the toolbar
+    assert [c.job for c in children] == [view.started[k] for k in reversed(expected)]
     assert all(c.parent_view is view for c in children)
     for child in children:
         settled(child)
@@ -225,7 +226,7 @@ def test_every_upscale_button_starts_its_follow_up(ctx, sim):
     grid = settled(imagine(ctx, "a lighthouse --sref random"))
     grid.buttons["U2"].click()
     upscale = settled(grid.child_views[0])
-    assert upscale.job.kind == "upscale-1x" and upscale.variant_images == []
+    assert upscale.job.kind == "upscale-1x" and upscale.tiles == []
     assert max(jpeg_size(upscale.grid_image.value)) <= 768
     parent = upscale.job.task_id
     expected = {
@@ -257,7 +258,7 @@ def test_every_upscale_button_starts_its_follow_up(ctx, sim):
         settled(child)
         assert child.job.state == "finished", (child.job, child.status.value)
     square = upscale.started["square"]
-    assert [v for v in upscale.child_views if v.job is square][0].variant_images  # a grid
+    assert [v for v in upscale.child_views if v.job is square][0].tiles  # a grid
 
 
 def test_clicking_twice_submits_once(ctx, sim):
@@ -314,8 +315,8 @@ def test_a_failed_task_is_explained_in_words(ctx, sim):
     assert "Failed: Midjourney could not complete it: Banned prompt &lt;detected&gt;" in \
         view.status.value
     assert "submit again" in view.status.value
-    assert view.progress.bar_style == "danger"
-    assert view.body not in view.children
+    assert view.bar.layout.display == "none"
+    assert view.body not in view.children  # no empty grid after a failure
     assert view.control.disabled
 
 
@@ -344,7 +345,7 @@ def test_cancel_then_resume(ctx, sim):
     view.control.click()
     settled(view)
     assert view.job.state == "finished"
-    assert view.grid_image.value and view.body in view.children
+    assert all(t.image.value for t in view.tiles) and view.body in view.children
 
 
 def test_a_notice_and_the_prompt_are_shown_escaped(ctx):
@@ -405,12 +406,16 @@ def test_the_upscale_offers_its_image_as_style_reference(ctx):
     assert ctx.panel in upscale.children_box.children
 
 
-def test_an_open_panel_elsewhere_is_filled_in_place(ctx):
-    ctx.panel = FakePanel(ctx)
-    view = settled(imagine(ctx, "a cat --sref random"))
-    view.buttons["reuse-style"].click()
-    assert ctx.panel.prompts == [f"a cat --sref {view.job.sref}"]
-    assert ctx.panel not in view.children_box.children
+def test_the_one_panel_comes_under_the_view_that_was_clicked(ctx):
+    ctx.panel = FakePanel(ctx)                   # open elsewhere (`%imagine panel`)
+    first = settled(imagine(ctx, "a cat --sref random"))
+    first.buttons["reuse-style"].click()
+    assert ctx.panel.prompts == [f"a cat --sref {first.job.sref}"]
+    assert first.children_box.children == (ctx.panel,)
+    second = settled(imagine(ctx, "a dog --sref random"))
+    second.buttons["reuse-style"].click()       # it moves: one panel, near the last click
+    assert second.children_box.children == (ctx.panel,)
+    assert ctx.panel not in first.children_box.children
 
 
 # ---------------------------------------------------------------------- save
@@ -433,11 +438,14 @@ def test_save_writes_the_full_size_images_and_shows_where(ctx, tmp_path):
 
 
 def test_close_releases_every_model_of_the_tree(ctx):
-    settled(imagine(ctx)).close()  # the shared layouts and styles exist from here on
+    warm = settled(imagine(ctx))  # the shared layouts and styles (one per slot size) exist
+    warm.buttons["U1"].click()     # from here on
+    settled(warm.child_views[0])
+    warm.close()
     baseline, baseline_ids = instances(), set(_registry())
     view = settled(imagine(ctx, "a red fox --sref random"))
     per_view = instances() - baseline
-    assert per_view <= 45  # the design's budget after sharing layouts: about 49
+    assert per_view <= 49  # the design's budget after sharing layouts: about 49
     view.buttons["U1"].click()
     view.buttons["reuse-style"].click()
     settled(view.child_views[0])
@@ -471,8 +479,9 @@ def test_old_finished_trees_are_closed_past_the_limit(ctx):
 
 def test_frontend_messages_carry_the_thumbnails(ctx):
     view = settled(imagine(ctx))
-    sent = [buffers for data, buffers in view.grid_image.comm.messages if buffers]
-    assert any(bytes(b[0]) == view.grid_image.value for b in sent)
+    image = view.tiles[0].image
+    sent = [buffers for data, buffers in image.comm.messages if buffers]
+    assert any(bytes(b[0]) == image.value for b in sent)
 
 
 def test_callbacks_never_print(ctx, capsys):
@@ -488,7 +497,7 @@ def test_a_view_of_a_job_that_already_ended_shows_everything_at_once(ctx):
     job.wait(30, images=True)
     view = JobView(job, ctx)
     assert view.body in view.children and view._images_state == "ready"
-    assert view.grid_image.value and all(i.value for i in view.variant_images)
+    assert all(t.image.value for t in view.tiles)
 
 
 # ---------------------------------------------------------------------- threads
@@ -519,10 +528,10 @@ def test_three_writers_at_once_never_break_the_view(ctx):
     pool.join()
     assert errors == [] and job.manager.errors == []
     assert RecordingComm.overlaps == []  # no two threads ever wrote the view at once
-    assert view.children_box.children == tuple(extra)
+    assert view.children_box.children == tuple(reversed(extra))  # newest first
     assert "Finished" in view.status.value
-    parts = [view, view.title, view.status, view.progress, view.control, view.children_box,
-             view.details, view.grid_image, *view.variant_images]
+    parts = [view, view.title, view.status, view.bar, view.control, view.children_box,
+             view.details, *(t.image for t in view.tiles), *(t.opener for t in view.tiles)]
     assert [key for part in parts for key in out_of_sync(part)] == []
 
 
@@ -584,3 +593,92 @@ def test_filling_a_panel_needs_a_place_when_none_is_open(ctx):
     with pytest.raises(ValueError, match="%imagine panel"):
         ctx.fill_panel("a fox --sref 1")
     assert ctx.panel is None
+
+
+# ---------------------------------------------------------------------- the compact form
+
+
+def focus_requests(widget) -> int:
+    return sum(1 for data, _ in widget.comm.messages
+               if isinstance(data, dict) and data.get("method") == "custom"
+               and data.get("content") == {"do": "focus"})
+
+
+def test_slots_have_their_final_size_from_the_start(ctx, sim):
+    sim.fail_next(2, "slow", paths={"/fetch", "/fetch-many"}, delay=0.2)
+    view = imagine(ctx, "a fox --ar 3:2")
+    assert not view.job.done and view.body in view.children   # placeholders while it runs
+    sizes = {(t.image.layout.width, t.image.layout.height) for t in view.tiles}
+    assert sizes == {("300px", "200px")}                        # 3:2 in a 340x200 box
+    assert all(t.image.value and t.image.format == "png" for t in view.tiles)
+    assert all(b.disabled for k, b in view.buttons.items() if k in view._actions)
+    assert 'role="progressbar"' in view.bar.value and 'aria-valuenow="' in view.bar.value
+    settled(view)
+    assert {(t.image.layout.width, t.image.layout.height) for t in view.tiles} == sizes
+    assert all(t.image.format == "jpeg" for t in view.tiles)
+
+
+def test_a_tile_shows_large_and_previous_next_go_round_the_four(ctx):
+    view = settled(imagine(ctx, "a fox --ar 1:1"))
+    view.buttons["open2"].click()
+    assert view.enlarged == 2
+    shown = [k for k, t in enumerate(view.tiles, 1) if t.layout.display != "none"]
+    assert shown == [2] and view.tiles[1].image.layout.width == "406px"
+    assert view.buttons["style2"].layout.display != "none"
+    assert view.buttons["open2"].description == "Back to the four images"
+    view.buttons["next"].click()
+    assert view.enlarged == 3
+    for _ in range(3):
+        view.buttons["previous"].click()
+    assert view.enlarged == 4                      # 3 -> 2 -> 1 -> 4
+    view.buttons["open4"].click()                  # a click on the large image: the four again
+    assert view.enlarged is None
+    assert all(t.layout.display != "none" for t in view.tiles)
+    assert all(view.buttons[f"style{k}"].layout.display == "none" for k in range(1, 5))
+    assert view.buttons["previous"].layout.display == "none"
+
+
+def test_a_compact_view_is_tiles_only_until_asked(ctx):
+    job = ctx.submit("a fox --ar 1:1")[0]
+    view = settled(JobView(job, ctx, compact=True))
+    assert view.tiles[0].image.layout.width == "96px"
+    assert all(t.row.layout.display == "none" for t in view.tiles)
+    assert view.buttons["reroll"].layout.display == "none"
+    view.buttons["full"].click()
+    assert not view.compact and view.tiles[0].image.layout.width == "200px"
+    assert view.buttons["reroll"].layout.display != "none"
+    assert view.buttons["full"].description == "Compact"
+
+
+@pytest.mark.skipif(not hasattr(widgets.DOMWidget, "focus"),
+                    reason="ipywidgets 7 has no focus(): views are not scrolled to there")
+def test_a_follow_up_says_so_on_its_button_and_is_scrolled_to_once(ctx):
+    view = settled(imagine(ctx))
+    view.buttons["U1"].click()
+    assert view.buttons["U1"].description == "U1 ✓"
+    assert "U1 started: its view is just below" in view.status.value
+    assert 'class="amj-error"' not in view.status.value
+    child = settled(view.child_views[0])
+    assert focus_requests(child.details_button) == 1  # once: later updates leave the focus be
+    child._on_progress(child.job)
+    assert focus_requests(child.details_button) == 1
+
+
+def test_a_burst_past_the_limit_is_trimmed_after_the_next_cell(tmp_path, monkeypatch):
+    from magic_shell import magics_of, make_shell
+
+    monkeypatch.chdir(tmp_path)
+    shell = make_shell(max_live_views=3, display="widgets", sim_speed=20.0)  # all 6 run at once
+    try:
+        jobs = [shell.run_cell_magic("imagine", "--no-wait", f"a fox number {n}")
+                for n in range(6)]
+        for job in jobs:
+            job.wait(30, images=True)
+        context = magics_of(shell).ui_context()
+        wait_until(lambda: all(v.tree_done() for v in context.views), what="views done")
+        assert len(context.views) == 6             # all running when made: nothing to close
+        shell.run_cell("1 + 1")                    # any cell
+        assert len(context.views) == 3
+        assert [v.job for v in context.views] == jobs[3:]
+    finally:
+        shell.extension_manager.unload_extension("apiframe_magic")

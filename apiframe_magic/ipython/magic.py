@@ -166,7 +166,21 @@ class Imagine(Magics):
         for rt in [self.runtime, *self._retired]:
             if rt is not None:
                 rt.close()
+        self._watch_cells(None)
         self.runtime, self._retired, self._ui = None, [], None
+
+    def _watch_cells(self, context) -> None:
+        """After every cell, the live views past `max_live_views` close (a burst of jobs is
+        all running when its views are made, so it can only be trimmed later)."""
+        old = getattr(self, "_trimming", None)
+        if old is not None and self.shell is not None:
+            try:
+                self.shell.events.unregister("post_run_cell", old)
+            except ValueError:
+                pass
+        self._trimming = context.after_cell if context is not None else None
+        if self._trimming is not None and self.shell is not None:
+            self.shell.events.register("post_run_cell", self._trimming)
 
     def current_runtime(self):
         """The runtime for the key and settings in force now; switches (and says so) on change."""
@@ -208,6 +222,7 @@ class Imagine(Magics):
                 self.current_runtime(), submit=self.submit_from_panel,
                 version=self.default_version or None, save_dir=Path(self.save_dir),
                 max_live_views=self.max_live_views)
+            self._watch_cells(self._ui)
         return self._ui
 
     def all_jobs(self) -> list:

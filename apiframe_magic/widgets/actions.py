@@ -26,14 +26,23 @@ class Action:
     image: int | None = None       # 1-4 for per-image actions on a grid
 
 
-def grid_image_actions(k: int) -> list[Action]:
-    """The buttons under variant `k` of a grid."""
+def tile_actions(k: int) -> list[Action]:
+    """The small buttons on tile `k` of a grid, always shown: Midjourney's U k and V k."""
     return [
         Action(f"U{k}", f"U{k}", f"Upscale image {k} (upscale-1x, 2 credits)",
                start=lambda job: job.upscale(k), image=k),
         Action(f"V{k}", f"V{k}", f"Four variations of image {k} (4 credits)",
                start=lambda job: job.vary(k), image=k),
-        Action(f"style{k}", "Use as style reference",
+    ]
+
+
+def enlarged_tile_actions(k: int) -> list[Action]:
+    """More buttons for image `k`, shown beside U k and V k while the tile is shown large.
+
+    The place for per-image "use" actions: each label names its image, so every button's
+    accessible name is unique in the view."""
+    return [
+        Action(f"style{k}", f"Use image {k} as style reference",
                f"Put this prompt in the prompt panel with image {k} as --sref",
                does=STYLE, image=k),
     ]
@@ -66,7 +75,7 @@ def _highres() -> list[Action]:
 
 
 def single_action_rows(kind: str) -> list[list[Action]]:
-    """Rows of buttons under an upscaled image of `kind`."""
+    """Groups of buttons under an upscaled image of `kind` (one wrapping toolbar shows them)."""
     if kind == "upscale-highres":
         return []
     if kind != "upscale-1x":

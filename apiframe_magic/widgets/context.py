@@ -37,11 +37,14 @@ class UiContext:
 
     # ------------------------------------------------------------------ the prompt panel
 
-    def fill_panel(self, text: str, *, below=None):
-        """Put `text` in the open prompt panel, or open one under the view `below` (main thread).
+    def fill_panel(self, text: str, *, below=None, reference: str | None = None):
+        """Offer `text` to the notebook's one prompt panel, shown right under `below` (the
+        view or library whose button was clicked), and put the keyboard focus in it (main
+        thread).
 
-        Style buttons call this: one click leaves the prompt, with its `--sref`, ready to edit.
-        Returns the panel.
+        The panel is made under `below` the first time; later it moves there from the view
+        that held it. A prompt the user has edited is never replaced silently: the panel asks
+        (use `reference` in the edited prompt, replace it, or keep it). Returns the panel.
         """
         panel = self.panel
         if panel is None or _closed(panel):
@@ -50,8 +53,30 @@ class UiContext:
             panel = self._new_panel()
             self.panel = panel
             below.add_child(panel)
-        panel.set_prompt(text)
+            panel.set_prompt(text)
+        else:
+            if below is not None:
+                self._move_panel(panel, below)
+            offer = getattr(panel, "offer_prompt", None)
+            if offer is not None:
+                offer(text, reference)
+            else:
+                panel.set_prompt(text)
+        focus = getattr(panel, "focus_prompt", None)
+        if focus is not None:
+            focus()
         return panel
+
+    def _move_panel(self, panel, below) -> None:
+        """Show the panel under `below`, out of the views that showed it before; not when
+        `below` is inside the panel (a job it submitted): it would hold itself."""
+        if _contains(panel, below):
+            return
+        for view in list(self.views):
+            box = getattr(view, "children_box", None)
+            if view is not below and box is not None and panel in box.children:
+                view.remove_child(panel)
+        below.add_child(panel)
 
     def _new_panel(self):
         if self.panel_factory is not None:
@@ -69,6 +94,11 @@ class UiContext:
 
     def forget_view(self, view) -> None:
         self.views[:] = [v for v in self.views if v is not view]
+
+    def after_cell(self, *_args) -> None:
+        """IPython's post_run_cell: views of jobs that finished since are closed past the
+        limit (main thread)."""
+        self.trim_views()
 
     def trim_views(self) -> int:
         """Close whole finished trees (a top view and its follow-ups), oldest first, until at
@@ -99,6 +129,13 @@ class UiContext:
         prompts = validate(text, default_version=self.version)
         return [self.manager.imagine(str(p), aspect_ratio=p.aspect_ratio, process_mode=mode)
                 for p in prompts]
+
+
+def _contains(container, widget) -> bool:
+    """True when `widget` is `container` or shown anywhere inside it."""
+    if container is widget:
+        return True
+    return any(_contains(child, widget) for child in getattr(container, "children", ()) or ())
 
 
 def _closed(panel) -> bool:

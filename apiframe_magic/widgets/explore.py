@@ -173,7 +173,8 @@ def _thumbnail(ctx, path) -> bytes:
 
 
 class MatrixView(widgets.VBox):
-    """The jobs of a permutation prompt (in `matrix.jobs` order) as a labelled grid of JobViews.
+    """The jobs of a permutation prompt (in `matrix.jobs` order) as a labelled grid of compact
+    JobViews (small tiles; a click on one opens that cell's full view).
 
     The matrix registers with the context as one view: its cells are its own, closed with it,
     and never closed one by one when old views are trimmed."""
@@ -190,7 +191,7 @@ class MatrixView(widgets.VBox):
         self._closed = False
         self.cells = []
         for job in job_list:  # owned by the matrix, not trimmed one by one
-            self.cells.append(JobView(job, ctx))
+            self.cells.append(JobView(job, ctx, compact=True))
             ctx.forget_view(self.cells[-1])
         with_rows = any(matrix.row_labels)
         with_columns = any(matrix.column_labels)

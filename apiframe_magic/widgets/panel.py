@@ -20,6 +20,7 @@ from ..errors import ApiframeError
 from ..prompt import PromptError, set_param
 from ..words import explain
 from . import history
+from .actions import prompt_with_sref
 from .panel_text import Check, common_params, image_prompt_items, once, written
 
 ASPECT_RATIOS = ("1:1", "3:2", "2:3", "4:3", "3:4", "16:9", "9:16", "21:9")
@@ -44,6 +45,8 @@ CSS = """
   padding: 6px 8px; margin: 4px 0; max-width: 100%; color: var(--jp-ui-font-color1, #1f1f1f); }
 .amj-panel .amj-prompt-input textarea { font-family: var(--jp-code-font-family, monospace);
   min-height: 4.5em; }
+.amj-panel .amj-panel-title { font-weight: 600; font-size: var(--jp-ui-font-size2, 15px); }
+.amj-panel .amj-offer .amj-notice { color: var(--jp-warn-color1, #b26a00); }
 .amj-panel .amj-row { display: flex; flex-flow: row wrap; gap: 2px 12px; align-items: center; }
 .amj-panel .amj-messages ul { margin: 2px 0; padding-left: 1.2em; }
 .amj-panel .amj-messages .amj-error { color: var(--jp-error-color1, #d32f2f); }
@@ -125,7 +128,15 @@ class ImaginePanel(widgets.VBox):
         self.jobs_box.add_class("amj-jobs")
         stylesheet = widgets.HTML(f"<style>{CSS}</style>",
                                   layout=widgets.Layout(display="none"))
-        super().__init__([stylesheet, *form, self.messages,
+        self.heading = self._html("amj-panel-heading")
+        self.heading.value = ('<span class="amj-panel-title">Prompt panel</span> '
+                              '<span class="amj-muted">one per notebook: "Reuse style" and '
+                              '"Use as style reference" bring it here</span>')
+        self._program_text = ""          # the text last put in by a button, not typed
+        self.offer = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap", width="100%",
+                                                            display="none"))
+        self.offer.add_class("amj-offer")
+        super().__init__([stylesheet, self.heading, self.offer, *form, self.messages,
                           self._row([self.imagine_button, self.summary, self.status]),
                           self._build_history(), self.jobs_box],
                          layout=widgets.Layout(width="100%"))
@@ -247,8 +258,59 @@ class ImaginePanel(widgets.VBox):
 
     def set_prompt(self, text: str) -> "ImaginePanel":
         """Replace the prompt (the "Reuse style" buttons call this); the controls follow."""
+        self._close_offer()
+        self._program_text = text
         self.prompt.value = text
         return self
+
+    @property
+    def edited(self) -> bool:
+        """True when the prompt holds text the user typed (not what a button put there)."""
+        text = self.prompt.value.strip()
+        return bool(text) and text != self._program_text.strip()
+
+    def offer_prompt(self, text: str, reference: str | None = None) -> "ImaginePanel":
+        """`text` replaces the prompt unless the user has edited it; then the panel asks:
+        use `reference` as the --sref of the edited prompt, replace it, or keep it."""
+        if not self.edited or text.strip() == self.prompt.value.strip():
+            return self.set_prompt(text)
+        self._close_offer()
+        choices = []
+        if reference:
+            choices.append(self._offer_button(
+                f"Use --sref {reference[:40]} in my prompt",
+                "Keep your prompt and give it this style reference",
+                lambda: self.set_prompt(prompt_with_sref(self.prompt.value, reference))))
+        choices.append(self._offer_button("Replace my prompt", f"Replace it with: {text}",
+                                          lambda: self.set_prompt(text)))
+        choices.append(self._offer_button("Keep mine", "Leave the prompt as it is",
+                                          self._close_offer))
+        question = widgets.HTML('<span class="amj-notice">You have edited this prompt: '
+                                "what should the new style do?</span>")
+        self.offer.children = (question, *choices)
+        self.offer.layout.display = "flex"
+        return self
+
+    def _offer_button(self, label: str, tooltip: str, fn) -> widgets.Button:
+        button = widgets.Button(description=label, tooltip=tooltip,
+                                layout=widgets.Layout(width="auto"))
+        button.add_class("amj-offer-choice")
+        button.on_click(lambda _b: fn())
+        return button
+
+    def _close_offer(self) -> None:
+        old = self.offer.children
+        self.offer.children = ()
+        self.offer.layout.display = "none"
+        for widget in old:
+            _close_tree(widget)
+
+    def focus_prompt(self) -> None:
+        """Give the prompt the keyboard focus; the browser scrolls it into view. (ipywidgets 7
+        has no `focus()`: nothing happens there.)"""
+        focus = getattr(self.prompt, "focus", None)
+        if focus is not None:
+            focus()
 
     def _text_changed(self, _change) -> None:
         if self._syncing:

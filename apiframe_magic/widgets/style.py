@@ -15,34 +15,80 @@ import threading
 
 import ipywidgets as widgets
 
-# Grid at most 768 px, variants 384-512 px (rule 4); also the thumbnail sizes in JPEG bytes.
-GRID_SIDE = 768
+# JPEG bytes sent to the page (rule 4): each tile at most 512 px (sharp on HiDPI screens, and
+# sharp enough shown large), an upscale at most 768 px. The grid image itself is never sent.
 VARIANT_SIDE = 512
-VARIANTS_SHOWN = 384  # CSS pixels per variant on the page: two of them about as wide as the grid
 SINGLE_SIDE = 768
-GRID_SHOWN = 512  # CSS pixels on the page; the bytes stay at GRID_SIDE for sharp HiDPI screens
+# CSS pixels on the page, chosen so that a finished grid stays under 560 px and an upscale under
+# 700 px at 1400x900: a tile fits TILE_BOX, a compact tile (a matrix cell) COMPACT_BOX, an
+# upscale SINGLE_BOX; a tile shown large takes the place of the four.
+TILE_BOX = (340, 200)
+COMPACT_BOX = (170, 96)
+SINGLE_BOX = (760, 500)
+TILE_GAP = 6
 
 CSS = """
-.amj-job { border-left: 3px solid var(--jp-border-color2, #d0d0d0); padding-left: 8px;
-  margin: 4px 0; max-width: 100%; color: var(--jp-ui-font-color1, #1f1f1f); }
-.amj-job .amj-title { font-size: var(--jp-ui-font-size1, 13px); line-height: 1.4;
-  overflow-wrap: anywhere; }
+.amj-job { box-sizing: border-box; border-left: 3px solid var(--jp-border-color2, #d0d0d0);
+  padding: 2px 0 2px 8px; margin: 4px 0; max-width: 100%; min-width: 0;
+  color: var(--jp-ui-font-color1, #1f1f1f); }
+.amj-job .widget-html-content { line-height: 20px; }
+.amj-job .amj-header { display: flex; flex-flow: row wrap; align-items: center; gap: 0 8px;
+  min-height: 28px; }
+.amj-job .amj-title { flex: 1 1 240px; min-width: 0; margin: 0; }
+.amj-job .amj-title .widget-html-content { white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; font-size: var(--jp-ui-font-size1, 13px); }
 .amj-job .amj-prompt { font-family: var(--jp-code-font-family, monospace); }
+.amj-job .amj-id { font-family: var(--jp-code-font-family, monospace); user-select: all; }
 .amj-job .amj-muted { color: var(--jp-ui-font-color2, #616161); }
-.amj-job .amj-status { font-size: var(--jp-ui-font-size1, 13px); overflow-wrap: anywhere; }
+.amj-job .amj-status { flex: 0 1 auto; min-width: 0; width: auto; margin: 0;
+  font-size: var(--jp-ui-font-size1, 13px); overflow-wrap: anywhere; }
 .amj-job .amj-status .amj-error { color: var(--jp-error-color1, #d32f2f); }
 .amj-job .amj-status .amj-notice { color: var(--jp-warn-color1, #b26a00); }
-.amj-job .amj-image img, .amj-job img.amj-image { max-width: 100%; height: auto;
-  object-fit: contain; }
-.amj-job .amj-variants { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr));
-  gap: 6px; max-width: 774px; }
-.amj-job .amj-variant-image { width: 100%; height: auto; }
-.amj-job .amj-cell { display: flex; flex-flow: row wrap; gap: 2px; align-items: center; }
-.amj-job .amj-actions { display: flex; flex-flow: row wrap; gap: 2px; }
+.amj-job .amj-bar { flex: 0 0 auto; width: auto; margin: 0; }
+.amj-job .amj-progress { width: 160px; height: 8px; border-radius: 4px; overflow: hidden;
+  background: var(--jp-layout-color3, #d6d6d6); }
+.amj-job .amj-progress-fill { height: 100%; background: var(--jp-brand-color1, #1976d2); }
+.amj-job .amj-progress.amj-danger .amj-progress-fill { background: var(--jp-error-color1, #d32f2f); }
+.amj-job .jupyter-button.amj-button { height: 26px; line-height: 26px; padding: 0 10px;
+  margin: 1px 2px; font-size: var(--jp-ui-font-size1, 13px); }
+.amj-job .amj-tiles { display: grid; grid-template-columns: repeat(2, max-content);
+  gap: 6px; margin: 4px 0 0 0; }
+.amj-job .amj-tiles.amj-enlarged { grid-template-columns: max-content; }
+.amj-job .amj-tile { position: relative; display: flex; flex-flow: column nowrap; margin: 0;
+  min-width: 0; width: max-content; max-width: 100%; }
+.amj-job .amj-tile img, .amj-job img.amj-image { display: block; margin: 0; max-width: 100%;
+  object-fit: contain; border-radius: 4px; background: var(--jp-layout-color2, #eeeeee); }
+.amj-job .amj-tile-actions { display: flex; flex-flow: row wrap; align-items: center;
+  margin: 0; min-height: 28px; }
+.amj-job .amj-tile-actions .jupyter-button.amj-button { height: 24px; line-height: 24px;
+  padding: 0 8px; font-size: var(--jp-ui-font-size0, 12px); }
+.amj-job .jupyter-button.amj-button.amj-open { position: absolute; left: 0; top: 0; right: 0;
+  bottom: 28px; width: auto; height: auto; margin: 0; padding: 6px; border: 0; border-radius: 4px;
+  display: flex; align-items: flex-end; justify-content: flex-start; line-height: 1.2;
+  background: transparent; box-shadow: none; color: transparent; opacity: 1; }
+.amj-job .jupyter-button.amj-button.amj-open:hover:enabled,
+.amj-job .jupyter-button.amj-button.amj-open:focus {
+  color: #ffffff; text-shadow: 0 0 2px #000000, 0 0 6px #000000;
+  background: rgba(0, 0, 0, 0.15); cursor: zoom-in; }
+.amj-job.amj-small > .amj-body > .amj-tiles .jupyter-button.amj-open { bottom: 0; }
+.amj-job .amj-frame { position: relative; display: block; width: max-content; max-width: 100%;
+  margin: 4px 0 0 0; line-height: 0; }
+.amj-job .amj-full-link { position: absolute; left: 0; top: 0; right: 0; bottom: 0; margin: 0;
+  width: auto; height: auto; }
+.amj-job .amj-full-link .widget-html-content, .amj-job .amj-open-full { display: block;
+  width: 100%; height: 100%; cursor: zoom-in; }
+.amj-job .amj-toolbar { display: flex; flex-flow: row wrap; align-items: center;
+  margin: 4px 0 0 0; }
+.amj-job .amj-details { margin: 2px 0; font-size: var(--jp-ui-font-size1, 13px); }
 .amj-job .amj-details a { color: var(--jp-content-link-color, #1565c0); }
 .amj-job .amj-sref { font-family: var(--jp-code-font-family, monospace); user-select: all;
   background: var(--jp-layout-color2, #eeeeee); padding: 0 4px; border-radius: 3px; }
-.amj-job .amj-children { margin-left: 12px; }
+.amj-job .amj-children { margin: 0; min-width: 0; }
+.amj-job .amj-children:empty { display: none; }
+.amj-job .jupyter-button.amj-button:focus, .amj-panel .jupyter-button:focus,
+.amj-panel textarea:focus, .amj-panel input:focus, .amj-panel select:focus,
+.amj-matrix .jupyter-button:focus {
+  outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
 html[theme=dark] .amj-job, body.vscode-dark .amj-job, body[data-jp-theme-light="false"] .amj-job {
   color: var(--jp-ui-font-color1, #e0e0e0); border-left-color: var(--jp-border-color2, #555555); }
 html[theme=dark] .amj-job .amj-muted, body.vscode-dark .amj-job .amj-muted,
@@ -54,9 +100,21 @@ body[data-jp-theme-light="false"] .amj-job .amj-details a {
   color: var(--jp-content-link-color, #90caf9); }
 html[theme=dark] .amj-job .amj-status .amj-error, body.vscode-dark .amj-job .amj-status .amj-error {
   color: var(--jp-error-color1, #ef9a9a); }
+body.vscode-dark .amj-job .jupyter-button.amj-button:focus, body.vscode-dark .amj-panel
+.jupyter-button:focus { outline-color: var(--jp-brand-color1, #64b5f6); }
 .jp-OutputArea-child:has(.amj-live) + .jp-OutputArea-child:has(.jp-RenderedImage),
 .jp-OutputArea-child:has(.amj-live) + .jp-OutputArea-child:has(.amj-twin) { display: none; }
 """
+
+
+def fit(box: tuple[int, int], ratio: tuple[int, int]) -> tuple[int, int]:
+    """The largest size of aspect `ratio` (w, h) inside `box` (w, h), in whole pixels."""
+    width, height = box
+    rw, rh = ratio
+    if width * rh >= height * rw:
+        return max(1, round(height * rw / rh)), height
+    return width, max(1, round(width * rh / rw))
+
 
 _lock = threading.Lock()
 _shared: dict[str, widgets.Widget] = {}
@@ -79,26 +137,18 @@ def _make(name: str) -> widgets.Widget:
     factories = {
         "button_style": _style_of(widgets.Button),
         "html_style": _style_of(widgets.HTML),
-        "progress_style": _style_of(widgets.FloatProgress),
         "hidden_layout": lambda: widgets.Layout(display="none"),
         "button_layout": lambda: widgets.Layout(width="auto", flex="0 0 auto"),
         "box_layout": lambda: widgets.Layout(width="100%", max_width="100%"),
-        # The grid repeats the four variants below it: kept small, it is the overview.
-        "grid_image_layout": lambda: widgets.Layout(width="100%", max_width=f"{GRID_SHOWN}px",
+        "grid_image_layout": lambda: widgets.Layout(width="100%", max_width="512px",
                                                     height="auto", object_fit="contain"),
-        "single_image_layout": lambda: widgets.Layout(width="100%", max_width=f"{SINGLE_SIDE}px",
-                                                      height="auto", object_fit="contain"),
-        "variant_image_layout": lambda: widgets.Layout(width="100%", height="auto",
-                                                       object_fit="contain"),
-        "progress_layout": lambda: widgets.Layout(width="min(100%, 320px)"),
         "actions_layout": lambda: widgets.Layout(display="flex", flex_flow="row wrap",
                                                  width="100%", margin="2px 0"),
-        "cell_layout": lambda: widgets.Layout(display="flex", flex_flow="row wrap",
-                                              align_items="center", width="100%"),
-        "variants_layout": lambda: widgets.Layout(
-            grid_template_columns="repeat(2, minmax(0, 1fr))", grid_gap="6px",
-            width="100%", max_width=f"{2 * VARIANTS_SHOWN + 6}px"),
+        "auto_layout": lambda: widgets.Layout(),
     }
+    if name.startswith("size:"):  # "size:WxH", an image slot of that many CSS pixels
+        width, height = name[len("size:"):].split("x")
+        return widgets.Layout(width=f"{width}px", height=f"{height}px", object_fit="contain")
     return factories[name]()
 
 

@@ -1,13 +1,18 @@
-"""JobView: one job, live: its progress, then its images with Midjourney's buttons.
+"""JobView: one job, live, in the compact form of Midjourney's own job view.
 
-Built on the main thread with every slot it will ever show (widget-ui.md rule 1); the job's
-callbacks, which fire from the poller thread, the image pool and the main thread, only assign
-traits of those widgets, always through `apply` under the view's lock (rule 2). A button starts a
-follow-up job and appends that job's view to `children_box`, so an exploration reads as a tree.
+One header line (what, the prompt, a short id, the progress while running, Cancel, Details), the
+four images once as a 2x2 grid of tiles, each with its own U/V, and one toolbar for the job.
+Every slot is made on the main thread at the size it will finally have (widget-ui.md rule 1),
+so nothing jumps when the images land; the job's callbacks, which fire from the poller thread,
+the image pool and the main thread, only assign traits of those widgets, always through `apply`
+under the view's lock (rule 2). A button starts a follow-up job whose view goes right under the
+toolbar, newest first, and is scrolled into view.
 """
 from __future__ import annotations
 
+import functools
 import html
+import io
 import threading
 import weakref
 from typing import Callable
@@ -20,11 +25,15 @@ from ..settings import is_http_url
 from . import actions as act
 from . import status
 from .style import (
-    GRID_SIDE,
+    COMPACT_BOX,
+    SINGLE_BOX,
     SINGLE_SIDE,
+    TILE_BOX,
+    TILE_GAP,
     VARIANT_SIDE,
     close_parts,
     close_tree,
+    fit,
     is_closed,
     shared,
 )
@@ -32,26 +41,49 @@ from .style import (
 # Local job states after which a failed follow-up may be started again from its button: the
 # service said no, so nothing can have been created twice.
 _RETRYABLE = frozenset({jobs.FAILED, jobs.REJECTED})
+SHORT_ID = 8  # characters of a task id shown; the whole id is on hover and in Details
+
+
+class Tile(widgets.Box):
+    """One image of a grid: its slot, a see-through button over it (a click shows the image
+    large, or, when it is large, the four again) and a row of small buttons under it: U k and
+    V k always, the rest (`more`) while the tile is large. A new per-image action goes in one of
+    the lists of `actions.py` and needs nothing here."""
+
+    def __init__(self, image: widgets.Image, opener: widgets.Button, actions: list,
+                 more: list, row_layout):
+        self.image, self.opener, self.more = image, opener, more
+        self.row = widgets.HBox([*actions, *more], layout=row_layout)
+        self.row.add_class("amj-tile-actions")
+        super().__init__([image, opener, self.row], layout=shared("auto_layout"))
+        self.add_class("amj-tile")
 
 
 class JobView(widgets.VBox):
-    """The live view of `job`. `JobView(job, ctx)`; `ctx` is a `UiContext`.
+    """The live view of `job`. `JobView(job, ctx, compact=False)`; `ctx` is a `UiContext`.
 
-    Public: `job`, `ctx`, `parent_view`, `buttons` (action key -> Button: "U1".."U4", "V1".."V4",
-    "style1".."style4", "reroll", "vary-strong", "vary-subtle", "upscale-subtle",
-    "upscale-creative", "upscale-2x", "upscale-4x", "pan-left", ..., "zoom-1.5", "zoom-2",
-    "square", "style", "reuse-style", "save"), `started` (action key -> child Job, or None when
-    the request may or may not have created it),
-    `child_views`, `shown_state` (the job state last shown), `apply(fn)`, `add_child(widget)`,
-    `click(key)`, `close()`, `closed`.
+    `compact=True` shows only the header and small tiles (a permutation matrix's cells); a click
+    on a tile, or "All actions", turns it into the full view.
+
+    Public: `job`, `ctx`, `parent_view`, `buttons` (action key -> Button: "U1".."U4",
+    "V1".."V4", "style1".."style4", "open1".."open4", "previous", "next", "details",
+    "reroll", "vary-strong", "vary-subtle", "upscale-subtle", "upscale-creative", "upscale-2x",
+    "upscale-4x", "pan-left", ..., "zoom-1.5", "zoom-2", "square", "style", "reuse-style",
+    "save", "full" (compact views only)), `tiles`, `enlarged` (the tile shown large, or None), `started`
+    (action key -> child Job, or None when the request may or may not have created it),
+    `child_views` (newest first), `shown_state` (the job state last shown), `apply(fn)`,
+    `add_child(widget)`, `click(key)`, `enlarge(k)`, `show_grid()`, `set_compact(flag)`,
+    `reveal()`, `close()`, `closed`.
     """
 
     closes_tree = True  # style.close_tree leaves the recursion to close()
     # Set by the notebook on the views it shows: called with every follow-up job of the tree,
     # so that the cell's static twin keeps it (`notebook.Twin.add`).
     record_follow_up = None
+    _early = False  # True when the result slots are shown (empty) from the start
 
-    def __init__(self, job, ctx, *, parent_view: "JobView | None" = None):
+    def __init__(self, job, ctx, *, parent_view: "JobView | None" = None,
+                 compact: bool = False):
         self._lock = threading.RLock()
         self._closed = False
         self._owned: list[widgets.Widget] = []
@@ -66,24 +98,34 @@ class JobView(widgets.VBox):
         self._saved: list[str] = []
         self._images_state = ""         # "", "loading", "ready" or "missing"
         self._result_shown = False
+        self._reveal_pending = False
         self.shown_state: str | None = None  # the job state the view last showed
+        self.compact = compact
+        self.enlarged: int | None = None
+        self.tiles: list[Tile] = []
+        self.grid_image: widgets.Image | None = None  # the one image of an upscale
+        self.ratio = aspect_of(job)
 
-        self.title = self._html("amj-title")
-        self.status = self._html("amj-status")
-        self.progress = self._own(widgets.FloatProgress(
-            value=0.0, min=0.0, max=1.0, style=shared("progress_style"),
-            layout=shared("progress_layout")))
+        self.title = self._html("amj-title", "auto_layout")
+        self.bar = self._html("amj-bar", "auto_layout")
+        self.status = self._html("amj-status", "auto_layout")
         self.control = self._button("control", "Cancel", "Stop following this job here")
         self.control.on_click(lambda _b: self._control_clicked())
-        self.header = self._box(widgets.HBox, [self.progress, self.control], "amj-header")
+        self.details_button = self._button("details", "Details",
+                                           "Show or hide the full task id, the style code, "
+                                           "the full-size links and where the images were saved")
+        self.details_button.on_click(lambda _b: self._safely("Details", self.toggle_details))
+        self.header = self._box(widgets.HBox, [self.title, self.bar, self.status, self.control,
+                                               self.details_button], "amj-header", "auto_layout")
         self.details = self._html("amj-details")
-        self.grid_image: widgets.Image | None = None
-        self.variant_images: list[widgets.Image] = []
+        self.details.layout = shared("hidden_layout")
         self.body = self._box(widgets.VBox, self._build_result_slots(), "amj-body")
         self.children_box = self._box(widgets.VBox, [], "amj-children")
         super().__init__(self._sections(), layout=shared("box_layout"))
         self.add_class("amj-live")
         self.add_class("amj-job")
+        if compact:
+            self._apply_compact()
 
         for name in ("progress", "finished", "failed", "images"):
             getattr(job, f"on_{name}")(weakly(self, f"_on_{name}"))
@@ -96,9 +138,8 @@ class JobView(widgets.VBox):
         self._owned.append(widget)
         return widget
 
-    def _html(self, css_class: str) -> widgets.HTML:
-        widget = self._own(widgets.HTML("", style=shared("html_style"),
-                                        layout=shared("box_layout")))
+    def _html(self, css_class: str, layout: str = "box_layout") -> widgets.HTML:
+        widget = self._own(widgets.HTML("", style=shared("html_style"), layout=shared(layout)))
         widget.add_class(css_class)
         return widget
 
@@ -117,7 +158,12 @@ class JobView(widgets.VBox):
         return button
 
     def _image(self, layout: str, css_class: str) -> widgets.Image:
-        image = self._own(widgets.Image(value=b"", format="jpeg", layout=shared(layout)))
+        """An image slot. ipywidgets' Image has no alt, and its `tooltip` breaks the view in
+        ipywidgets 8.1 (the frontend reads a `description` it lacks): a grid's images are
+        named by the button laid over each one, an upscale's by its caption."""
+        placeholder = placeholder_png(self.ratio) if layout.startswith("size:") else b""
+        image = self._own(widgets.Image(value=placeholder, format="png" if placeholder
+                                        else "jpeg", layout=shared(layout)))
         image.add_class("amj-image")
         image.add_class(css_class)
         return image
@@ -126,45 +172,184 @@ class JobView(widgets.VBox):
         button = self._button(action.key, action.label, action.tooltip)
         self._actions[action.key] = action
         button.on_click(lambda _b, key=action.key: self.click(key))
-        if action.does == act.SAVE:
-            button.disabled = True  # until the images are on disk
+        button.disabled = True  # until the job has finished (Save: until the images are on disk)
         return button
 
-    def _row(self, row: list[act.Action]) -> widgets.HBox:
-        return self._box(widgets.HBox, [self._action_button(a) for a in row], "amj-actions",
-                         "actions_layout")
+    def _nav_button(self, key: str, label: str, tooltip: str, fn) -> widgets.Button:
+        button = self._button(key, label, tooltip)
+        button.on_click(lambda _b: self._safely(label, fn))
+        return button
+
+    def _toolbar(self, actions: list[act.Action]) -> widgets.HBox:
+        return self._box(widgets.HBox, [self._action_button(a) for a in actions],
+                         "amj-toolbar", "auto_layout")
+
+    def _tile_size(self) -> tuple[int, int]:
+        return fit(COMPACT_BOX if self.compact else TILE_BOX, self.ratio)
+
+    def _large_size(self) -> tuple[int, int]:
+        """A tile shown large takes the place of the four (and of their rows of buttons)."""
+        width, height = fit(TILE_BOX, self.ratio)
+        return fit((2 * width + TILE_GAP, 2 * height + TILE_GAP + 28), self.ratio)
 
     def _build_result_slots(self) -> list:
-        """Every widget the finished job will show, made now, shown by `_show_result`."""
+        """Every widget the finished job will show, made now, in its final size."""
         kind = self.job.kind
+        prompt = self.job.prompt or ""
         slots: list = []
         if kind in act.GRID_KINDS:
-            self.grid_image = self._image("grid_image_layout", "amj-grid-image")
-            cells = []
+            self._early = True
+            size = "size:{}x{}".format(*self._tile_size())
             for k in range(1, 5):
-                image = self._image("variant_image_layout", "amj-variant-image")
-                self.variant_images.append(image)
-                buttons = [self._action_button(a) for a in act.grid_image_actions(k)]
-                cells.append(self._box(widgets.Box, [image, *buttons], "amj-cell",
-                                       "cell_layout"))
-            slots += [self.grid_image,
-                      self._box(widgets.GridBox, cells, "amj-variants", "variants_layout"),
-                      self._row(act.grid_actions())]
+                image = self._image(size, "amj-variant-image")
+                opener = self._nav_button(f"open{k}", f"Enlarge image {k}",
+                                          f"Image {k} of 4: {prompt}"[:300],
+                                          lambda k=k: self._open(k))
+                opener.add_class("amj-open")
+                opener.disabled = True  # until the image is there
+                more = [self._action_button(a) for a in act.enlarged_tile_actions(k)]
+                for button in more:
+                    button.layout = shared("hidden_layout")
+                tile = Tile(image, opener, [self._action_button(a) for a in act.tile_actions(k)],
+                            more, shared("auto_layout"))
+                self._owned += [tile, tile.row]
+                self.tiles.append(tile)
+            self.tiles_box = self._box(widgets.Box, self.tiles, "amj-tiles", "auto_layout")
+            pager = [self._nav_button("previous", "◀ Previous", "Show the previous image large",
+                                      lambda: self.enlarge(self.enlarged - 1 or 4)),
+                     self._nav_button("next", "Next ▶", "Show the next image large",
+                                      lambda: self.enlarge(self.enlarged % 4 + 1))]
+            for button in pager:
+                button.layout = shared("hidden_layout")
+            self.toolbar = self._toolbar(act.grid_actions() + act.style_actions(kind))
+            self.toolbar.children = (*pager, *self.toolbar.children)
+            slots += [self.tiles_box, self.toolbar]
         elif kind in act.SINGLE_KINDS:
-            self.grid_image = self._image("single_image_layout", "amj-single-image")
-            slots.append(self.grid_image)
-            slots += [self._row(row) for row in act.single_action_rows(kind)]
-        if kind in act.GRID_KINDS or kind in act.SINGLE_KINDS:
-            self._style_row = self._row(act.style_actions(kind))
-            slots.append(self._style_row)
+            self._early = True
+            self.grid_image = self._image("size:{}x{}".format(*fit(SINGLE_BOX, self.ratio)),
+                                          "amj-single-image")
+            self.full_size_link = self._html("amj-full-link", "auto_layout")
+            frame = self._box(widgets.Box, [self.grid_image, self.full_size_link], "amj-frame",
+                              "auto_layout")
+            groups = act.single_action_rows(kind)
+            self.toolbar = self._toolbar([a for row in groups for a in row]
+                                         + act.style_actions(kind))
+            slots += [frame, self.toolbar]
+        if self.tiles and self.compact:  # a matrix cell: its full view on demand
+            self._nav_button("full", "All actions", "Show this job with all its buttons",
+                             lambda: self.set_compact(not self.compact))
+            self.toolbar.children = (*self.toolbar.children, self.buttons["full"])
         slots.append(self.details)
         return slots
 
     def _sections(self) -> tuple:
-        """The view's rows: the result slots only once there is a result."""
-        body = (self.body,) if self._result_shown else ()
-        return (shared("stylesheet"), self.title, self.status, self.header, *body,
-                self.children_box)
+        """The view's rows: the result slots from the start when they have a final size (and
+        not after a failure: an empty grid would say nothing)."""
+        job = self.job
+        waiting = self._early and (not job.done or job.state == jobs.FINISHED)
+        body = (self.body,) if self._result_shown or waiting else ()
+        return (shared("stylesheet"), self.header, *body, self.children_box)
+
+    # ------------------------------------------------------------------ tiles (main thread)
+
+    def _open(self, k: int) -> None:
+        """A click on tile `k`: shown large, or back to the four when it is the large one."""
+        if self.enlarged == k:
+            self.show_grid()
+        else:
+            self.enlarge(k)
+
+    def enlarge(self, k: int) -> None:
+        """Show image `k` large, in the place of the four, with all its buttons and ◀ ▶."""
+        if not self.tiles:
+            return
+        if self.compact:
+            self.set_compact(False)
+
+        def show():
+            self.enlarged = k
+            self._tile_layouts()
+            self.tiles_box.add_class("amj-enlarged")
+
+        self.apply(show)
+
+    def show_grid(self) -> None:
+        """Back to the four tiles."""
+        def show():
+            self.enlarged = None
+            self._tile_layouts()
+            self.tiles_box.remove_class("amj-enlarged")
+
+        self.apply(show)
+
+    def _tile_layouts(self) -> None:
+        small = shared("size:{}x{}".format(*self._tile_size()))
+        large = shared("size:{}x{}".format(*self._large_size()))
+        for number, tile in enumerate(self.tiles, start=1):
+            alone = self.enlarged == number
+            hidden = self.enlarged is not None and not alone
+            tile.layout = shared("hidden_layout" if hidden else "auto_layout")
+            tile.image.layout = large if alone else small
+            tile.opener.description = ("Back to the four images" if alone
+                                       else f"Enlarge image {number}")
+            tile.row.layout = shared("hidden_layout" if self.compact else "auto_layout")
+            for button in tile.more:
+                button.layout = shared("button_layout" if alone else "hidden_layout")
+        for key in ("previous", "next"):
+            self.buttons[key].layout = shared("hidden_layout" if self.enlarged is None
+                                              else "button_layout")
+
+    def set_compact(self, compact: bool) -> None:
+        """Small tiles without buttons (a matrix cell), or the full view."""
+        def change():
+            self.compact = compact
+            self._apply_compact()
+
+        self.apply(change)
+
+    def _apply_compact(self) -> None:
+        if not self.tiles:
+            return
+        if self.compact:
+            self.enlarged = None
+            self.tiles_box.remove_class("amj-enlarged")
+            self.add_class("amj-small")
+        else:
+            self.remove_class("amj-small")
+        self._tile_layouts()
+        for key, action in self._actions.items():
+            if action.image is None:  # the job's own toolbar buttons
+                self.buttons[key].layout = shared("hidden_layout" if self.compact
+                                                  else "button_layout")
+        self._show_reuse_style()
+        if "full" in self.buttons:
+            self.buttons["full"].description = "All actions" if self.compact else "Compact"
+
+    def toggle_details(self) -> None:
+        def toggle():
+            hidden = self.details.layout is shared("hidden_layout")
+            self.details.value = self._details_html()
+            self.details.layout = shared("box_layout" if hidden else "hidden_layout")
+            self.details_button.description = "Hide details" if hidden else "Details"
+
+        self.apply(toggle)
+
+    def reveal(self) -> None:
+        """Scroll this (new) view into sight: its Details button takes the keyboard focus as
+        soon as the page has drawn the view (its first job callback); a focused element is
+        scrolled into view by every browser. ipywidgets 7 has no `focus()`: nothing happens.
+        A job that already ended calls back no more: its view takes the focus at once."""
+        self._reveal_pending = True
+        if self.job.done and self._images_state in ("ready", "missing"):
+            self._reveal_now()
+
+    def _reveal_now(self) -> None:
+        if not self._reveal_pending:
+            return
+        self._reveal_pending = False
+        focus = getattr(self.details_button, "focus", None)
+        if focus is not None:
+            self.apply(focus)
 
     # ------------------------------------------------------------------ writing (any thread)
 
@@ -182,13 +367,20 @@ class JobView(widgets.VBox):
             return True
 
     def add_child(self, widget) -> None:
-        """Append a follow-up view (or the prompt panel) under this view; children closed
-        meanwhile (a closed panel) leave, as a closed model cannot be sent."""
-        def append():
-            kept = tuple(w for w in self.children_box.children if not is_closed(w))
-            self.children_box.children = (*kept, widget)
+        """Put a follow-up view (or the prompt panel) right under this view's toolbar, newest
+        first; children closed meanwhile (a closed panel) leave, as a closed model cannot be
+        sent. A widget already there moves to the top."""
+        def prepend():
+            kept = tuple(w for w in self.children_box.children
+                         if not is_closed(w) and w is not widget)
+            self.children_box.children = (widget, *kept)
 
-        self.apply(append)
+        self.apply(prepend)
+
+    def remove_child(self, widget) -> None:
+        """Take `widget` (the prompt panel moving nearer a later click) out of this view."""
+        self.apply(lambda: setattr(self.children_box, "children", tuple(
+            w for w in self.children_box.children if w is not widget)))
 
     @property
     def child_views(self) -> list["JobView"]:
@@ -215,32 +407,40 @@ class JobView(widgets.VBox):
 
     def _on_progress(self, _job) -> None:
         self._safely("Showing progress", lambda: self.apply(self._refresh))
+        self._safely("Scrolling to the view", self._reveal_now)
 
     def _on_finished(self, _job) -> None:
         self._safely("Showing the result", lambda: self.apply(self._show_result))
+        self._safely("Scrolling to the view", self._reveal_now)
 
     def _on_failed(self, _job) -> None:
         self._safely("Showing the failure", lambda: self.apply(self._refresh))
+        self._safely("Scrolling to the view", self._reveal_now)
 
     def _on_images(self, job) -> None:
         self._safely("Showing the images", lambda: self._load_images(job))
+        self._safely("Scrolling to the view", self._reveal_now)
 
     def _load_images(self, job) -> None:
         """Thumbnails are made here, in the image pool's thread, outside the lock."""
-        if job.state != jobs.FINISHED or self.grid_image is None:
+        if job.state != jobs.FINISHED or not (self.tiles or self.grid_image is not None):
             return
         paths = dict(job.image_paths)
-        wanted = [(self.grid_image, paths.get("grid") or paths.get("image"),
-                   GRID_SIDE if self.variant_images else SINGLE_SIDE)]
-        wanted += [(image, paths.get(str(k)), VARIANT_SIDE)
-                   for k, image in enumerate(self.variant_images, start=1)]
+        if self.tiles:
+            wanted = [(tile.image, paths.get(str(k)), VARIANT_SIDE)
+                      for k, tile in enumerate(self.tiles, start=1)]
+        else:
+            wanted = [(self.grid_image, paths.get("image") or paths.get("grid"), SINGLE_SIDE)]
         problems: list[str] = []
         values = [(image, self._thumbnail(path, side, problems)) for image, path, side in wanted]
 
         def show():
             for image, data in values:
                 if data:
+                    image.format = "jpeg"
                     image.value = data
+            for tile in self.tiles:
+                tile.opener.disabled = not tile.image.value
             self._images_state = "ready" if paths else "missing"
             self.buttons["save"].disabled = not paths
             if problems:
@@ -270,14 +470,14 @@ class JobView(widgets.VBox):
     # ------------------------------------------------------------------ what the view shows
 
     def _refresh(self) -> None:
-        """Title, status line, bar and the Cancel/Resume button from the job's state."""
+        """Header (title, progress, status) and the Cancel/Resume button from the job's state."""
         job = self.job
         state = job.state  # read first: if the job moves on meanwhile, its callback refreshes again
         progress = words.describe(job)
         self.title.value = _title_html(job)
+        self.bar.value = "" if job.done else _bar_html(progress, job)
+        self.bar.layout = shared("hidden_layout" if job.done else "auto_layout")
         self.status.value = self._status_html(progress)
-        self.progress.value = progress.fraction
-        self.progress.bar_style = progress.bar_style
         resumable = job.state in (jobs.TIMED_OUT, jobs.CANCELLED) and bool(job.task_id)
         self.control.description = "Resume" if resumable else "Cancel"
         self.control.tooltip = ("Follow this job again" if resumable
@@ -288,16 +488,18 @@ class JobView(widgets.VBox):
         self.control.layout = shared("hidden_layout" if self.control.disabled else "button_layout")
         if job.state == jobs.FINISHED and not self._result_shown:
             self._show_result()
+        elif self.children != self._sections():
+            self.children = self._sections()  # a failure folds the empty slots away
         self.shown_state = state
 
     def _status_html(self, progress: words.Progress) -> str:
         job = self.job
         parts = [f'<span class="{"amj-error" if progress.failed else "amj-state"}">'
                  f"{html.escape(progress.words)}</span>"]
-        if job.state == jobs.FINISHED and self.grid_image is not None:
+        if job.state == jobs.FINISHED and (self.tiles or self.grid_image is not None):
             if self._images_state == "missing":
                 parts.append('<span class="amj-notice">the images could not be downloaded: '
-                             "use the full-size links</span>")
+                             "use the full-size links in Details</span>")
             elif self._images_state != "ready":
                 parts.append('<span class="amj-muted">loading the images</span>')
         for warning in getattr(job, "warnings", None) or ():  # let through by validation
@@ -306,27 +508,50 @@ class JobView(widgets.VBox):
         if notice and not job.done:
             parts.append(f'<span class="amj-notice">{html.escape(str(notice))}</span>')
         if self._note:
-            parts.append(f'<span class="amj-error">{html.escape(self._note)}</span>')
+            parts.append(f'<span class="amj-note">{html.escape(self._note)}</span>'
+                         if self._note.startswith("→") else
+                         f'<span class="amj-error">{html.escape(self._note)}</span>')
         return " · ".join(parts)
 
     def _show_result(self) -> None:
-        """On finish: show the result slots; offer "Reuse style" only with an sref code."""
+        """On finish: enable the buttons; offer "Reuse style" only with an sref code."""
         self._result_shown = True
-        job = self.job
-        if "reuse-style" in self.buttons:
-            sref = job.sref
-            button = self.buttons["reuse-style"]
-            button.description = f"Reuse style --sref {sref}" if sref else "Reuse style"
-            button.layout = shared("button_layout" if sref else "hidden_layout")
+        for key in self._actions:
+            if key != "save" and key not in self.started and key not in self._in_flight:
+                self.buttons[key].disabled = False
+        self._show_reuse_style()
         self.details.value = self._details_html()
+        if getattr(self, "full_size_link", None) is not None:
+            self.full_size_link.value = self._full_size_link_html()
         self.children = self._sections()
         self._refresh()
+
+    def _full_size_link_html(self) -> str:
+        """A link laid over an upscale: opens the full-size image, and names it for screen
+        readers (the image itself cannot carry an alt)."""
+        result = self.job.result
+        url = result.image_url if result is not None else ""
+        name = f"{status.action_title(self.job)}: {self.job.prompt or ''}"[:300]
+        if not url or not is_http_url(url):
+            return ""
+        return (f'<a class="amj-open-full" href="{html.escape(url, quote=True)}" '
+                f'target="_blank" rel="noopener noreferrer" title="Open the full-size image" '
+                f'aria-label="{html.escape(name, quote=True)} (open the full-size image)"></a>')
+
+    def _show_reuse_style(self) -> None:
+        if "reuse-style" not in self.buttons:
+            return
+        sref = self.job.sref if self._result_shown else None
+        button = self.buttons["reuse-style"]
+        button.description = f"Reuse style --sref {sref}" if sref else "Reuse style"
+        button.layout = shared("button_layout" if sref and not self.compact else "hidden_layout")
 
     def _details_html(self) -> str:
         result = self.job.result
         if result is None:
             return ""
-        parts = []
+        ident = self.job.task_id or self.job.job_id
+        parts = [f'Task id: <span class="amj-id">{html.escape(ident)}</span>'] if ident else []
         names = [(f"image {name}" if name.isdigit() else name, url)
                  for name, url in image_names(result)]
         names += [(f"video {k}", url) for k, url in enumerate(result.video_urls, start=1)]
@@ -395,13 +620,15 @@ class JobView(widgets.VBox):
             self.started[key] = child
 
         def started():
-            button.tooltip = f"{action.label} started: its job is shown below"
+            button.description = f"{action.label} ✓"
+            button.tooltip = f"{action.label} started: its job is shown just below"
             button.button_style = "info"
 
         self.apply(started)
-        self._show_note("")
+        self._show_note(f"→ {action.label} started: its view is just below")
         view = JobView(child, self.ctx, parent_view=self)
         self.add_child(view)
+        view.reveal()
         child.on_failed(weakly(self, "_child_failed", key))
         self._record_follow_up(child)
 
@@ -425,6 +652,7 @@ class JobView(widgets.VBox):
         action = self._actions[key]
 
         def retry():
+            button.description = action.label
             button.disabled = False
             button.button_style = ""
             button.tooltip = f"{action.tooltip} (the last try failed: see below)"
@@ -456,7 +684,8 @@ class JobView(widgets.VBox):
             reference = result.image_url
         if not reference:
             raise ValueError("this image has no URL to use as a style reference")
-        self.ctx.fill_panel(act.prompt_with_sref(self.job.prompt, reference), below=self)
+        self.ctx.fill_panel(act.prompt_with_sref(self.job.prompt, reference), below=self,
+                            reference=reference)
         self._show_note("")
 
     def _save(self) -> None:
@@ -501,7 +730,7 @@ class JobView(widgets.VBox):
             close_tree(child)
         for widget in self._owned:
             close_tree(widget)
-        for image in [self.grid_image, *self.variant_images]:
+        for image in [self.grid_image, *(tile.image for tile in self.tiles)]:
             if image is not None:
                 image.value = b""  # closed models keep no thumbnails alive
         close_parts(self)
@@ -528,13 +757,62 @@ def weakly(view: JobView, method: str, *args):
     return call
 
 
+def aspect_of(job) -> tuple[int, int]:
+    """The aspect ratio (w, h) the job's images will have: its own `aspect_ratio`, else its
+    parent's (an upscale or a variation keeps it); 1:1 when nothing says."""
+    while job is not None:
+        ratio = (getattr(job, "payload", None) or {}).get("aspect_ratio")
+        if ratio:
+            try:
+                width, height = (int(part) for part in str(ratio).split(":"))
+                if width > 0 and height > 0:
+                    return width, height
+            except ValueError:
+                pass
+        job = getattr(job, "parent", None)
+    return 1, 1
+
+
+@functools.lru_cache(maxsize=32)
+def placeholder_png(ratio: tuple[int, int]) -> bytes:
+    """A see-through PNG of the images' aspect ratio: the slot shows its themed background at
+    its final size, without the browser's broken-image icon, until the image comes."""
+    from PIL import Image
+
+    scale = max(ratio) / 16 if max(ratio) > 16 else 1
+    size = (max(1, round(ratio[0] / scale)), max(1, round(ratio[1] / scale)))
+    buffer = io.BytesIO()
+    Image.new("LA", size, (0, 0)).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def short_id(ident: str) -> str:
+    return ident[:SHORT_ID]
+
+
 def _title_html(job) -> str:
-    prompt = html.escape(job.prompt or "")
+    """What, the prompt (one line, cut with an ellipsis, whole on hover), the short id (whole
+    on hover)."""
+    prompt = job.prompt or ""
     what = html.escape(status.action_title(job))
     ident = job.task_id or job.job_id
-    tail = f' <span class="amj-muted">· task {html.escape(ident)}</span>' if ident else ""
-    return (f'<span class="amj-muted">{what}</span> '
-            f'<span class="amj-prompt">{prompt}</span>{tail}')
+    tail = (f' <span class="amj-muted">·</span> <span class="amj-id amj-muted" '
+            f'title="{html.escape(ident, quote=True)}">{html.escape(short_id(ident))}</span>'
+            if ident else "")
+    return (f'<span title="{html.escape(prompt, quote=True)}"><span class="amj-muted">{what}'
+            f'</span> <span class="amj-prompt">{html.escape(prompt)}</span></span>{tail}')
+
+
+def _bar_html(progress: words.Progress, job) -> str:
+    """The progress bar, for assistive technology too: role=progressbar with its values."""
+    percent = round(100 * progress.fraction)
+    danger = " amj-danger" if progress.failed else ""
+    label = html.escape(f"{status.action_title(job)} progress", quote=True)
+    words = html.escape(progress.words, quote=True)
+    return (f'<div class="amj-progress{danger}" role="progressbar" aria-label="{label}" '
+            f'aria-valuemin="0" aria-valuemax="100" aria-valuenow="{percent}" '
+            f'aria-valuetext="{words}"><div class="amj-progress-fill" '
+            f'style="width: {percent}%"></div></div>')
 
 
 def _link(url: str, text: str) -> str:

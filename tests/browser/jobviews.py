@@ -1,6 +1,7 @@
 """Finding and waiting on the widget UI's parts in a page (the classes `widgets/` sets).
 
-A view's own parts sit in its `.amj-body`; follow-up views (and a panel that "Reuse style"
+A view's header (title, progress, status, Cancel, Details) sits in its `.amj-header`, its own
+images and buttons in its `.amj-body`; follow-up views (and a panel that "Reuse style"
 opened) sit in its `.amj-children`, so `:scope >` keeps one view's images apart from its
 children's.
 """
@@ -18,7 +19,7 @@ PROGRESS_RECORDER = """
 window.__amjProgress = new Map();
 new MutationObserver(() => {
   document.querySelectorAll('.amj-job').forEach((view, n) => {
-    const bar = view.querySelector(':scope > .amj-header .progress-bar');
+    const bar = view.querySelector(':scope > .amj-header .amj-progress-fill');
     if (!bar) return;
     if (!view.dataset.amjN) view.dataset.amjN = String(window.__amjProgress.size);
     const seen = window.__amjProgress.get(view.dataset.amjN) || [];
@@ -50,15 +51,22 @@ def button(view: Locator, label: str) -> Locator:
 
 
 def status(view: Locator) -> Locator:
-    return view.locator(":scope > .amj-status")
+    return view.locator(":scope > .amj-header .amj-status")
+
+
+def title(view: Locator) -> Locator:
+    return view.locator(":scope > .amj-header .amj-title")
 
 
 def task_id(view: Locator) -> str:
-    """The task id the view's title shows."""
-    text = view.locator(":scope > .amj-title").text_content() or ""
-    match = re.search(r"task ([0-9a-f-]{8,})", text)
-    assert match, f"no task id in the title {text!r}"
-    return match.group(1)
+    """The whole task id, from the hover text of the short id in the view's title."""
+    ident = title(view).locator(".amj-id").get_attribute("title") or ""
+    assert re.fullmatch(r"[0-9a-f-]{8,}", ident), f"no task id in the title: {ident!r}"
+    return ident
+
+
+def tiles(view: Locator) -> Locator:
+    return body(view).locator(":scope > .amj-tiles > .amj-tile")
 
 
 def wait_images(images: Locator, count: int, timeout: float = 60) -> list[bytes]:
@@ -77,9 +85,8 @@ def wait_images(images: Locator, count: int, timeout: float = 60) -> list[bytes]
 
 
 def wait_grid(view: Locator, timeout: float = 60) -> None:
-    """The grid and the four variants of a grid job's view are drawn."""
+    """The four tiles of a grid job's view are drawn."""
     expect(status(view)).to_contain_text("Finished", timeout=timeout * 1000)
-    wait_images(body(view).locator("img.amj-grid-image"), 1, timeout)
     wait_images(body(view).locator("img.amj-variant-image"), 4, timeout)
 
 

@@ -54,7 +54,7 @@ def test_a_permutation_prompt_opens_a_labelled_matrix_of_four_jobs(open_notebook
     expect(cells).to_have_count(4)
     for n in range(4):
         jv.wait_grid(cells.nth(n))
-    prompts = [cells.nth(n).locator(":scope > .amj-title").text_content() for n in range(4)]
+    prompts = [cells.nth(n).locator(":scope > .amj-header .amj-title").text_content() for n in range(4)]
     ids = {jv.task_id(cells.nth(n)) for n in range(4)}
     assert len(ids) == 4, prompts
 
@@ -80,7 +80,7 @@ def test_a_describe_prompt_is_imagined_with_one_click(open_notebook, ui):
     expect(child).to_have_count(1, timeout=30_000)
     jv.wait_grid(child.first)
     expect(imagine).to_be_disabled()
-    title = child.first.locator(":scope > .amj-title").text_content() or ""
+    title = child.first.locator(":scope > .amj-header .amj-title").text_content() or ""
     assert suggestion.split()[0] in title, (suggestion, title)
 
 

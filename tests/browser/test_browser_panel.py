@@ -2,6 +2,8 @@
 
 Issue 8, "Tested in a real browser": "Reuse style" fills the panel and the job submitted from it
 carries the same sref code; an invalid prompt shows its error inline and disables Imagine.
+Issue 15: the one panel opens right under the click with a heading and the keyboard focus in its
+prompt; a prompt the user edited is never replaced without asking.
 """
 import re
 
@@ -43,6 +45,10 @@ def test_reuse_style_fills_the_panel_and_the_new_result_has_the_same_sref(
     prompt = panel.locator(".amj-prompt-input textarea")
     expect(prompt).to_have_value(re.compile(rf"--sref {code}\b"), timeout=30_000)
     assert "random" not in prompt.input_value()
+    expect(panel.locator(".amj-panel-heading")).to_contain_text("Prompt panel")
+    expect(prompt).to_be_focused(timeout=10_000)     # near the click, ready to type
+    assert prompt.evaluate("e => { const r = e.getBoundingClientRect();"
+                           " return r.top >= 0 && r.bottom <= window.innerHeight; }")
     expect(imagine_button(panel)).to_be_enabled()
     save_screenshot(panel, screenshots / f"{ui}-panel-reuse-style.png")
 
@@ -81,3 +87,29 @@ def test_invalid_prompt_shows_the_error_inline_and_disables_imagine(
     prompt.press_sequentially("500")
     expect(errors).to_have_count(0, timeout=30_000)
     expect(imagine_button(panel)).to_be_enabled()
+
+
+@pytest.mark.parametrize("ui", UIS)
+def test_an_edited_prompt_is_never_replaced_without_asking(open_notebook, ui):
+    nb = open_notebook(f"edited-{ui}.ipynb",
+                       [LOAD, "%%imagine\na paper boat on a pond --ar 3:2 --sref random"], ui)
+    nb.page.set_viewport_size({"width": 1400, "height": 900})
+    nb.run_all()
+    view = jv.views(nb.outputs(1)).first
+    jv.wait_grid(view)
+    code = sref_code(view)
+    jv.button(view, f"Reuse style --sref {code}").click()
+    panel = view.locator(":scope > .amj-children > .amj-panel")
+    prompt = panel.locator(".amj-prompt-input textarea")
+    expect(prompt).to_have_value(re.compile(rf"--sref {code}\b"), timeout=30_000)
+
+    prompt.fill("a lighthouse in the fog --ar 3:2")            # the user's own prompt
+    jv.button(view, "Enlarge image 2").click()
+    jv.button(view, "Use image 2 as style reference").click()
+    offer = panel.locator(".amj-offer")
+    expect(offer).to_contain_text("You have edited this prompt", timeout=30_000)
+    assert prompt.input_value() == "a lighthouse in the fog --ar 3:2"   # untouched
+    offer.get_by_role("button", name=re.compile(r"^Use --sref .* in my prompt$")).click()
+    expect(prompt).to_have_value(re.compile(r"^a lighthouse in the fog --ar 3:2 --sref http"),
+                                 timeout=30_000)
+    expect(offer).to_be_hidden()
