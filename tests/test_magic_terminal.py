@@ -56,7 +56,7 @@ def test_progress_line_says_the_percentage_once():
 
     job = SimpleNamespace(state="active", status="processing", percentage=48, done=False,
                           notice=None)
-    assert progress_line([job], width=10) == "[####------]  48% processing"
+    assert progress_line([job], width=10) == "[####------]  48% Processing"
 
 
 def test_terminal_ipython_prints_the_summary_without_a_bare_out_prompt(tmp_path):

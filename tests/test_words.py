@@ -98,11 +98,11 @@ def test_each_state_has_its_own_words(state, words_said):
     assert words.describe(FakeJob(state, None, None, None)).words.startswith(words_said)
 
 
-def test_the_terminal_progress_line_uses_the_same_words():
+def test_the_terminal_progress_line_uses_the_same_words_and_says_the_percentage_once():
     job = FakeJob("active", "processing", 40, None)
     job.notice = "slow answers from the service"
     assert words.progress_line([job], width=10) == (
-        "[####------]  40% Processing 40% (slow answers from the service)")
+        "[####------]  40% Processing (slow answers from the service)")
     queued, done = FakeJob("queued", None, None, None), FakeJob("finished", "finished", 100, None)
     assert words.progress_line([queued, done], width=10) == "[#####-----]  50% 1/2 done, 1 queued"
 
