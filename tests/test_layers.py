@@ -19,7 +19,7 @@ FLOORS = ["vocabulary", "prompt", "engine", "static", "widgets", "face", "cli"]
 
 # The leaves every floor may use: they import nothing of the package but each other.
 VOCABULARY = {
-    "errors", "models", "credits", "redaction", "settings", "words", "presenting", "terminal",
+    "errors", "models", "credits", "redaction", "settings", "words", "argtypes", "presenting",
 }
 # The offline twin stands beside the floors: anything from the engine up may start it, and it
 # imports only the vocabulary, the prompt language and itself.
