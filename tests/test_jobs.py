@@ -15,7 +15,8 @@ import pytest
 from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import JobCancelledError, JobTimeoutError, TaskFailedError
 from apiframe_magic.images import ImageCache
-from apiframe_magic.jobs import Job, JobManager, PollingPolicy, _eta_interval
+from apiframe_magic.jobs import JobManager, PollingPolicy
+from apiframe_magic.poller import _Track, eta_interval
 from apiframe_magic.store import HistoryStore
 
 FAST = PollingPolicy().scaled(100)  # the simulator runs at 100x
@@ -107,17 +108,14 @@ def test_interval_never_goes_below_the_floor(sim, recording, store):
     assert gaps and min(gaps) >= 0.05 * 0.9
 
 
-def test_interval_grows_when_nothing_changes_and_shrinks_near_the_end(manager):
+def test_interval_grows_when_nothing_changes_and_shrinks_near_the_end():
     policy = PollingPolicy(first_poll=2, floor=1, ceiling=10, growth=1.5)
-    job = Job(manager, "imagine", {"prompt": "x"})
-    job._interval = 2.0
-    job.status = "pending"
-    assert _eta_interval(job, policy) == 2.0  # queued: keep the current pace
-    job.status = "processing"
-    job._history = [(0.0, 10), (4.0, 50)]  # 10 %/s -> 5 s left
-    assert _eta_interval(job, policy) == pytest.approx(2.5)
-    job._history = [(0.0, 80), (2.0, 96)]  # 8 %/s -> 0.5 s left
-    assert _eta_interval(job, policy) < policy.floor
+    track = _Track(interval=2.0, next_poll=0.0, deadline_at=None)
+    assert eta_interval(track, "pending", policy) == 2.0  # queued: keep the current pace
+    track.readings = [(0.0, 10), (4.0, 50)]  # 10 %/s -> 5 s left
+    assert eta_interval(track, "processing", policy) == pytest.approx(2.5)
+    track.readings = [(0.0, 80), (2.0, 96)]  # 8 %/s -> 0.5 s left
+    assert eta_interval(track, "processing", policy) < policy.floor
 
 
 def test_queue_keeps_jobs_in_flight_under_the_limit(sim, client, store):
