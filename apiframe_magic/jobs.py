@@ -80,8 +80,8 @@ _PARENT_MAY_HAVE_RESULT = frozenset({FINISHED, TIMED_OUT, CANCELLED, PAUSED})
 _STATUS_RANK = {"staged": 0, "pending": 0, "retry": 0, "retrying": 0, "starting": 1,
                 "processing": 2, "finished": 3, "failed": 3}
 
-# Jobs whose result is text: prompts to imagine from.
-_SUGGESTING = ("describe", "shorten")
+# Jobs whose result is text: how many prompts they suggest to imagine from.
+_SUGGESTING = {"describe": 4, "shorten": 3}
 
 
 @dataclass
@@ -314,14 +314,15 @@ class Job:
         if self.kind not in _SUGGESTING:
             raise ApiframeError(f"{self!r} has no suggested prompts: only a describe or "
                                 "shorten job has them")
-        if isinstance(index, bool) or not isinstance(index, int) or index < 1:
-            raise ValueError(f"choose a prompt by its number (1, 2, ...), not {index!r}")
         if self.done:
             suggestions = _suggestions(self)
             if not suggestions:
                 raise ApiframeError(f"{self!r} has no suggested prompts: it ended {self.state}")
-            if index > len(suggestions):
-                raise ValueError(f"choose a prompt from 1 to {len(suggestions)}, not {index!r}")
+            count = len(suggestions)
+        else:
+            count = _SUGGESTING[self.kind]
+        if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= count:
+            raise ValueError(f"choose a prompt from 1 to {count}, not {index!r}")
         return self.manager.follow_up(self, "imagine", {}, suggestion=index)
 
     def resume(self) -> "Job":

@@ -57,6 +57,11 @@ class Poller:
         self._stopping = False
 
     @property
+    def thread(self) -> threading.Thread | None:
+        """The polling thread (None before the first job); it ends after `stop`."""
+        return self._thread
+
+    @property
     def policy(self) -> "PollingPolicy":
         return self.manager.policy
 
