@@ -231,14 +231,18 @@ class Job:
             raise self.error
         raise ApiframeError(f"{self!r} ended without a result")
 
-    def _wait_for_value(self) -> None:
-        """Wait until the job ended and its images are on disk, with the registered presenter's
-        progress when there is one. Ctrl-C stops the waiting (KeyboardInterrupt), never the job."""
-        if self.images_event.is_set():
+    def _wait_for_value(self, *, images: bool) -> None:
+        """Wait until the job ended (and, with `images`, its images are on disk), with the
+        registered presenter's progress when there is one. Ctrl-C stops the waiting
+        (KeyboardInterrupt), never the job. Instant once the value is there."""
+        if self.images_event.is_set() if images else self.done:
             return
+        if threading.current_thread() is self.manager.poller.thread:
+            raise ApiframeError(f"{self!r} has not ended: a job callback cannot wait for it "
+                                "(the poller thread would wait for itself)")
         presenter = presenting.current()
         if presenter is None:
-            self.images_event.wait()
+            (self.images_event if images else self.ended_event).wait()
         elif not presenter.wait([self]):
             raise KeyboardInterrupt
 
@@ -303,7 +307,7 @@ class Job:
         bullets; waits for a running one to end. Empty for other jobs and when it has none."""
         if self.kind not in _SUGGESTING:
             return []
-        self._wait_for_value()
+        self._wait_for_value(images=False)
         return _suggestions(self)
 
     def imagine(self, index: int) -> "Job":
@@ -353,7 +357,7 @@ class Job:
 
     def save(self, directory: str | os.PathLike) -> list:
         """Copy the job's images into `directory` (waits for them); returns the paths."""
-        self._wait_for_value()
+        self._wait_for_value(images=True)
         self._outcome()  # why there is nothing to save
         if self.manager.images is None or not self.image_paths:
             raise ApiframeError(f"{self!r} has no downloaded images to save")
