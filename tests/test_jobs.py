@@ -308,6 +308,48 @@ def test_ingest_checks_the_secret_dedupes_and_ignores_late_progress(recording, s
     manager.shutdown()
 
 
+def test_ingest_checks_the_jobs_own_secret_so_a_forged_update_finishes_nothing(recording,
+                                                                              store):
+    manager = JobManager(recording, store=store, policy=PollingPolicy(first_poll=60),
+                         webhook_secret="shared", download_images=False)
+    job = manager.imagine("its own secret", webhook_url="http://127.0.0.1:9/hook",
+                          webhook_secret="mine")
+    forged = {"task_id": job.task_id, "status": "finished",
+              "original_image_url": "http://x/g.png", "image_urls": ["http://x/1.png"] * 4}
+    assert not manager.ingest(forged, {})
+    assert not manager.ingest(forged, {"x-webhook-secret": "shared"})  # not this job's secret
+    assert not job.done
+    assert manager.ingest(forged, {"x-webhook-secret": "mine"})
+    assert job.state == "finished"
+    manager.shutdown()
+
+
+def test_a_job_is_shown_by_the_registered_presenter_and_as_text_without_one(manager):
+    from apiframe_magic import presenting
+
+    job = manager.imagine("shown by whoever is in charge")
+    assert job._repr_mimebundle_() == ({"text/plain": repr(job)}, {})
+
+    class Presenter:
+        shown = []
+
+        def bundle(self, jobs, *, group=False, matrix=None):
+            return {"text/plain": f"{len(jobs)} job(s), group={group}"}, {}
+
+        def present(self, jobs, *, group=False, matrix=None):
+            self.shown.append((list(jobs), group))
+
+    presenter = Presenter()
+    presenting.register(presenter)
+    try:
+        assert job._repr_mimebundle_() == ({"text/plain": "1 job(s), group=False"}, {})
+        job.show()
+        assert presenter.shown == [([job], False)]
+    finally:
+        presenting.unregister(presenter)
+    assert presenting.current() is None
+
+
 # ------------------------------------------------------------------------------ faults
 
 
