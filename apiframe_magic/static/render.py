@@ -33,6 +33,7 @@ DEFAULT_TWIN_SIZE = 768
 
 STATUS_WORDS = {
     "queued": "waiting for a free slot (not sent yet)",
+    "waiting": "waiting for the job it follows (not sent yet)",
     "submitting": "sending",
     "staged": "queued at APIFRAME",
     "pending": "waiting for Midjourney",
@@ -55,7 +56,7 @@ STATUS_WORDS = {
 
 def status_words(job) -> str:
     """The job's state as a person would say it, with the percentage while processing."""
-    key = job.state if job.done or job.state in ("queued", "submitting") else (job.status or job.state)
+    key = job.state if job.done or job.state in ("queued", "waiting", "submitting") else (job.status or job.state)
     words = STATUS_WORDS.get(key, key)
     if not job.done and job.percentage:
         words += f" {job.percentage}%"

@@ -48,6 +48,8 @@ def describe(job) -> Progress:
         limit = getattr(getattr(job.manager, "policy", None), "max_in_flight", None)
         slots = f" ({limit} jobs run at once)" if limit else ""
         return Progress(0.02, f"Queued here: waits for a free slot{slots}")
+    if state == jobs.WAITING:
+        return Progress(0.02, "Waits for the job it follows to finish (not sent yet)")
     if state == jobs.SUBMITTING:
         return Progress(0.05, "Sending to the service")
     if state == jobs.ACTIVE:
