@@ -644,9 +644,9 @@ class JobManager:
             error = exc if isinstance(exc, ApiframeError) else ApiframeError(
                 f"submitting {job.kind} failed: {exc}")
             uncertain = getattr(error, "maybe_created", False)
-            if self.store is not None and job.job_id:
-                (self.store.mark_uncertain if uncertain else self.store.mark_rejected)(
-                    job.job_id, str(error))
+            if self.store is not None and job.job_id:  # a busy history must not keep it sending
+                self._quietly(self.store.mark_uncertain if uncertain else self.store.mark_rejected,
+                              job.job_id, str(error))
             self._end(job, UNCERTAIN if uncertain else REJECTED, error=error)
             if raise_errors:
                 raise error from None
@@ -693,7 +693,10 @@ class JobManager:
                    "this submit is not tracked twice (see that job)")
         if self.store is not None and job.job_id:
             self._quietly(self.store.mark_uncertain, job.job_id, message)
-        job.notice = message
+        with self._lock:
+            if self._by_task.get(job.task_id) is job:
+                del self._by_task[job.task_id]    # its updates belong to the job that holds it
+            job.notice = message
         self._end(job, UNCERTAIN, error=ApiframeError(message, maybe_created=True))
 
     def _record_task(self, job: Job) -> None:
@@ -725,7 +728,7 @@ class JobManager:
                               "created; check the history before submitting again",
                               maybe_created=True)
         if self.store is not None and job.job_id:
-            self.store.mark_uncertain(job.job_id, str(error))
+            self._quietly(self.store.mark_uncertain, job.job_id, str(error))
         self._end(job, UNCERTAIN, error=error)
 
     # ---------------------------------------------------------------- other controls
