@@ -4,6 +4,9 @@ finishes; a failed parent fails it in words; a restart never sends it twice. Aga
 at real speed whose clock the tests move forward (no sleeping), over real HTTP."""
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 
 import pytest
@@ -152,3 +155,16 @@ def test_cancelling_a_waiting_follow_up_sends_nothing(slow_sim, slow_manager, st
     assert reroll.state == "cancelled" and slow_sim.tasks_created == 1
     assert store.get(reroll.job_id).state == "cancelled"
 
+
+
+def test_ctrl_c_stops_waiting_for_prompts_never_the_describe(slow_sim, slow_manager):
+    grid = slow_manager.imagine("a heron in the reeds")
+    slow_sim.clock.advance(LONG_ENOUGH)
+    grid.wait(timeout=30)
+    described = slow_manager.submit("describe", {"image_url": grid.result.original_image_url})
+    with pytest.raises(KeyboardInterrupt):
+        threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        described.prompts
+    assert not described.done
+    slow_sim.clock.advance(LONG_ENOUGH)
+    assert len(described.wait(timeout=30).content) == 4
