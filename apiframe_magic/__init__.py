@@ -55,27 +55,27 @@ def __getattr__(name):
 
 def load_ipython_extension(ipython) -> None:
     """`%load_ext apiframe_magic`: register %%imagine / %imagine; nothing starts until first use."""
+    from . import presenting
     from .ipython.magic import Imagine
-    from .ipython.presenter import set_current
 
     if "Imagine" in ipython.magics_manager.registry:
         return
     magics = Imagine(ipython)
     ipython.register_magics(magics)
     magics.presenter.install()
-    set_current(magics.presenter)
+    presenting.register(magics.presenter)
 
 
 def unload_ipython_extension(ipython) -> None:
     """`%unload_ext apiframe_magic`: stop the poller and the simulator; the history stays."""
-    from .ipython.presenter import set_current
+    from . import presenting
 
     magics = ipython.magics_manager.registry.pop("Imagine", None)
     if magics is None:
         return
     magics.presenter.uninstall()
     magics.close()
-    set_current(None)
+    presenting.unregister(magics.presenter)
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("imagine", None)
     if magics in ipython.configurables:

@@ -1,9 +1,14 @@
-"""Several jobs from one prompt (its permutations), handled as one result."""
+"""Several jobs from one prompt (its permutations), handled as one result.
+
+Shown through the presenter a face registered in `presenting` (plain text without one): the
+engine never imports a face.
+"""
 from __future__ import annotations
 
 import asyncio
 from typing import Iterator, Sequence
 
+from . import presenting
 from .errors import ApiframeError
 
 
@@ -59,12 +64,15 @@ class JobGroup(Sequence):
             job.cancel()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .ipython import presenter as notebook
-
-        return notebook.mimebundle(self.jobs, group=True, matrix=self.matrix)
+        presenter = presenting.current()
+        if presenter is None:
+            return {"text/plain": "\n".join([repr(self), *map(repr, self.jobs)])}, {}
+        return presenter.bundle(self.jobs, group=True, matrix=self.matrix)
 
     def show(self) -> None:
         """Display the group again (live where widgets render, else its static output)."""
-        from .ipython import presenter as notebook
-
-        notebook.show(self.jobs, group=True, matrix=self.matrix)
+        presenter = presenting.current()
+        if presenter is None:
+            print(self._repr_mimebundle_()[0]["text/plain"])
+        else:
+            presenter.present(self.jobs, group=True, matrix=self.matrix)

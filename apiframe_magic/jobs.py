@@ -1,19 +1,30 @@
 """Jobs: the part that does the waiting, so nothing else has to.
 
-A `Job` is one task a user asked for. A `JobManager` owns the only thread that talks to the service
-after submission: it polls every active job with `/fetch-many` (chunks of 20) or `/fetch` (one
-job), adapts the interval to what it sees, honours Retry-After, submits queued jobs as slots free
-up, and fires callbacks. Widgets and the CLI only read job state and register callbacks.
+A `Job` is one task a user asked for. A `JobManager` submits jobs, records them in the history
+store, applies what the service says about them, and ends them; its `poller.Poller` owns the only
+thread that talks to the service after submission (polling, backoff, notices, sending queued jobs).
+Widgets and the CLI only read job state, register callbacks, or wait on `job.ended_event` and
+`job.images_event`.
 
 Every job is written to the history store before `submit` returns: as `queued` when the in-flight
 limit holds it back (nothing sent, nothing paid; it stays queued on disk if the process ends, and
 `resume(send_queued=True)` sends it), else as `submitting` before its POST. A crash or a kernel
 restart never loses a paid task, and an ambiguous failure is kept as `uncertain` instead of being
-sent again.
+sent again. Once the service answers, the task id is kept on the job before anything else; a
+history write that fails then leaves the job polled and says so on its notice, and a task id the
+history already holds for another job ends this one `uncertain`, the id in its error.
+
+A follow-up (upscale, vary, reroll, pan, zoom, a describe's `imagine(i)`) asked of a job that has
+not finished returns at once in the state `waiting`: recorded `queued` on disk, sent when the
+parent finishes, ended `failed` with the parent's reason in words when it does not.
 
 Trouble while polling is shown, not hidden: `job.notice` says what fails and since when (cleared by
 the next good answer), and a rejected key (401) stops polling at once: the jobs end locally as
 `paused`, stay `active` in the history, and `resume()` picks them up once the key works.
+
+`reopen(record)` turns any history record into a Job: the tracked one, one polled again, or one
+rebuilt from disk. A job's static form and its waiting with progress come from the presenter a face
+registered in `presenting` (plain text without one): the engine never imports a face.
 """
 from __future__ import annotations
 
@@ -26,21 +37,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
-from urllib.parse import urlsplit
 
-from . import notices
+from . import notices, presenting
 from . import prompt as prompts
-from .client import FETCH_MANY_LIMITS
 from .errors import (
     ApiframeError,
     AuthenticationError,
     JobCancelledError,
     JobTimeoutError,
-    RateLimitError,
     TaskFailedError,
-    TaskNotFoundError,
 )
+from .images import ImageDownloadError
 from .models import Task, image_names
+from .poller import MAX_RATE_LIMIT_PAUSE, Poller
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +62,26 @@ CLIENT_METHODS = {
     "imagine-video": "imagine_video", "imagine-video-extend": "imagine_video_extend",
 }
 
-# Local job states. "queued" waits for a free slot (recorded, not sent); the others end the job
-# locally. "paused": polling stopped because the key was rejected; the task goes on at the service
-# and stays resumable in the history (so does a paused queued job, still unsent).
-QUEUED, SUBMITTING, ACTIVE = "queued", "submitting", "active"
+# Local job states. "queued" waits for a free slot (recorded, not sent); "waiting" is a follow-up
+# waiting for its parent to finish (recorded queued, not sent); the ENDED ones end the job locally.
+# "paused": polling stopped because the key was rejected; the task goes on at the service and
+# stays resumable in the history (so does a paused unsent job).
+QUEUED, WAITING, SUBMITTING, ACTIVE = "queued", "waiting", "submitting", "active"
 FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN, PAUSED = (
     "finished", "failed", "timed_out", "cancelled", "rejected", "uncertain", "paused")
 ENDED = frozenset({FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN, PAUSED})
+UNSENT = frozenset({QUEUED, WAITING})
+
+# A parent that ended this way may still have its task at the service: a follow-up goes out and
+# the service judges. A parent that failed, was refused or is in doubt has nothing to follow.
+_PARENT_MAY_HAVE_RESULT = frozenset({FINISHED, TIMED_OUT, CANCELLED, PAUSED})
 
 # How far along a service status is, to ignore progress that arrives out of order.
 _STATUS_RANK = {"staged": 0, "pending": 0, "retry": 0, "retrying": 0, "starting": 1,
                 "processing": 2, "finished": 3, "failed": 3}
+
+# Jobs whose result is text: how many prompts they suggest to imagine from.
+_SUGGESTING = {"describe": 4, "shorten": 3}
 
 
 @dataclass
@@ -72,7 +90,7 @@ class PollingPolicy:
 
     The first look comes soon after submission (catching early failures), then the interval grows
     while nothing changes and shrinks as a job's progress says it is close to the end. It never
-    goes below `floor`, and a Retry-After from the service always wins.
+    goes below `floor`, and a Retry-After from the service wins up to `max_pause`.
 
     `max_in_flight` bounds the tasks sent and not yet ended. The service queues extra tasks itself
     (`staged`), so holding them back here only delays the last result: 40 (the CLI's permutation
@@ -91,19 +109,26 @@ class PollingPolicy:
     error_backoff: float = 2.0
     notice_after: int = 1
     slow_read_notice: float = 10.0
+    max_pause: float = MAX_RATE_LIMIT_PAUSE
 
     def scaled(self, factor: float) -> "PollingPolicy":
         """The same policy with every service time divided by `factor` (for a fast simulator);
-        `slow_read_notice` is about a person waiting, so it stays in real seconds."""
+        `slow_read_notice` and `max_pause` are about a person waiting and the service's own rate
+        limit, so they stay in real seconds."""
         return PollingPolicy(self.first_poll / factor, self.floor / factor,
                              self.ceiling / factor, self.growth, self.deadline / factor,
                              self.max_in_flight, self.not_found_limit,
                              self.error_backoff / factor, self.notice_after,
-                             self.slow_read_notice)
+                             self.slow_read_notice, self.max_pause)
 
 
 class Job:
-    """One task: what was asked, what the service says now, and how it ended."""
+    """One task: what was asked, what the service says now, and how it ended.
+
+    `ended_event` is set once the job has ended (any state in ENDED), `images_event` once its
+    images are on disk too (at once for a job that ended without any): wait on them, or call
+    `wait()`. Only the manager changes a job's state.
+    """
 
     def __init__(self, manager: "JobManager", kind: str, payload: dict, *,
                  parent: "Job | None" = None, prompt: str | None = None,
@@ -130,18 +155,11 @@ class Job:
         self.finished_at: float | None = None
         self.deadline_seconds = deadline
         self.image_paths: dict[str, Any] = {}
+        self.ended_event = threading.Event()
+        self.images_event = threading.Event()
         self._callbacks: dict[str, list[Callable]] = {
             "progress": [], "finished": [], "failed": [], "images": []}
-        self._ended = threading.Event()
-        self._images_ready = threading.Event()
-        # Poller bookkeeping (owned by the manager's thread).
-        self._next_poll = 0.0
-        self._interval = 0.0
-        self._deadline_at: float | None = None
-        self._not_found = 0
-        self._history: list[tuple[float, int]] = []
-        self._failing_since: float | None = None   # time.time() of the first failed poll in a row
-        self._failures = 0
+        self._task_recorded = False   # the history holds task_id (retried while it does not)
 
     def __repr__(self) -> str:
         pct = f" {self.percentage}%" if self.percentage is not None and not self.done else ""
@@ -166,7 +184,7 @@ class Job:
     # ---------------------------------------------------------------- callbacks
 
     def on_progress(self, callback: Callable[["Job"], Any]) -> "Job":
-        """Called from the poller thread on every change of status, percentage or notice."""
+        """Called from the poller thread on every change of state, status, percentage or notice."""
         self._callbacks["progress"].append(callback)
         return self
 
@@ -179,7 +197,7 @@ class Job:
 
     def on_images(self, callback: Callable[["Job"], Any]) -> "Job":
         """Called once the result's images are on disk (`job.image_paths`)."""
-        return self._add_terminal_callback("images", callback, self._images_ready.is_set())
+        return self._add_terminal_callback("images", callback, self.images_event.is_set())
 
     def _add_terminal_callback(self, name: str, callback, already: bool) -> "Job":
         self._callbacks[name].append(callback)
@@ -196,7 +214,7 @@ class Job:
         `images=True` also waits for the result's images to be downloaded.
         """
         end = None if timeout is None else time.monotonic() + timeout
-        for event in (self._ended, self._images_ready) if images else (self._ended,):
+        for event in (self.ended_event, self.images_event) if images else (self.ended_event,):
             while not event.is_set():
                 remaining = None if end is None else end - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -212,6 +230,21 @@ class Job:
         if self.error is not None:
             raise self.error
         raise ApiframeError(f"{self!r} ended without a result")
+
+    def _wait_for_value(self, *, images: bool) -> None:
+        """Wait until the job ended (and, with `images`, its images are on disk), with the
+        registered presenter's progress when there is one. Ctrl-C stops the waiting
+        (KeyboardInterrupt), never the job. Instant once the value is there."""
+        if self.images_event.is_set() if images else self.done:
+            return
+        if threading.current_thread() is self.manager.poller.thread:
+            raise ApiframeError(f"{self!r} has not ended: a job callback cannot wait for it "
+                                "(the poller thread would wait for itself)")
+        presenter = presenting.current()
+        if presenter is None:
+            (self.images_event if images else self.ended_event).wait()
+        elif not presenter.wait([self]):
+            raise KeyboardInterrupt
 
     def __await__(self):
         """`await job` in a notebook: resolves on the running loop, no nest_asyncio needed."""
@@ -237,10 +270,7 @@ class Job:
     # ---------------------------------------------------------------- next actions
 
     def _child(self, kind: str, **payload) -> "Job":
-        if not self.task_id:
-            raise ApiframeError(f"{self!r} has no task id yet: wait until it is submitted")
-        return self.manager.submit(kind, {"parent_task_id": self.task_id, **payload},
-                                   parent=self, prompt=self.prompt, params=self.params)
+        return self.manager.follow_up(self, kind, payload)
 
     def upscale(self, index: int) -> "Job":
         """U1-U4: one image of the grid at full size."""
@@ -273,25 +303,31 @@ class Job:
 
     @property
     def prompts(self) -> list[str]:
-        """The prompts a finished describe (four) or shorten (three) job suggests, without their
-        1️⃣ bullets; empty for other jobs and until the job has finished."""
-        from .describe import suggested_prompts
-
-        return suggested_prompts(self.result.content if self.result is not None else None)
+        """The prompts a describe (four) or shorten (three) job suggests, without their 1️⃣
+        bullets; waits for a running one to end. Empty for other jobs and when it has none."""
+        if self.kind not in _SUGGESTING:
+            return []
+        self._wait_for_value(images=False)
+        return _suggestions(self)
 
     def imagine(self, index: int) -> "Job":
-        """Imagine suggestion `index` (1-based) of `prompts`, as it is (validated first)."""
-        from .prompt import parse_prompt
+        """Imagine suggestion `index` (1-based) of `prompts`, as it is (validated first).
 
-        suggestions = self.prompts
-        if not suggestions:
-            raise ApiframeError(f"{self!r} has no suggested prompts: only a finished describe "
-                                "or shorten job has them (job.wait() first)")
-        if isinstance(index, bool) or not isinstance(index, int) or \
-                not 1 <= index <= len(suggestions):
-            raise ValueError(f"choose a prompt from 1 to {len(suggestions)}, not {index!r}")
-        parsed = parse_prompt(suggestions[index - 1])
-        return self.manager.imagine(str(parsed), aspect_ratio=parsed.aspect_ratio)
+        Asked of a describe or shorten that is still running, the imagine job is returned at once
+        and sent when the suggestions are known."""
+        if self.kind not in _SUGGESTING:
+            raise ApiframeError(f"{self!r} has no suggested prompts: only a describe or "
+                                "shorten job has them")
+        if self.done:
+            suggestions = _suggestions(self)
+            if not suggestions:
+                raise ApiframeError(f"{self!r} has no suggested prompts: it ended {self.state}")
+            count = len(suggestions)
+        else:
+            count = _SUGGESTING[self.kind]
+        if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= count:
+            raise ValueError(f"choose a prompt from 1 to {count}, not {index!r}")
+        return self.manager.follow_up(self, "imagine", {}, suggestion=index)
 
     def resume(self) -> "Job":
         """Track this job again after a timeout, a cancel or a pause (a queued job that was
@@ -304,31 +340,43 @@ class Job:
     # ---------------------------------------------------------------- in a notebook
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        """The static form: the grid as image/jpeg with a caption, or escaped HTML while running."""
-        from .ipython import presenter as notebook
-
-        return notebook.mimebundle([self])
+        """The static form from the registered presenter (the grid as image/jpeg with a caption,
+        or escaped HTML while running); plain text without one."""
+        presenter = presenting.current()
+        if presenter is None:
+            return {"text/plain": repr(self)}, {}
+        return presenter.bundle([self])
 
     def show(self) -> None:
         """Display the job again: live where widgets render, else its static form."""
-        from .ipython import presenter as notebook
-
-        notebook.show([self])
+        presenter = presenting.current()
+        if presenter is None:
+            print(repr(self))
+        else:
+            presenter.present([self])
 
     def save(self, directory: str | os.PathLike) -> list:
-        """Copy the finished job's images into `directory` (waits for them); returns the paths."""
-        self.wait(images=True)
+        """Copy the job's images into `directory` (waits for them); returns the paths."""
+        self._wait_for_value(images=True)
+        self._outcome()  # why there is nothing to save
         if self.manager.images is None or not self.image_paths:
             raise ApiframeError(f"{self!r} has no downloaded images to save")
         return self.manager.images.save(self.task_id, self.image_paths, directory)
 
 
-class JobManager:
-    """Submits jobs, polls them all from one background thread, and records them on disk.
+def _suggestions(job: Job) -> list[str]:
+    from .describe import suggested_prompts  # Pillow: only when suggestions are read
 
-    `JobManager(client, *, store=None, images=None, policy=None, webhook_secret=None)`.
-    `store` is a `store.HistoryStore` (history that survives restarts), `images` an
-    `images.ImageCache` (results downloaded once, in the background).
+    return suggested_prompts(job.result.content if job.result is not None else None)
+
+
+class JobManager:
+    """Submits jobs, records them on disk, applies what the service says, and ends them.
+
+    `JobManager(client, *, store=None, images=None, policy=None, webhook_url=None,
+    webhook_secret=None, download_images=True)`. `store` is a `store.HistoryStore` (history that
+    survives restarts), `images` an `images.ImageCache` (results downloaded once, in the
+    background). `poller` is the `poller.Poller` whose thread polls and sends queued jobs.
     """
 
     def __init__(self, client, *, store=None, images=None, policy: PollingPolicy | None = None,
@@ -344,13 +392,12 @@ class JobManager:
         self.errors: list[str] = []          # what went wrong in the background, newest last
         self._by_task: dict[str, Job] = {}
         self._queue: list[Job] = []
+        self._waiting: list[Job] = []        # follow-ups waiting for their parent
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
-        self._pause_until = 0.0
-        self._thread: threading.Thread | None = None
-        self._stopping = False
         self._downloads: ThreadPoolExecutor | None = None
         self._auth_error: AuthenticationError | None = None  # set by a 401: polling paused
+        self.poller = Poller(self)
 
     # ---------------------------------------------------------------- submitting
 
@@ -362,10 +409,11 @@ class JobManager:
         Either way the job is in the history before this returns (`submitting`, or `queued`:
         unsent and unpaid until a slot frees). Errors of a submit made now (bad request, auth, an
         ambiguous network failure) are raised here; a queued job's land in `job.error` and its
-        failed callbacks.
+        failed callbacks. A new job ends a rate-limit pause of polling.
         """
         job = self._new_job(kind, payload, parent=parent, prompt=prompt, params=params,
                             deadline=deadline)
+        self.poller.end_pause()
         with self._lock:
             # after a 401 a new submit still goes out: its answer tells whether the key works now
             send_now = not self._queue and self._in_flight() < self.policy.max_in_flight
@@ -416,9 +464,84 @@ class JobManager:
                 for p, ratio in zip(parsed, ratios)]
         for job, p in zip(jobs, parsed):
             job.warnings = p.warnings
+        self.poller.end_pause()
         with self._lock:
             self._enqueue(jobs)
         return jobs
+
+    def follow_up(self, parent: Job, kind: str, payload: Mapping[str, Any], *,
+                  suggestion: int | None = None) -> Job:
+        """A job made from `parent` (upscale, vary, reroll, pan, zoom...; `suggestion` n: imagine
+        the describe's n-th prompt). Sent now when the parent has a result; else returned at once
+        as `waiting`, recorded queued, and sent when the parent finishes."""
+        params = {"suggestion": suggestion} if suggestion is not None else parent.params
+        prompt = None if suggestion is not None else parent.prompt
+        with self._lock:
+            ready = parent.state in _PARENT_MAY_HAVE_RESULT and parent.task_id
+            if parent.done and not ready:
+                raise ApiframeError(f"{parent!r} has nothing to follow up: "
+                                    f"{_parent_failure(parent)}")
+            if not ready:
+                job = self._new_job(kind, dict(payload), parent=parent, prompt=prompt,
+                                    params=params)
+                self._record_unsent([job])
+                job.state = WAITING
+                self.jobs.append(job)
+                self._waiting.append(job)
+                return job
+        if suggestion is not None:
+            prompt, aspect_ratio = _suggested(parent, suggestion)
+            return self.imagine(prompt, aspect_ratio=aspect_ratio)
+        return self.submit(kind, {"parent_task_id": parent.task_id, **payload}, parent=parent,
+                           prompt=prompt, params=params)
+
+    def _release(self, job: Job) -> None:
+        """The parent of a waiting follow-up has ended: queue the follow-up to be sent, or end it
+        with the parent's failure in words (paused with it after a rejected key)."""
+        parent = job.parent
+        with self._lock:
+            if job.state != WAITING:
+                return
+            self._waiting.remove(job)
+            failure = _parent_failure(parent) if parent is not None else (
+                "its parent is not in the history")
+            if parent is not None and parent.state == FINISHED:
+                try:
+                    job.payload = self._sendable(job)
+                except ValueError as error:
+                    failure = str(error)
+                else:
+                    job.state = QUEUED
+                    self._queue.append(job)
+                    self.poller.wake()
+                    return
+        if parent is not None and parent.state == PAUSED:
+            job.notice = notices.NOT_SENT_PAUSED
+            self._end(job, PAUSED, error=parent.error)
+            return
+        reason = getattr(getattr(parent, "error", None), "reason", None)
+        self._fail(job, TaskFailedError(f"not sent: {failure}", reason=reason or failure))
+
+    def _sendable(self, job: Job) -> dict:
+        """The request body of a follow-up, from its finished parent (ValueError if none)."""
+        suggestion = job.params.get("suggestion") if job.kind == "imagine" else None
+        if suggestion is None:
+            return {**job.payload, "parent_task_id": job.parent.task_id}
+        prompt, aspect_ratio = _suggested(job.parent, suggestion)
+        job.prompt = prompt
+        return {k: v for k, v in {**job.payload, "prompt": prompt,
+                                  "aspect_ratio": aspect_ratio}.items() if v is not None}
+
+    def _wait_or_queue(self, job: Job, *, has_parent: bool) -> None:
+        """An unsent job taken up again (caller locks): a follow-up whose request still needs
+        its parent waits for it (or ends when it cannot have one); any other is queued."""
+        needs_parent = has_parent and "parent_task_id" not in job.payload and (
+            job.kind != "imagine" or "prompt" not in job.payload)
+        job.state = WAITING if needs_parent else QUEUED
+        (self._waiting if needs_parent else self._queue).append(job)
+        if needs_parent and (job.parent is None or job.parent.done):
+            self._release(job)
+        self.poller.wake()
 
     def _new_job(self, kind: str, payload: Mapping[str, Any], **options) -> Job:
         if kind not in CLIENT_METHODS:
@@ -429,28 +552,45 @@ class JobManager:
             payload["webhook_secret"] = self.webhook_secret
         return Job(self, kind, payload, **options)
 
-    def _enqueue(self, jobs: list[Job]) -> None:
-        """Record `jobs` as queued (caller holds the lock) and hand them to the poller. A history
-        failure raises before any of them is queued or sent."""
+    def _record_unsent(self, jobs: list[Job]) -> None:
+        """Write `jobs` to the history as queued (all or none); raises before any is kept."""
         if self.store is not None:
             ids = self.store.record_queued_many(
                 (job.kind, job.payload, job.parent.job_id if job.parent else None, job.prompt,
                  job.params) for job in jobs)
             for job, job_id in zip(jobs, ids):
                 job.job_id = job_id
+
+    def _enqueue(self, jobs: list[Job]) -> None:
+        """Record `jobs` as queued (caller holds the lock) and hand them to the poller. A history
+        failure raises before any of them is queued or sent."""
+        self._record_unsent(jobs)
         for job in jobs:
             job.state = QUEUED
         self.jobs.extend(jobs)
         self._queue.extend(jobs)
-        self._ensure_thread()
-        self._wake.notify_all()
+        self.poller.wake()
 
     def _in_flight(self) -> int:
         return sum(1 for j in self.jobs if j.state in (SUBMITTING, ACTIVE))
 
+    def _has_queued(self) -> bool:
+        return bool(self._queue)
+
+    def _take_queued(self) -> list[Job]:
+        """The queued jobs the free slots allow, claimed for sending (caller locks)."""
+        if self._auth_error is not None:
+            return []
+        free = max(0, self.policy.max_in_flight - self._in_flight())
+        taken, self._queue = self._queue[:free], self._queue[free:]
+        for job in taken:
+            job.state = SUBMITTING
+        return taken
+
     def wait_submitted(self, jobs: Iterable[Job], timeout: float | None = None) -> None:
         """Block until none of `jobs` is being sent and none is queued while a slot is free:
-        every job is then sent (or refused), or queued behind the in-flight limit."""
+        every job is then sent (or refused), or queued behind the in-flight limit (or waiting
+        for its parent)."""
         jobs = list(jobs)
         end = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -463,9 +603,10 @@ class JobManager:
             time.sleep(0.02)
 
     def unsent(self) -> list[Job]:
-        """Jobs asked for and never sent (still `queued` here and in the history)."""
+        """Jobs asked for and never sent (still queued in the history: `queued`, `waiting`, or
+        paused before sending)."""
         with self._lock:
-            return [j for j in self.jobs if j.state == QUEUED
+            return [j for j in self.jobs if j.state in UNSENT
                     or (j.state == PAUSED and not j.task_id)]
 
     def _send(self, job: Job, *, raise_errors: bool) -> None:
@@ -475,6 +616,7 @@ class JobManager:
         is ever sent twice, not even by two processes.
         """
         method = getattr(self.client, CLIENT_METHODS[job.kind])
+        task_id = None
         try:
             if self.store is not None:  # on disk before anything is sent
                 if job.job_id is None:
@@ -488,32 +630,97 @@ class JobManager:
                         "or cancelled it (see the history); not sent from here"))
                     return
             task_id = method(**job.payload)
+            self._sent(job, task_id)
         except KeyboardInterrupt:
-            self._interrupted(job)
+            if task_id is None:
+                self._interrupted(job)
+            else:  # answered: the job is tracked, and its record is written again on its updates
+                self._sent(job, task_id, record=False)
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
+            if task_id is not None:  # the task exists: never drop its id
+                self._sent(job, task_id, record=False, trouble=exc)
+                return
             error = exc if isinstance(exc, ApiframeError) else ApiframeError(
                 f"submitting {job.kind} failed: {exc}")
             uncertain = getattr(error, "maybe_created", False)
-            if self.store is not None and job.job_id:
-                (self.store.mark_uncertain if uncertain else self.store.mark_rejected)(
-                    job.job_id, str(error))
+            if self.store is not None and job.job_id:  # a busy history must not keep it sending
+                self._quietly(self.store.mark_uncertain if uncertain else self.store.mark_rejected,
+                              job.job_id, str(error))
             self._end(job, UNCERTAIN if uncertain else REJECTED, error=error)
             if raise_errors:
                 raise error from None
-            return
-        if self.store is not None and job.job_id:
-            self.store.mark_submitted(job.job_id, task_id)
+
+    def _sent(self, job: Job, task_id: str, *, record: bool = True,
+              trouble: BaseException | None = None) -> None:
+        """The service created `task_id` for `job`: keep the id on the job first, then record it.
+
+        A history write that fails leaves the job polled, the trouble on its notice (the write is
+        tried again with each update). A task id that another job already holds (tracked here, or
+        in the history) ends this one `uncertain`, the id in its error and its history record."""
         with self._lock:
-            self._auth_error = None  # the key works (again): queued jobs may go out
-            job.task_id = task_id
-            job.state = ACTIVE
-            job.status = "pending"
-            job.updated_at = time.time()
-            self._schedule_fresh(job)
-            self._by_task[task_id] = job
-            self._ensure_thread()
-            self._wake.notify_all()
+            if job.task_id is None:
+                self._auth_error = None  # the key works (again): queued jobs may go out
+                job.task_id = task_id
+                job.state = ACTIVE
+                job.status = "pending"
+                job.updated_at = time.time()
+                tracked = self._by_task.setdefault(task_id, job)
+                if tracked is job:
+                    self.poller.track(job)
+            else:  # a second call, after an interruption in the first
+                tracked = self._by_task.get(task_id, job)
+        if tracked is not job:
+            self._duplicate(job, repr(tracked))
+            return
+        if record and trouble is None:
+            try:
+                self._record_task(job)
+                return
+            except Exception as exc:  # noqa: BLE001 - the id must survive any history trouble
+                trouble = exc
+        other = self._recorded_elsewhere(job)
+        if other is not None:
+            self._duplicate(job, f"job {other.job_id}")
+            return
+        self._remember(f"recording task {task_id} of {job!r} failed: {trouble or 'interrupted'}")
+        self._set_notice(job, f"task {task_id} is tracked here but not yet in the history "
+                              f"({trouble or 'interrupted'}); it is written with the next update")
+
+    def _duplicate(self, job: Job, holder: str) -> None:
+        """The service answered a task id another job holds: say so and end this one."""
+        message = (f"the service answered task {job.task_id}, which {holder} already holds: "
+                   "this submit is not tracked twice (see that job)")
+        if self.store is not None and job.job_id:
+            self._quietly(self.store.mark_uncertain, job.job_id, message)
+        with self._lock:
+            if self._by_task.get(job.task_id) is job:
+                del self._by_task[job.task_id]    # its updates belong to the job that holds it
+            job.notice = message
+        self._end(job, UNCERTAIN, error=ApiframeError(message, maybe_created=True))
+
+    def _record_task(self, job: Job) -> None:
+        """Write the job's task id to its history record (once)."""
+        if self.store is not None and job.job_id and not job._task_recorded:
+            self.store.mark_submitted(job.job_id, job.task_id)
+        job._task_recorded = True
+
+    def _recorded_elsewhere(self, job: Job):
+        """The history record of another job holding `job.task_id`, if any."""
+        if self.store is None:
+            return None
+        try:
+            other = self.store.by_task_id(job.task_id)
+        except Exception:  # noqa: BLE001 - the history is in trouble: nothing to compare
+            return None
+        return other if other is not None and other.job_id != job.job_id else None
+
+    def _quietly(self, write: Callable, *args) -> None:
+        """A history write whose failure is remembered, not raised (the job ends either way)."""
+        try:
+            write(*args)
+        except Exception as exc:  # noqa: BLE001
+            self._remember(f"writing the history failed: {exc}")
 
     def _interrupted(self, job: Job) -> None:
         """Ctrl-C during a submit: the request may have gone out, so the job is uncertain."""
@@ -521,7 +728,7 @@ class JobManager:
                               "created; check the history before submitting again",
                               maybe_created=True)
         if self.store is not None and job.job_id:
-            self.store.mark_uncertain(job.job_id, str(error))
+            self._quietly(self.store.mark_uncertain, job.job_id, str(error))
         self._end(job, UNCERTAIN, error=error)
 
     # ---------------------------------------------------------------- other controls
@@ -538,13 +745,14 @@ class JobManager:
 
     def cancel(self, job: Job) -> None:
         """Stop tracking a job locally. The service has no cancel: the task may still finish and
-        cost credits; `job.resume()` picks it up again. A queued job is simply never sent."""
+        cost credits; `job.resume()` picks it up again. An unsent job is simply never sent."""
         with self._lock:
             if job.done:
                 return
-            unsent = job in self._queue
-            if unsent:
-                self._queue.remove(job)
+            unsent = job.state in UNSENT
+            for line in (self._queue, self._waiting):
+                if job in line:
+                    line.remove(job)
         if self.store is not None and job.job_id and (job.task_id or unsent):
             self.store.mark_cancelled(job.job_id)
         self._end(job, CANCELLED, error=JobCancelledError(
@@ -553,17 +761,13 @@ class JobManager:
             "(job.resume() tracks it again)"))
 
     def reattach(self, job: Job) -> Job:
-        """Poll a timed-out, cancelled or paused job again (a paused unsent job is queued)."""
+        """Poll a timed-out, cancelled or paused job again (a paused unsent job is queued, or
+        waits for its parent again)."""
         if job.state == PAUSED and not job.task_id:
             with self._lock:
                 self._auth_error = None
-                job.error = job.notice = None
-                job._ended.clear()
-                job._images_ready.clear()
-                job.state = QUEUED
-                self._queue.append(job)
-                self._ensure_thread()
-                self._wake.notify_all()
+                self._restart(job)
+                self._wait_or_queue(job, has_parent=job.parent is not None)
             return job
         if job.state not in (TIMED_OUT, CANCELLED, PAUSED) or not job.task_id:
             return job
@@ -571,20 +775,25 @@ class JobManager:
             self.store.mark_resumed(job.job_id)
         with self._lock:
             self._auth_error = None
-            job.state, job.error, job.notice = ACTIVE, None, None
-            job._failures, job._failing_since = 0, None
-            job._ended.clear()
-            job._images_ready.clear()
-            self._schedule_fresh(job)
+            self._restart(job)
+            job.state = ACTIVE
             self._by_task[job.task_id] = job
-            self._ensure_thread()
-            self._wake.notify_all()
+            self.poller.track(job)
         return job
+
+    @staticmethod
+    def _restart(job: Job) -> None:
+        job.error = job.notice = None
+        job.finished_at = None
+        job.ended_event.clear()
+        job.images_event.clear()
 
     def resume(self, *, include_cancelled: bool = False, send_queued: bool = False) -> list[Job]:
         """Re-attach every unfinished task from the history store (after a restart, or after a
-        rejected key was fixed); with `send_queued=True` also send the jobs that were queued and
-        never sent (by a process that has ended, or by this one). Returns the jobs taken up."""
+        rejected key was fixed) and end a rate-limit pause; with `send_queued=True` also send
+        the jobs that were queued and never sent (by a process that has ended, or by this one).
+        Returns the jobs taken up."""
+        self.poller.end_pause()
         if self.store is None:
             return []
         states = {"active", "timed_out"} | ({"cancelled"} if include_cancelled else set())
@@ -595,27 +804,31 @@ class JobManager:
             for record in records:
                 known = self._by_task.get(record.task_id)
                 if known is not None:
-                    if known.state == PAUSED:
+                    if known.state in (PAUSED, TIMED_OUT) or (
+                            include_cancelled and known.state == CANCELLED):
                         resumed.append(self.reattach(known))
                     continue
-                if record.state != "active":
-                    self.store.mark_resumed(record.job_id)
-                job = self._job_from_record(record)
-                job.task_id, job.state = record.task_id, ACTIVE
-                job.status, job.percentage = record.status, record.percentage
-                self._schedule_fresh(job, first=0.0)
-                self.jobs.append(job)
-                self._by_task[job.task_id] = job
-                resumed.append(job)
+                resumed.append(self._take_up(record))
             if send_queued:
                 resumed.extend(self._take_up_queued())
-            if resumed:
-                self._ensure_thread()
-                self._wake.notify_all()
         return resumed
 
+    def _take_up(self, record) -> Job:
+        """Poll a resumable record this process does not track (caller locks)."""
+        if record.state != "active":
+            self.store.mark_resumed(record.job_id)
+        job = self._job_from_record(record)
+        job.task_id, job.state = record.task_id, ACTIVE
+        job.status, job.percentage = record.status, record.percentage
+        job._task_recorded = True
+        self.jobs.append(job)
+        self._by_task[job.task_id] = job
+        self.poller.track(job, first=0.0)
+        return job
+
     def _take_up_queued(self) -> list[Job]:
-        """Queue again the history's unsent jobs no other live process holds (caller locks)."""
+        """Queue again the history's unsent jobs no other live process holds (caller locks); a
+        follow-up waits for its parent, taken up too when it is still running."""
         from .store import held_by_another_process
 
         taken = []
@@ -629,11 +842,87 @@ class JobManager:
             if held_by_another_process(record):
                 continue
             job = self._job_from_record(record)
-            job.state = QUEUED
+            if record.parent_job_id:
+                job.parent = self._parent_of(record, mine)
             self.jobs.append(job)
-            self._queue.append(job)
+            self._wait_or_queue(job, has_parent=bool(record.parent_job_id))
             taken.append(job)
         return taken
+
+    def _parent_of(self, record, mine: dict) -> Job | None:
+        """The Job of a queued record's parent: tracked, or reopened from the history."""
+        parent = mine.get(record.parent_job_id)
+        if parent is None:
+            parent_record = self.store.get(record.parent_job_id)
+            if parent_record is not None:
+                try:
+                    parent = self.reopen(parent_record)
+                except ApiframeError:
+                    parent = None
+        return parent
+
+    def reopen(self, record) -> Job:
+        """The Job of a history record: the one this process tracks; a task still active at the
+        service, polled again; an ended one rebuilt from disk (its result and its images, taken
+        from the cache or downloaded again). ApiframeError for a job not sent yet."""
+        with self._lock:
+            known = next((j for j in self.jobs if j.job_id == record.job_id), None)
+            if known is not None:
+                return known
+            if record.state == "active" and record.task_id:
+                return self._take_up(record)
+        if record.state in ("queued", "submitting"):
+            raise ApiframeError(
+                f"{record.task_id or record.job_id} is {record.state} and has no result yet: "
+                + ("`%imagine resume --send-queued` sends it" if record.state == "queued" else
+                   "another process is sending it"))
+        job = self._job_from_record(record)
+        job.task_id, job.state = record.task_id, record.state
+        job.status, job.percentage = record.status, record.percentage
+        job.finished_at = record.finished_at or record.updated_at
+        job._task_recorded = True
+        if record.result:
+            job.result = Task.from_dict({"task_id": record.task_id, **record.result})
+        if record.state != FINISHED:
+            job.error = TaskFailedError(record.error or f"ended {record.state}",
+                                        task_id=record.task_id, reason=record.error)
+        elif job.result is not None:
+            job.image_paths = self._images_on_disk(record, job.result)
+        job.ended_event.set()
+        job.images_event.set()
+        with self._lock:
+            self.jobs.append(job)
+            if job.task_id:
+                self._by_task.setdefault(job.task_id, job)
+        return job
+
+    def image_files(self, record, result: Task | None = None) -> dict:
+        """The files of a finished record's images by name ('grid', '1'..'4', 'image'): from the
+        cache when it still has them, else downloaded (and recorded) again. Raises
+        images.ImageDownloadError naming the image that cannot be had."""
+        result = result or Task.from_dict({"task_id": record.task_id, **(record.result or {})})
+        recorded = {str(name): path for name, path in self.store.images(record.job_id).items()}
+        files = {}
+        for name, url in image_names(result):
+            path = recorded.get(name)
+            if path is None or not path.is_file():
+                try:
+                    path = self.images.get(url)
+                except ImageDownloadError as exc:
+                    raise ImageDownloadError(f"image {name} is not in the cache and could not "
+                                             f"be downloaded again: {exc}") from None
+                self.store.record_image(record.job_id, name, url, str(path))
+            files[name] = path
+        return files
+
+    def _images_on_disk(self, record, result: Task) -> dict:
+        if self.store is None or self.images is None:
+            return {}
+        try:
+            return self.image_files(record, result)
+        except ApiframeError as exc:
+            self._remember(f"the images of {record.task_id} could not be had again: {exc}")
+            return {}
 
     def _job_from_record(self, record) -> Job:
         job = Job(self, record.kind, dict(record.payload or {}), prompt=record.prompt,
@@ -641,24 +930,9 @@ class JobManager:
         job.job_id, job.created_at = record.job_id, record.created_at
         return job
 
-    def _schedule_fresh(self, job: Job, first: float | None = None) -> None:
-        """Start (or restart) tracking: first look soon, deadline counted from now."""
-        now = time.monotonic()
-        job._interval = self.policy.first_poll
-        job._next_poll = now + (self.policy.first_poll if first is None else first)
-        deadline = (job.deadline_seconds if job.deadline_seconds is not None
-                    else self.policy.deadline)
-        job._deadline_at = now + deadline if deadline else None
-        job._not_found = 0
-
     def shutdown(self, wait: bool = True) -> None:
         """Stop the poller thread; active jobs stay recorded and can be resumed."""
-        with self._lock:
-            self._stopping = True
-            self._wake.notify_all()
-            thread = self._thread
-        if wait and thread is not None:
-            thread.join(timeout=10)
+        self.poller.stop(wait)
         if self._downloads is not None:
             self._downloads.shutdown(wait=wait, cancel_futures=True)
 
@@ -673,16 +947,10 @@ class JobManager:
     def ingest(self, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> bool:
         """Apply a webhook payload; returns True when it changed a job.
 
-        The `x-webhook-secret` header must match (constant-time compare) when a secret is set.
-        Duplicates and progress that arrives after a later state are ignored.
+        The `x-webhook-secret` header must match the job's own `webhook_secret` (else the
+        manager's) with a constant-time compare when either is set. Duplicates and progress that
+        arrives after a later state are ignored.
         """
-        if self.webhook_secret is not None:
-            given = next((v for k, v in (headers or {}).items()
-                          if k.lower() == "x-webhook-secret"), None)
-            if given is None or not hmac.compare_digest(str(given).encode(),
-                                                        self.webhook_secret.encode()):
-                log.warning("webhook payload with a wrong or missing x-webhook-secret ignored")
-                return False
         try:
             task = Task.from_dict(payload)
         except ValueError:
@@ -691,6 +959,14 @@ class JobManager:
             job = self._by_task.get(task.task_id)
         if job is None:
             return False
+        secret = job.payload.get("webhook_secret") or self.webhook_secret
+        if secret is not None:
+            given = next((v for k, v in (headers or {}).items()
+                          if k.lower() == "x-webhook-secret"), None)
+            if given is None or not hmac.compare_digest(str(given).encode(),
+                                                        str(secret).encode()):
+                log.warning("webhook payload with a wrong or missing x-webhook-secret ignored")
+                return False
         return self._apply(job, task, in_order=False)
 
     # ---------------------------------------------------------------- applying updates
@@ -709,10 +985,9 @@ class JobManager:
             changed = task.status != job.status or task.percentage != job.percentage
             job.status, job.percentage = task.status, task.percentage
             job.updated_at = time.time()
-            job._not_found = 0
-            if changed and task.percentage is not None:
-                job._history.append((time.monotonic(), task.percentage))
-                del job._history[:-2]  # the rate needs the last two readings
+            self.poller.observed(job, changed)
+        if not job._task_recorded:
+            self._record_late(job)
         if task.finished:
             if self.store is not None and job.job_id:
                 self.store.mark_finished(job.job_id, task.raw)
@@ -731,6 +1006,27 @@ class JobManager:
             self._run_callbacks(job, job._callbacks["progress"])
         return changed or task.done
 
+    def _record_late(self, job: Job) -> None:
+        """Try again to write a task id the history missed; the notice goes once it is in."""
+        try:
+            self._record_task(job)
+        except Exception as exc:  # noqa: BLE001 - try again with the next update
+            self._remember(f"recording task {job.task_id} of {job!r} failed again: {exc}")
+            return
+        self._set_notice(job, None)
+
+    def _time_out(self, job: Job) -> None:
+        if self.store is not None and job.job_id:
+            self.store.mark_timed_out(job.job_id)
+        self._end(job, TIMED_OUT, error=JobTimeoutError(
+            f"{job!r} passed its deadline; the task may still finish on the service: "
+            "job.resume() or `apiframe-magic resume` picks it up again"))
+
+    def _fail(self, job: Job, error: ApiframeError) -> None:
+        if self.store is not None and job.job_id:
+            self.store.mark_failed(job.job_id, str(error))
+        self._end(job, FAILED, error=error)
+
     def _end(self, job: Job, state: str, *, result: Task | None = None,
              error: ApiframeError | None = None) -> None:
         with self._lock:
@@ -740,15 +1036,17 @@ class JobManager:
             if result is not None:
                 job.result = result
             job.finished_at = job.updated_at = time.time()
-            if job.task_id and state in (FINISHED, FAILED):
-                self._by_task.setdefault(job.task_id, job)
+            self.poller.forget(job)
+            children = [child for child in self._waiting if child.parent is job]
             self._wake.notify_all()
         # Callbacks first, then wake the waiters: a cell that waited sees every output updated.
         self._run_callbacks(job, job._callbacks["progress"])
         self._run_callbacks(job, job._callbacks["finished" if state == FINISHED else "failed"])
         if state != FINISHED:
-            job._images_ready.set()
-        job._ended.set()
+            job.images_event.set()
+        job.ended_event.set()
+        for child in children:
+            self._release(child)
 
     def _run_callbacks(self, job: Job, callbacks: Iterable[Callable]) -> None:
         """A failing callback is logged and remembered, never allowed to stop the poller."""
@@ -756,16 +1054,53 @@ class JobManager:
             try:
                 callback(job)
             except Exception as exc:  # noqa: BLE001
-                message = f"callback {getattr(callback, '__name__', callback)!r} for {job!r} failed: {exc!r}"
-                log.warning(message)
-                self.errors.append(message)
+                self._remember(f"callback {getattr(callback, '__name__', callback)!r} for "
+                               f"{job!r} failed: {exc!r}", level=logging.WARNING)
+
+    def _remember(self, message: str, level: int = logging.WARNING) -> None:
+        """Keep what went wrong in the background (the newest 100) and log it."""
+        log.log(level, message)
+        with self._lock:
+            self.errors.append(message)
+            del self.errors[:-100]
+
+    # ---------------------------------------------------------------- trouble, in words
+
+    def _set_notice(self, job: Job, notice: str | None) -> None:
+        """Change `job.notice`; progress callbacks hear about it."""
+        with self._lock:
+            if job.notice == notice or job.done:
+                return
+            job.notice = notice
+        self._run_callbacks(job, job._callbacks["progress"])
+
+    def _pause_all(self, exc: AuthenticationError) -> None:
+        """The key was rejected: asking again cannot help and every other job uses the same key.
+        Stop polling and sending now; the history keeps every job resumable (or queued)."""
+        with self._lock:
+            self._auth_error = exc
+            unsent, self._queue = self._queue, []
+            polled = [j for j in self.jobs if j.state == ACTIVE]
+        reason = f"{exc}"
+        for job in polled:
+            job.notice = notices.POLLING_PAUSED
+            self._end(job, PAUSED, error=AuthenticationError(
+                f"{reason} Polling stopped; {job.task_id} goes on at the service and stays in the "
+                "history: once the key works, job.resume(), manager.resume() or "
+                "`apiframe-magic resume` tracks it again.", status_code=401))
+        for job in unsent:
+            job.notice = notices.NOT_SENT_PAUSED
+            self._end(job, PAUSED, error=AuthenticationError(
+                f"{reason} Not sent; the job stays queued in the history: once the key works, "
+                "job.resume() or `apiframe-magic resume --send-queued` sends it.",
+                status_code=401))
 
     # ---------------------------------------------------------------- images
 
     def _download(self, job: Job) -> None:
         if self.images is None or job.result is None or not job.result.all_image_urls:
             self._run_callbacks(job, job._callbacks["images"])
-            job._images_ready.set()
+            job.images_event.set()
             return
         with self._lock:
             if self._downloads is None:
@@ -784,267 +1119,28 @@ class JobManager:
                 for (name, url), path in zip(names, paths):
                     self.store.record_image(job.job_id, name, url, str(path))
         except Exception as exc:  # noqa: BLE001
-            message = f"downloading the images of {job!r} failed: {exc}"
-            log.warning(message)
-            self.errors.append(message)
+            self._remember(f"downloading the images of {job!r} failed: {exc}")
         finally:
             self._run_callbacks(job, job._callbacks["images"])
-            job._images_ready.set()
-
-    # ---------------------------------------------------------------- the poller
-
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping = False
-            self._thread = threading.Thread(target=self._run, name="apiframe-poller",
-                                             daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                if not self._run_once():
-                    return
-            except Exception as exc:  # noqa: BLE001 - the poller serves every job: keep it alive
-                message = f"the poller hit an unexpected error and carries on: {exc!r}"
-                log.exception(message)
-                self.errors.append(message)
-                time.sleep(self.policy.floor)
-
-    def _run_once(self) -> bool:
-        """One turn of the poller; False when it should stop."""
-        with self._lock:
-            if self._stopping:
-                return False
-            self._expire_deadlines()
-            to_send = self._take_queued()
-            batch, wait_for = self._due_batch()
-            if not to_send and not batch:
-                idle = wait_for is None and not self._queue and not self._active_jobs()
-                self._wake.wait(timeout=1.0 if idle else max(0.005, wait_for or 0.05))
-                return True
-        for job in to_send:
-            self._send(job, raise_errors=False)
-        if batch:
-            self._poll(batch)
-        return True
-
-    def _active_jobs(self) -> list[Job]:
-        return [j for j in self._by_task.values() if j.state == ACTIVE]
-
-    def _take_queued(self) -> list[Job]:
-        if self._auth_error is not None:
-            return []
-        free = max(0, self.policy.max_in_flight - self._in_flight())
-        taken, self._queue = self._queue[:free], self._queue[free:]
-        for job in taken:
-            job.state = SUBMITTING
-        return taken
-
-    def _expire_deadlines(self) -> None:
-        now = time.monotonic()
-        for job in self._active_jobs():
-            if job._deadline_at is not None and now >= job._deadline_at:
-                if self.store is not None and job.job_id:
-                    self.store.mark_timed_out(job.job_id)
-                self._end(job, TIMED_OUT, error=JobTimeoutError(
-                    f"{job!r} passed its deadline; the task may still finish on the service: "
-                    "job.resume() or `apiframe-magic resume` picks it up again"))
-
-    def _due_batch(self) -> tuple[list[Job], float | None]:
-        """The jobs to ask about now, and how long to sleep when none is due.
-
-        When any job is due, the request is filled up with the jobs due soonest: one
-        `/fetch-many` costs the same for 2 ids as for 20.
-        """
-        active = sorted(self._active_jobs(), key=lambda j: j._next_poll)
-        if not active:
-            return [], None
-        now = time.monotonic()
-        start = max(now, self._pause_until)
-        if active[0]._next_poll > start:
-            return [], active[0]._next_poll - now
-        if self._pause_until > now:
-            return [], self._pause_until - now
-        due = [j for j in active if j._next_poll <= now]
-        chunk = FETCH_MANY_LIMITS[1]
-        size = -(-len(due) // chunk) * chunk  # whole chunks
-        return active[:size], None
-
-    def _poll(self, batch: list[Job]) -> None:
-        """One round of requests for `batch`; failures slow polling down, and only a rejected key
-        (401) stops it."""
-        singles = [j for j in batch if j._not_found]
-        many = [j for j in batch if not j._not_found]
-        if len(many) == 1:
-            singles, many = singles + many, []
-        chunk = FETCH_MANY_LIMITS[1]
-        for start in range(0, len(many), chunk):
-            if self._auth_error is not None:
-                return
-            group = many[start:start + chunk]
-            if len(group) == 1:
-                singles.append(group[0])
-                continue
-            self._poll_many(group)
-        for job in singles:
-            if self._auth_error is not None:
-                return
-            self._poll_one(job)
-
-    def _poll_many(self, group: list[Job]) -> None:
-        try:
-            with self._slow_read_watch(group):
-                tasks = self.client.fetch_many([j.task_id for j in group])
-        except ApiframeError as exc:
-            self._poll_failed(group, exc)
-            return
-        seen = set()
-        for task in tasks:
-            job = self._by_task.get(task.task_id)
-            if job is not None and job in group:
-                seen.add(task.task_id)
-                self._observe(job, task)
-        for job in group:
-            if job.task_id not in seen and not job.done:
-                self._answered(job)
-                job._not_found += 1  # ask /fetch next time: it says why
-                self._reschedule(job, changed=False)
-
-    def _poll_one(self, job: Job) -> None:
-        try:
-            with self._slow_read_watch([job]):
-                task = self.client.fetch(job.task_id)
-        except TaskNotFoundError as exc:
-            self._answered(job)
-            job._not_found += 1
-            if job._not_found >= self.policy.not_found_limit:
-                if self.store is not None and job.job_id:
-                    self.store.mark_failed(job.job_id, str(exc))
-                self._end(job, FAILED, error=exc)
-            else:
-                self._reschedule(job, changed=False)
-            return
-        except ApiframeError as exc:
-            self._poll_failed([job], exc)
-            return
-        self._observe(job, task)
-
-    def _observe(self, job: Job, task: Task) -> None:
-        self._answered(job)
-        try:
-            changed = self._apply(job, task)
-        except Exception as exc:  # noqa: BLE001 - one bad response must not stop the poller
-            message = f"could not apply an update to {job!r}: {exc!r}"
-            log.warning(message)
-            self.errors.append(message)
-            changed = False
-        if not job.done:
-            self._reschedule(job, changed=changed)
-
-    # ---------------------------------------------------------------- trouble, in words
-
-    def _set_notice(self, job: Job, notice: str | None) -> None:
-        """Change `job.notice`; progress callbacks hear about it."""
-        with self._lock:
-            if job.notice == notice or job.done:
-                return
-            job.notice = notice
-        self._run_callbacks(job, job._callbacks["progress"])
-
-    def _answered(self, job: Job) -> None:
-        """A poll got an answer: whatever trouble there was is over."""
-        job._failures, job._failing_since = 0, None
-        if job.notice is not None:
-            self._set_notice(job, None)
-
-    def _host(self) -> str:
-        return urlsplit(getattr(self.client, "base_url", "")).netloc or "the service"
-
-    def _slow_read_watch(self, jobs: list[Job]):
-        """While a read is retrying without an answer, say so after `slow_read_notice` seconds."""
-        started = time.time()
-
-        def say_so():
-            for job in jobs:
-                if job.notice is None:
-                    self._set_notice(job, notices.no_answer(self._host(), started))
-
-        watch = threading.Timer(self.policy.slow_read_notice, say_so)
-        watch.daemon = True
-        return _Watch(watch)
-
-    def _poll_failed(self, jobs: list[Job], exc: ApiframeError) -> None:
-        message = f"polling {len(jobs)} job(s) failed: {exc}"
-        log.info(message)
-        self.errors.append(message)
-        del self.errors[:-100]
-        if isinstance(exc, AuthenticationError):
-            self._pause_all(exc)
-            return
-        changed = []
-        with self._lock:
-            if isinstance(exc, RateLimitError) and exc.retry_after:
-                self._pause_until = time.monotonic() + exc.retry_after
-            for job in jobs:
-                job._interval = min(self.policy.ceiling,
-                                    max(job._interval, self.policy.floor) * self.policy.error_backoff)
-                job._next_poll = time.monotonic() + job._interval
-                job._failures += 1
-                job._failing_since = job._failing_since or time.time()
-                if job._failures >= self.policy.notice_after:
-                    changed.append((job, notices.polling_trouble(self._host(), exc,
-                                                                  job._failing_since)))
-        for job, notice in changed:
-            self._set_notice(job, notice)
-
-    def _pause_all(self, exc: AuthenticationError) -> None:
-        """The key was rejected: asking again cannot help and every other job uses the same key.
-        Stop polling and sending now; the history keeps every job resumable (or queued)."""
-        with self._lock:
-            self._auth_error = exc
-            unsent, self._queue = self._queue, []
-            polled = self._active_jobs()
-        reason = f"{exc}"
-        for job in polled:
-            job.notice = notices.POLLING_PAUSED
-            self._end(job, PAUSED, error=AuthenticationError(
-                f"{reason} Polling stopped; {job.task_id} goes on at the service and stays in the "
-                "history: once the key works, job.resume(), manager.resume() or "
-                "`apiframe-magic resume` tracks it again.", status_code=401))
-        for job in unsent:
-            job.notice = notices.NOT_SENT_PAUSED
-            self._end(job, PAUSED, error=AuthenticationError(
-                f"{reason} Not sent; the job stays queued in the history: once the key works, "
-                "job.resume() or `apiframe-magic resume --send-queued` sends it.",
-                status_code=401))
-
-    def _reschedule(self, job: Job, *, changed: bool) -> None:
-        """Choose when to look at `job` next from how its progress is moving."""
-        policy = self.policy
-        with self._lock:
-            if changed:
-                interval = _eta_interval(job, policy)
-            else:
-                interval = job._interval * policy.growth
-            job._interval = min(policy.ceiling, max(policy.floor, interval))
-            job._next_poll = time.monotonic() + job._interval
+            job.images_event.set()
 
 
-class _Watch:
-    """A started-on-entry, cancelled-on-exit timer (context manager). Exit waits for a firing
-    that already began, so it cannot land after the answer it was about."""
+def _parent_failure(parent: Job) -> str:
+    """Why a parent has no result, in words."""
+    what = f"{parent.kind} {parent.task_id or parent.job_id or ''}".strip()
+    reason = getattr(parent.error, "reason", None) or (str(parent.error) if parent.error else "")
+    return f"its parent {what} ended {parent.state}" + (f": {reason}" if reason else "")
 
-    def __init__(self, timer: threading.Timer):
-        self.timer = timer
 
-    def __enter__(self):
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.timer.cancel()
-        self.timer.join()
+def _suggested(parent: Job, number: int) -> tuple[str, str | None]:
+    """(prompt, aspect ratio) of suggestion `number` of a finished describe/shorten, validated
+    (ValueError, a PromptError included, when it cannot be imagined)."""
+    suggestions = _suggestions(parent)
+    if not 1 <= number <= len(suggestions):
+        raise ValueError(f"{parent!r} suggests {len(suggestions)} prompt(s), not a number "
+                         f"{number}")
+    parsed = prompts.parse_prompt(suggestions[number - 1])
+    return str(parsed), parsed.aspect_ratio
 
 
 def _is_older(task: Task, job: Job) -> bool:
@@ -1054,17 +1150,6 @@ def _is_older(task: Task, job: Job) -> bool:
         new_rank == old_rank and (task.percentage or 0) < (job.percentage or 0))
 
 
-def _eta_interval(job: Job, policy: PollingPolicy) -> float:
-    """Half the estimated time left, from the last percentage readings; the floor near the end."""
-    history = job._history
-    if job.status in ("staged", "pending", "retry", "retrying") or len(history) < 2:
-        return max(policy.floor, job._interval)
-    (t0, p0), (t1, p1) = history[-2], history[-1]
-    if p1 <= p0 or t1 <= t0:
-        return job._interval * policy.growth
-    rate = (p1 - p0) / (t1 - t0)
-    remaining = (100 - p1) / rate
-    return remaining / 2
 
 
 def _refuse_permutations(text: str) -> None:

@@ -30,6 +30,12 @@ def no_answer(host: str, since: float) -> str:
     return f"no answer from {host} yet; retrying since {_clock(since)}"
 
 
+def rate_limited(host: str, until: float) -> str:
+    """The service asked to slow down: polling pauses until `until` (time.time()), bounded."""
+    return (f"{host} asked to slow down (HTTP 429): polling pauses until {_clock(until)}; "
+            "resume polls again now")
+
+
 def polling_trouble(host: str, exc: ApiframeError, since: float) -> str:
     """What fails, and since when polling keeps retrying."""
     if isinstance(exc, ApiConnectionError):

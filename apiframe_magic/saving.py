@@ -72,19 +72,10 @@ def image_files(runtime, record: JobRecord) -> dict[str, Path]:
     names = image_names(result)
     if not names:
         raise SaveTaskError(f"Task {record.task_id} ({record.kind}) has no images to save.")
-    recorded = {str(name): path for name, path in runtime.store.images(record.job_id).items()}
-    files: dict[str, Path] = {}
-    for name, url in names:
-        path = recorded.get(name)
-        if path is None or not path.is_file():
-            try:
-                path = runtime.images.get(url)
-            except ImageDownloadError as exc:
-                raise SaveTaskError(f"Task {record.task_id}: image {name} is not in the cache "
-                                    f"and could not be downloaded again: {exc}") from None
-            runtime.store.record_image(record.job_id, name, url, str(path))
-        files[name] = path
-    return files
+    try:
+        return runtime.manager.image_files(record, result)
+    except ImageDownloadError as exc:
+        raise SaveTaskError(f"Task {record.task_id}: {exc}") from None
 
 
 def save_task(runtime, task_id_or_prefix: str, directory: str | os.PathLike) -> list[Path]:

@@ -56,6 +56,8 @@ def describe(job, *, percentage: bool = True) -> Progress:
                         None)
         slots = f" ({limit} jobs run at once)" if limit else ""
         return Progress(0.02, f"Queued here: waits for a free slot{slots}")
+    if state == "waiting":
+        return Progress(0.02, "Waits for the job it follows to finish (not sent yet)")
     if state == "submitting":
         return Progress(0.05, "Sending to the service")
     if state == "active":

@@ -15,7 +15,8 @@ import pytest
 from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import JobCancelledError, JobTimeoutError, TaskFailedError
 from apiframe_magic.images import ImageCache
-from apiframe_magic.jobs import Job, JobManager, PollingPolicy, _eta_interval
+from apiframe_magic.jobs import JobManager, PollingPolicy
+from apiframe_magic.poller import _Track, eta_interval
 from apiframe_magic.store import HistoryStore
 
 FAST = PollingPolicy().scaled(100)  # the simulator runs at 100x
@@ -107,17 +108,14 @@ def test_interval_never_goes_below_the_floor(sim, recording, store):
     assert gaps and min(gaps) >= 0.05 * 0.9
 
 
-def test_interval_grows_when_nothing_changes_and_shrinks_near_the_end(manager):
+def test_interval_grows_when_nothing_changes_and_shrinks_near_the_end():
     policy = PollingPolicy(first_poll=2, floor=1, ceiling=10, growth=1.5)
-    job = Job(manager, "imagine", {"prompt": "x"})
-    job._interval = 2.0
-    job.status = "pending"
-    assert _eta_interval(job, policy) == 2.0  # queued: keep the current pace
-    job.status = "processing"
-    job._history = [(0.0, 10), (4.0, 50)]  # 10 %/s -> 5 s left
-    assert _eta_interval(job, policy) == pytest.approx(2.5)
-    job._history = [(0.0, 80), (2.0, 96)]  # 8 %/s -> 0.5 s left
-    assert _eta_interval(job, policy) < policy.floor
+    track = _Track(interval=2.0, next_poll=0.0, deadline_at=None)
+    assert eta_interval(track, "pending", policy) == 2.0  # queued: keep the current pace
+    track.readings = [(0.0, 10), (4.0, 50)]  # 10 %/s -> 5 s left
+    assert eta_interval(track, "processing", policy) == pytest.approx(2.5)
+    track.readings = [(0.0, 80), (2.0, 96)]  # 8 %/s -> 0.5 s left
+    assert eta_interval(track, "processing", policy) < policy.floor
 
 
 def test_queue_keeps_jobs_in_flight_under_the_limit(sim, client, store):
@@ -308,6 +306,48 @@ def test_ingest_checks_the_secret_dedupes_and_ignores_late_progress(recording, s
                               {"x-webhook-secret": "right"})
     assert job.state == "finished" and job.result.original_image_url == "http://x/g.png"
     manager.shutdown()
+
+
+def test_ingest_checks_the_jobs_own_secret_so_a_forged_update_finishes_nothing(recording,
+                                                                              store):
+    manager = JobManager(recording, store=store, policy=PollingPolicy(first_poll=60),
+                         webhook_secret="shared", download_images=False)
+    job = manager.imagine("its own secret", webhook_url="http://127.0.0.1:9/hook",
+                          webhook_secret="mine")
+    forged = {"task_id": job.task_id, "status": "finished",
+              "original_image_url": "http://x/g.png", "image_urls": ["http://x/1.png"] * 4}
+    assert not manager.ingest(forged, {})
+    assert not manager.ingest(forged, {"x-webhook-secret": "shared"})  # not this job's secret
+    assert not job.done
+    assert manager.ingest(forged, {"x-webhook-secret": "mine"})
+    assert job.state == "finished"
+    manager.shutdown()
+
+
+def test_a_job_is_shown_by_the_registered_presenter_and_as_text_without_one(manager):
+    from apiframe_magic import presenting
+
+    job = manager.imagine("shown by whoever is in charge")
+    assert job._repr_mimebundle_() == ({"text/plain": repr(job)}, {})
+
+    class Presenter:
+        shown = []
+
+        def bundle(self, jobs, *, group=False, matrix=None):
+            return {"text/plain": f"{len(jobs)} job(s), group={group}"}, {}
+
+        def present(self, jobs, *, group=False, matrix=None):
+            self.shown.append((list(jobs), group))
+
+    presenter = Presenter()
+    presenting.register(presenter)
+    try:
+        assert job._repr_mimebundle_() == ({"text/plain": "1 job(s), group=False"}, {})
+        job.show()
+        assert presenter.shown == [([job], False)]
+    finally:
+        presenting.unregister(presenter)
+    assert presenting.current() is None
 
 
 # ------------------------------------------------------------------------------ faults

@@ -51,7 +51,7 @@ def test_loading_twice_is_harmless_and_unload_stops_everything(ip):
     magics = magics_of(ip)
     ip.run_cell_magic("imagine", "--no-wait", FOX)
     rt = magics.runtime
-    thread, simulator = rt.manager._thread, rt.simulator
+    thread, simulator = rt.manager.poller.thread, rt.simulator
     ip.extension_manager.unload_extension("apiframe_magic")
     assert "Imagine" not in ip.magics_manager.registry
     assert "imagine" not in ip.magics_manager.magics["cell"]

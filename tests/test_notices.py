@@ -120,3 +120,34 @@ def test_a_tls_failure_while_polling_is_named_as_such(sim, quick_client, store):
         quick_client.base_url = quick_client.base_url.replace("http://", "https://")  # plain port
         assert _until(lambda: job.notice is not None)
     assert job.notice.startswith("cannot reach 127.0.0.1:") and "(TLS: " in job.notice
+
+
+@pytest.mark.parametrize("retry_after", [86400, float("inf")])
+def test_a_huge_retry_after_pauses_polling_a_bounded_while_and_resume_ends_it(sim, store,
+                                                                              retry_after):
+    from apiframe_magic.poller import MAX_RATE_LIMIT_PAUSE
+
+    sim.fail_next(1, "429", paths={"/fetch"}, retry_after=retry_after)
+    with ApiframeClient(sim.api_key, base_url=sim.url, backoff=0.01, read_retries=0) as client, \
+            JobManager(client, store=store, policy=PollingPolicy().scaled(100),
+                       download_images=False) as manager:
+        job = manager.imagine("a patient fox")
+        assert _until(lambda: job.notice is not None)
+        pause = manager.poller.paused_until - time.monotonic()
+        assert 0 < pause <= manager.policy.max_pause == MAX_RATE_LIMIT_PAUSE
+        assert job.notice.startswith(f"{sim.url.split('//')[1]} asked to slow down (HTTP 429): "
+                                     "polling pauses until ")
+        manager.resume()
+        assert manager.poller.paused_until == 0
+        assert job.wait(timeout=20).finished
+
+
+def test_a_new_job_ends_a_rate_limit_pause(sim, store):
+    sim.fail_next(1, "429", paths={"/fetch"}, retry_after=86400)
+    with ApiframeClient(sim.api_key, base_url=sim.url, backoff=0.01, read_retries=0) as client, \
+            JobManager(client, store=store, policy=PollingPolicy().scaled(100),
+                       download_images=False) as manager:
+        first = manager.imagine("a patient fox")
+        assert _until(lambda: first.notice is not None)
+        second = manager.imagine("an impatient fox")
+        assert first.wait(timeout=20).finished and second.wait(timeout=20).finished

@@ -7,6 +7,10 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
+from history_fixtures import images, store  # noqa: F401 - fixtures
+
 SUBMIT_THEN_HANG = """
 import time
 from apiframe_magic import runtime
@@ -74,3 +78,56 @@ def test_resume_has_nothing_to_do_the_second_time(sim, tmp_path):
                               text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout.strip().splitlines()[-1]) == {}
+
+
+# ------------------------------------------------------------------------------ reopening a record
+
+
+def _manager(client, store, images):
+    from apiframe_magic.jobs import JobManager, PollingPolicy
+
+    return JobManager(client, store=store, images=images, policy=PollingPolicy().scaled(100))
+
+
+def test_reopen_gives_the_tracked_job_itself(client, store, images):  # noqa: F811
+    with _manager(client, store, images) as manager:
+        job = manager.imagine("a fox in this kernel")
+        assert manager.reopen(store.get(job.job_id)) is job
+
+
+def test_reopen_rebuilds_an_ended_job_from_disk_with_its_images(client, store, images):  # noqa: F811
+    with _manager(client, store, images) as first:
+        ended = first.imagine("a fox from yesterday")
+        ended.wait(timeout=30, images=True)
+    for path in ended.image_paths.values():
+        path.unlink()                                   # the cache lost them: fetched again
+    with _manager(client, store, images) as second:
+        job = second.reopen(store.get(ended.job_id))
+        assert job.state == "finished" and job.ended_event.is_set() and job.images_event.is_set()
+        assert job.task_id == ended.task_id and job.prompt == ended.prompt
+        assert job.wait(timeout=0.1).original_image_url == ended.result.original_image_url
+        assert sorted(job.image_paths) == sorted(ended.image_paths)
+        assert all(path.is_file() for path in job.image_paths.values())
+        assert second.reopen(store.get(ended.job_id)) is job    # one Job per record
+
+
+def test_reopen_polls_a_task_still_running_that_no_one_tracks(sim, client, store,
+                                                              images):  # noqa: F811
+    with _manager(client, store, images) as first:
+        sent = first.imagine("a fox left running")
+    assert store.get(sent.job_id).state == "active"     # the kernel went away mid-job
+    with _manager(client, store, images) as second:
+        job = second.reopen(store.get(sent.job_id))
+        assert job.task_id == sent.task_id
+        assert job.wait(timeout=30).image_urls
+    assert store.get(sent.job_id).state == "finished" and sim.tasks_created == 1
+
+
+def test_reopen_of_a_job_never_sent_says_how_to_send_it(client, store, images):  # noqa: F811
+    from apiframe_magic.errors import ApiframeError
+
+    job_id = store.record_queued("imagine", {"prompt": "a fox not sent"}, prompt="a fox not sent")
+    with _manager(client, store, images) as manager, \
+            pytest.raises(ApiframeError, match="is queued and has no result yet: "
+                                               "`%imagine resume --send-queued` sends it"):
+        manager.reopen(store.get(job_id))

@@ -587,8 +587,7 @@ def test_open_rebuilds_a_finished_job_from_disk_in_a_new_session(sim, tmp_path):
 
 
 def test_opening_a_record_that_cannot_be_reopened_says_why(panel, ctx):
-    record_id = ctx.store.record_submitting("imagine", {"prompt": "a ghost"}, prompt="a ghost")
-    ctx.store.mark_submitted(record_id, "task-still-running")
+    record_id = ctx.store.record_queued("imagine", {"prompt": "a ghost"}, prompt="a ghost")
     panel.refresh_history()
     panel.history_select.value = record_id
     panel.open_button.click()

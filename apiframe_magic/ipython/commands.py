@@ -242,44 +242,6 @@ def _unique(found: list, ident: str, name) -> list:
     return found[:1]
 
 
-def job_from_record(magics, record):
-    """A Job for a past record: the live one if this kernel tracks it, else rebuilt from disk."""
-    from ..errors import TaskFailedError
-    from ..jobs import ENDED, Job
-    from ..models import Task
-
-    rt = magics.current_runtime()
-    live = next((job for job in magics.all_jobs() if job.job_id == record.job_id), None)
-    if live is not None:
-        return live
-    if record.state not in ENDED:
-        raise UsageError(f"{record.task_id or record.job_id} is {record.state}; "
-                         "`%imagine resume` tracks it again")
-    job = Job(rt.manager, record.kind, dict(record.payload or {}), prompt=record.prompt,
-              params=dict(record.params or {}))
-    job.job_id, job.task_id, job.state = record.job_id, record.task_id, record.state
-    job.created_at, job.finished_at = record.created_at, record.finished_at or record.updated_at
-    if record.result:
-        job.result = Task.from_dict({"task_id": record.task_id, **record.result})
-    if record.state != "finished":
-        job.error = TaskFailedError(record.error or f"ended {record.state}",
-                                    task_id=record.task_id, reason=record.error)
-    job.image_paths = _image_files(rt, record) if record.state == "finished" else {}
-    job._ended.set()
-    job._images_ready.set()
-    return job
-
-
-def _image_files(rt, record) -> dict:
-    """The record's images on disk, downloaded once more if the cache lost them; {} if none."""
-    from ..saving import SaveTaskError, image_files
-
-    try:
-        return image_files(rt, record)
-    except SaveTaskError:
-        return {}
-
-
 # ---------------------------------------------------------------------- subcommands
 
 
@@ -352,7 +314,10 @@ def _fit(text: str, width: int) -> str:
 
 def do_show(magics, sub, rest):
     (ident,) = sub.words(rest, 1, 1)
-    job = job_from_record(magics, find_record(magics, ident))
+    try:
+        job = magics.current_runtime().manager.reopen(find_record(magics, ident))
+    except ApiframeError as error:
+        raise UsageError(str(error)) from None
     magics.presenter.present([job])
 
 

@@ -7,6 +7,9 @@
 The twin is one output per run, shown with `display_id` the moment the cell runs and updated in
 place from the job callbacks (`DisplayHandle.update` is routed by id, so it lands in the right
 cell from any thread). Nothing here prints or displays from a thread.
+
+`%load_ext` registers the magics' `Presenter` in `presenting`: that is how `job.show()`, a job's
+`_repr_mimebundle_` and `job.save()` / `job.prompts` waiting with progress reach it.
 """
 from __future__ import annotations
 
@@ -46,7 +49,8 @@ class Twin:
         self.refresh()
 
     def _bundle(self):
-        return mimebundle(self.jobs, group=self.group, matrix=self.matrix, max_side=self.max_side)
+        return render.bundle(self.jobs, group=self.group, matrix=self.matrix,
+                             max_side=self.max_side)
 
     def _state_key(self):
         if self.matrix is not None:  # the composite shows results only: skip progress ticks
@@ -137,9 +141,18 @@ class Presenter:
     def present(self, jobs, *, group: bool = False, matrix=None) -> None:
         """Show jobs again: the caption in a terminal, else as `show` does."""
         if self.mode == "text":
-            print(mimebundle(jobs, group=group, matrix=matrix)[0]["text/plain"])
+            print(self.bundle(jobs, group=group, matrix=matrix)[0]["text/plain"])
         else:
             self.show(jobs, group=group, matrix=matrix)
+
+    def bundle(self, jobs, *, group: bool = False, matrix=None):
+        """(data, metadata) of the static form, for `_repr_mimebundle_`."""
+        return render.bundle(jobs, group=group, matrix=matrix)
+
+    def wait(self, jobs) -> bool:
+        """Wait for jobs a value needs (`job.save()`, `job.prompts`), with a progress line in a
+        terminal; False when Ctrl-C stopped the waiting."""
+        return wait_for(jobs, None, text_progress=self.mode == "text")
 
     def forget_shown(self, *_args) -> None:
         self._just_shown.clear()
@@ -193,7 +206,7 @@ def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bo
     last = None
     try:
         while True:
-            pending = [job for job in jobs if not job.done or not job._images_ready.is_set()]
+            pending = [job for job in jobs if not job.images_event.is_set()]
             if text_progress:
                 line = progress_line(jobs, width=24)
                 if line != last:
@@ -202,7 +215,7 @@ def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bo
                     last = line
             if not pending:
                 break
-            pending[0]._images_ready.wait(0.1) if pending[0].done else pending[0]._ended.wait(0.1)
+            pending[0].images_event.wait(0.1)
     except KeyboardInterrupt:
         if text_progress:
             stream.write("\n")
@@ -217,34 +230,3 @@ def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bo
     return True
 
 
-# ------------------------------------------------------------------------------ for Job / JobGroup
-
-_current: Presenter | None = None
-
-
-def set_current(presenter: Presenter | None) -> None:
-    global _current
-    _current = presenter
-
-
-def mimebundle(jobs, *, group: bool = False, matrix=None,
-               max_side: int = render.DEFAULT_TWIN_SIZE):
-    """(data, metadata) of the static form, for the twin and `_repr_mimebundle_`."""
-    if matrix is not None:
-        from ..static.matrix import matrix_bundle
-
-        return matrix_bundle(matrix, jobs)
-    if group:
-        return render.group_bundle(jobs, max_side)
-    return render.job_bundle(jobs[0], max_side)
-
-
-def show(jobs, *, group: bool = False, matrix=None) -> None:
-    """`job.show()`: live where the magic is loaded and widgets render, else the static form."""
-    if _current is not None:
-        _current.present(jobs, group=group, matrix=matrix)
-        return
-    from IPython.display import display
-
-    data, metadata = mimebundle(jobs, group=group, matrix=matrix)
-    display(data, metadata=metadata, raw=True)

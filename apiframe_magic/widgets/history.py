@@ -1,13 +1,15 @@
 """The panel's history list: find past jobs by prompt text or sref, and turn one back into a Job.
 
-Rebuilding a Job from its record is what `%imagine show` already does (`commands.job_from_record`);
-the panel reuses it through a two-method adapter instead of a second copy, so both paths agree on
-what a reopened job carries (its result, its cached images, a live job when this kernel has one).
+Reopening a record is the engine's `JobManager.reopen`, the same call `%imagine show` and `resume`
+use, so every path agrees on what a reopened job carries (its result, its cached images, the live
+job when this kernel has one).
 """
 from __future__ import annotations
 
 import time
 from typing import Iterable
+
+from ..errors import ApiframeError
 
 PROMPT_PREVIEW_CHARS = 80
 RECENT_WINDOW = 200   # newest records re-read after a submit (more than one prompt's jobs)
@@ -41,28 +43,10 @@ def label(record) -> str:
     return f"{when} · {record.kind} · {record.state}{sref} · {prompt}"
 
 
-class _ContextAsMagics:
-    """What `commands.job_from_record` asks of the magics, answered from a UiContext."""
-
-    def __init__(self, ctx):
-        self._ctx = ctx
-
-    def current_runtime(self):
-        return self._ctx                      # has .manager, .store and .images, as a Runtime
-
-    def all_jobs(self) -> list:
-        return list(self._ctx.manager.jobs)
-
-
 def job_from_record(ctx, record):
-    """The Job of a history record: the live one if this kernel tracks it, else a finished Job
-    rebuilt from disk (result and cached images) on `ctx.manager`. ValueError with a message to
-    show when the record cannot be reopened (e.g. still running in another kernel)."""
-    from IPython.core.error import UsageError
-
-    from ..ipython.commands import job_from_record as rebuild
-
+    """The Job of a history record (see `JobManager.reopen`) on `ctx.manager`. ValueError with a
+    message to show when the record cannot be reopened (e.g. not sent yet)."""
     try:
-        return rebuild(_ContextAsMagics(ctx), record)
-    except UsageError as error:
+        return ctx.manager.reopen(record)
+    except ApiframeError as error:
         raise ValueError(str(error)) from None
