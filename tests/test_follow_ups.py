@@ -16,7 +16,7 @@ from apiframe_magic.errors import ApiframeError, TaskFailedError
 from apiframe_magic.jobs import WAITING, JobManager
 from apiframe_magic.prompt import parse_prompt
 from apiframe_magic.simulator import Simulator
-from apiframe_magic.static import render
+from apiframe_magic import words
 from apiframe_magic.widgets import status
 from history_fixtures import FAST, finish, images, manager, store  # noqa: F401 - fixtures
 
@@ -61,7 +61,7 @@ def test_an_upscale_of_a_running_grid_is_sent_when_the_grid_finishes(slow_sim, s
     assert store.get(upscale.job_id).state == "queued"   # on disk before the call returned
     assert store.get(upscale.job_id).parent_job_id == grid.job_id
     assert slow_sim.tasks_created == 1                   # nothing sent for it yet
-    assert render.status_words(upscale) == "waiting for the job it follows (not sent yet)"
+    assert words.status_words(upscale) == "Waits for the job it follows to finish (not sent yet)"
     progress = status.describe(upscale)
     assert not progress.failed and progress.words.startswith("Waits for the job it follows")
     run_until_sent(slow_sim, upscale)
