@@ -17,7 +17,6 @@ from apiframe_magic.jobs import WAITING, JobManager
 from apiframe_magic.prompt import parse_prompt
 from apiframe_magic.simulator import Simulator
 from apiframe_magic import words
-from apiframe_magic.widgets import status
 from history_fixtures import FAST, finish, images, manager, store  # noqa: F401 - fixtures
 
 LONG_ENOUGH = 600  # simulated seconds: any task of the simulator has ended by then
@@ -62,7 +61,7 @@ def test_an_upscale_of_a_running_grid_is_sent_when_the_grid_finishes(slow_sim, s
     assert store.get(upscale.job_id).parent_job_id == grid.job_id
     assert slow_sim.tasks_created == 1                   # nothing sent for it yet
     assert words.status_words(upscale) == "Waits for the job it follows to finish (not sent yet)"
-    progress = status.describe(upscale)
+    progress = words.describe(upscale)
     assert not progress.failed and progress.words.startswith("Waits for the job it follows")
     run_until_sent(slow_sim, upscale)
     assert upscale.wait(timeout=30).image_url

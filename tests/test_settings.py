@@ -44,7 +44,13 @@ def test_no_module_tests_for_a_link_by_its_own_rule():
     for path in PACKAGE.rglob("*.py"):
         if path.name == "settings.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        # a table keyed by scheme (urllib3's pool classes) names schemes, it tests no link
+        keys = {id(key) for node in ast.walk(tree) if isinstance(node, ast.Dict)
+                for key in node.keys}
+        for node in ast.walk(tree):
+            if id(node) in keys:
+                continue
             asks = (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "startswith"
                     and "'http" in ast.dump(node))
             asks |= isinstance(node, ast.Constant) and isinstance(node.value, str) and (

@@ -301,14 +301,14 @@ JOBS_COLUMNS = (("task id", 36), ("status", 40), ("prompt", 60))
 
 def print_table(columns, rows) -> None:
     """A header row, then one line per row in fixed-width columns that never drift: a longer
-    value is cut with an ellipsis, and a line break or control character becomes a space."""
+    value is cut with an ellipsis, line breaks become spaces and control characters visible escapes."""
     for row in [[header for header, _width in columns], *rows]:
         print("  ".join(_fit(str(value), width)
                         for value, (_header, width) in zip(row, columns)).rstrip())
 
 
 def _fit(text: str, width: int) -> str:
-    text = "".join(char if char.isprintable() else " " for char in text)
+    text = printable(" ".join(text.split()))   # one line; escape sequences shown, not obeyed
     return (text if len(text) <= width else text[:width - 1] + "…").ljust(width)
 
 
