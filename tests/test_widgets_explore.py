@@ -7,7 +7,7 @@ import pytest
 from apiframe_magic.static.matrix import layout
 from apiframe_magic.prompt import parse_prompt
 from apiframe_magic.styles import name_style
-from apiframe_magic.widgets.explore import DescribeView, MatrixView, StyleLibrary
+from apiframe_magic.widgets.explore import SuggestionsView, MatrixView, StyleLibrary
 from apiframe_magic.widgets.style import is_closed
 from apiframe_magic.widgets.view import JobView
 from test_widgets_view import (  # noqa: F401 - fixtures
@@ -133,7 +133,7 @@ def test_matrix_needs_one_job_per_cell(ctx):
 def describe_view(ctx):
     grid = finished(ctx, "a windmill in a tulip field --ar 3:2")
     job = ctx.manager.submit("describe", {"image_url": grid.result.original_image_url})
-    view = DescribeView(job, ctx)
+    view = SuggestionsView(job, ctx)
     job.wait(30, images=True)
     wait_until(lambda: view._images_state in ("ready", "missing"), what="describe image")
     return view

@@ -434,7 +434,7 @@ def do_seed(magics, rest):
 
 
 def do_styles(magics, rest):
-    from ..styles import name_style, styles_bundle, styles_text, list_styles, unname_style
+    from ..styles import name_style, styles_text, list_styles, unname_style
 
     words = _words(rest, "styles [name CODE NAME | unname NAME]", 0)
     rt = magics.current_runtime()
@@ -450,20 +450,10 @@ def do_styles(magics, rest):
         raise UsageError(str(error)) from None
     if words:
         raise UsageError("usage: %imagine styles [name CODE NAME | unname NAME]")
-    mode = magics.presenter.mode
-    if mode == "text":
+    if magics.presenter.mode == "text":
         print(styles_text(list_styles(rt.store)))
-    elif mode == "widgets":
-        from IPython.display import display
-
-        from ..widgets.explore import StyleLibrary
-
-        display(StyleLibrary(magics.ui_context()))
     else:
-        from IPython.display import display
-
-        data, metadata = styles_bundle(rt.store, rt.images)
-        display(data, metadata=metadata, raw=True)
+        magics.presenter.show_styles(rt.store, rt.images)
 
 
 def do_export(magics, rest):

@@ -15,7 +15,7 @@ Rules:
 """
 from __future__ import annotations
 
-import base64
+import html
 import io
 import os
 import re
@@ -27,6 +27,7 @@ from typing import Mapping, Sequence
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from ..prompt import DEFAULT_MAX_JOBS, expand_permutations
+from . import render
 
 MAX_COMPOSITE_BYTES = 400_000
 ROW_JOIN = " · "
@@ -149,8 +150,21 @@ def matrix_bundle(matrix: MatrixLayout, jobs: Sequence, *,
     jpeg = composite_jpeg(matrix, images, failures, max_bytes=max_bytes)
     with Image.open(io.BytesIO(jpeg)) as picture:
         size = picture.size
-    data["image/jpeg"] = base64.b64encode(jpeg).decode("ascii")
-    return data, {"image/jpeg": {"width": size[0], "height": size[1]}}
+    labels = ", ".join(label for label in (*matrix.row_labels, *matrix.column_labels) if label)
+    alt = f"Permutation matrix of Midjourney grids ({labels}) for: {matrix.prompt}"
+    markup = (f"<b>Permutation matrix {matrix.rows} × {matrix.columns}</b> "
+              f'<span class="amj-prompt">{html.escape(matrix.prompt)}</span><br>'
+              + " · ".join(f"{html.escape(_cell_name(matrix, index))} <code title="
+                           f'"{html.escape(job.task_id or "", quote=True)}">'
+                           f"{html.escape(render.short_id(job.task_id) or 'not sent')}</code>"
+                           for index, job in enumerate(jobs)))
+    return render.picture_bundle(jpeg, size, alt, markup, data["text/plain"])
+
+
+def _cell_name(matrix: MatrixLayout, index: int) -> str:
+    row, column = matrix.cell_of(index)
+    return ROW_JOIN.join(label for label in (matrix.row_labels[row], matrix.column_labels[column])
+                         if label) or "job"
 
 
 # --------------------------------------------------------------------------------------------
