@@ -127,14 +127,12 @@ live_outputs = LiveOutputs()
 
 
 def view_summary(jobs, *, matrix=None) -> str:
-    """The one line that stands for a live view where it cannot render."""
+    """The one line that stands for a live view where it cannot render (nbconvert, GitHub)."""
     if matrix is not None:
         what = f"a permutation matrix of {len(jobs)} jobs"
     else:
-        job = jobs[0]
-        ident = render.short_id(job.task_id)
-        what = f"{render.heading(job)[:60]}" + (f" ({ident})" if ident else "")
-    return f"Live view of {what}: it needs the running kernel; the result is shown below."
+        what = " ".join(filter(None, (jobs[0].kind, render.short_id(jobs[0].task_id))))
+    return f"Live view of {what} (needs the running kernel); the result is below."
 
 
 # ------------------------------------------------------------------------------ the presenter
@@ -198,8 +196,10 @@ class Presenter:
             from ..widgets.explore import StyleLibrary
 
             live_outputs.show(StyleLibrary(self._ui_context()), "Live view of the style "
-                              "library: it needs the running kernel; the table is shown below.")
+                              "library (needs the running kernel); the table is below.")
         data, metadata = styles_bundle(store, images)
+        data["text/html"] = (f'{render.STALE_VIEW_CSS}<div class="amj-twin amj-styles-twin">'
+                             f'{data["text/html"]}</div>')
         display(data, metadata=metadata, raw=True)
 
     def mark_shown(self, result) -> None:

@@ -393,10 +393,10 @@ def _painted(img: Image.Image, brush: str) -> Image.Image:
     """The style code's brush over the drawn picture."""
     if brush == "poster":
         return ImageOps.posterize(img, 2)
-    if brush == "painterly":
-        small = img.resize((max(8, img.width // 6), max(8, img.height // 6)), Image.Resampling.BOX)
-        dabs = small.resize(img.size, Image.Resampling.NEAREST)
-        return Image.blend(img.filter(ImageFilter.GaussianBlur(2)), dabs, 0.55)
+    if brush == "painterly":  # softened shapes under long horizontal strokes
+        strokes = Image.effect_noise((max(1, img.width // 12), img.height), 64)
+        strokes = strokes.resize(img.size, Image.Resampling.BILINEAR).convert("RGB")
+        return Image.blend(img.filter(ImageFilter.RankFilter(5, 12)), strokes, 0.14)
     if brush == "ink":
         lines = ImageOps.invert(img.convert("L").filter(ImageFilter.FIND_EDGES)).convert("RGB")
         return Image.blend(ImageOps.posterize(img, 3), lines, 0.45)

@@ -187,11 +187,21 @@ def caption_html(job) -> str:
     return " ".join(parts) + (f"<br>{' · '.join(details)}" if details else "")
 
 
+# A live view's output that cannot be restored after a reopen (saved while its kernel ran, the
+# page closed before the kernel exited) is a bare text node, "Error displaying widget: model not
+# found" (or "Loading widget..."), just above its twin, without our `amj-live` view inside. The
+# twin carries this rule to hide it: it applies where outputs are trusted (JupyterLab and Notebook
+# 7 reopening what they saved); elsewhere the tag is dropped or matches nothing (nbconvert, GitHub).
+STALE_VIEW_CSS = ("<style>.jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets)"
+                  ":not(:has(.amj-live)):has(+ .jp-OutputArea-child .amj-twin){display:none}"
+                  "</style>")
+
+
 def figure_html(encoded_jpeg: str, size: tuple[int, int], alt: str, caption_markup: str,
                 css_class: str = "amj-finished") -> str:
     """A picture with its alt text and a visible caption; inline data, so it reads from disk."""
     width, height = size
-    return (f'<figure class="amj-twin {css_class}" style="margin:4px 0">'
+    return (f'{STALE_VIEW_CSS}<figure class="amj-twin {css_class}" style="margin:4px 0">'
             f'<img src="data:image/jpeg;base64,{encoded_jpeg}" alt="{html.escape(alt, quote=True)}"'
             f' width="{width}" height="{height}" style="max-width:100%;height:auto">'
             f'<figcaption style="font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;'
@@ -242,8 +252,8 @@ def jpeg_within(path: Path, max_side: int = DEFAULT_TWIN_SIZE,
 
 def _html_block(title: str, lines: Iterable[str], state_class: str) -> str:
     body = "".join(f"<div>{html.escape(line)}</div>" for line in lines)
-    return (f'<div class="amj-twin amj-{state_class}" style="font-family:var(--jp-ui-font-family,'
-            f'sans-serif);font-size:13px;padding:4px 0">'
+    return (f'{STALE_VIEW_CSS}<div class="amj-twin amj-{state_class}" '
+            f'style="font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;padding:4px 0">'
             f"<b>{html.escape(title)}</b>{body}</div>")
 
 

@@ -214,7 +214,7 @@ class NotebookPage:
                  init_scripts: tuple[str, ...] = ()):
         assert ui in UIS, ui
         self.server, self.name, self.ui = server, name, ui
-        self.context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        self.context = browser.new_context(viewport={"width": 1400, "height": 900})
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.closed = False
