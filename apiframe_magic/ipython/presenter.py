@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import weakref
 from typing import Callable
 
 from ..static import render
@@ -90,18 +89,19 @@ class LiveOutputs:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._open: dict[int, tuple[weakref.ref, object, str]] = {}
+        self._open: dict[int, tuple[object, Callable[[], str]]] = {}
 
-    def show(self, widget, summary: str) -> None:
-        """Display `widget` (main thread) with `summary` as its text/plain."""
+    def show(self, widget, summary: Callable[[], str]) -> None:
+        """Display `widget` (main thread) with `summary()` as its text/plain; asked again when
+        the view closes, when the task id it names is known."""
         from IPython.display import display
 
         from ..widgets.style import before_exit
 
         before_exit(self.empty_all)
-        handle = display(view_bundle(widget.model_id, summary), raw=True, display_id=True)
+        handle = display(view_bundle(widget.model_id, summary()), raw=True, display_id=True)
         with self._lock:
-            self._open[id(widget)] = (weakref.ref(widget), handle, summary)
+            self._open[id(widget)] = (handle, summary)
         widget.observe(self._closed, names="comm")
 
     def _closed(self, change) -> None:
@@ -112,8 +112,8 @@ class LiveOutputs:
         with self._lock:
             entry = self._open.pop(key, None)
         if entry is not None:
-            _reference, handle, summary = entry
-            handle.update(view_bundle("", summary), raw=True)
+            handle, summary = entry
+            handle.update(view_bundle("", summary()), raw=True)
 
     def empty_all(self) -> None:
         """At kernel exit: every view still open becomes an empty output."""
@@ -178,12 +178,13 @@ class Presenter:
 
         context = self._ui_context()
         if matrix is not None:
-            live_outputs.show(MatrixView(matrix, jobs, context), view_summary(jobs, matrix=matrix))
+            live_outputs.show(MatrixView(matrix, jobs, context),
+                              lambda: view_summary(jobs, matrix=matrix))
             return []
         views = [(SuggestionsView if job.kind in SUGGESTION_KINDS else JobView)(job, context)
                  for job in jobs]
         for job, view in zip(jobs, views):
-            live_outputs.show(view, view_summary([job]))
+            live_outputs.show(view, lambda job=job: view_summary([job]))
         return views
 
     def show_styles(self, store, images) -> None:
@@ -195,8 +196,8 @@ class Presenter:
         if self.mode == "widgets" and self._ui_context:
             from ..widgets.explore import StyleLibrary
 
-            live_outputs.show(StyleLibrary(self._ui_context()), "Live view of the style "
-                              "library (needs the running kernel); the table is below.")
+            live_outputs.show(StyleLibrary(self._ui_context()), lambda: "Live view of the "
+                              "style library (needs the running kernel); the table is below.")
         data, metadata = styles_bundle(store, images)
         data["text/html"] = (f'{render.STALE_VIEW_CSS}<div class="amj-twin amj-styles-twin">'
                              f'{data["text/html"]}</div>')
