@@ -165,10 +165,9 @@ def _picture_and_prompt(ctx, style: Style) -> tuple:
     card never shows one job's picture with another job's prompt. Without a picture: the newest
     prompt."""
     for job_id in style.job_ids:
-        paths = ctx.store.images(job_id)
-        picture = paths.get("grid") or next((path for path in paths.values() if path.is_file()),
-                                            None)
-        if picture is not None and picture.is_file():
+        picture = next((path for path in ctx.store.images(job_id).values() if path.is_file()),
+                       None)  # the grid first
+        if picture is not None:
             record = ctx.store.get(job_id)
             return picture, (record.prompt if record is not None and record.prompt else "")
     return None, style.prompts[0] if style.prompts else ""
