@@ -80,7 +80,7 @@ def test_kernel_shut_down_with_the_page_open_then_reopened(open_notebook, jupyte
 
     reopened = open_notebook(name, None, ui)
     _check_reopened(reopened)
-    save_screenshot(reopened.outputs(1), screenshots / f"{ui}-twin-after-reopen.png")
+    save_screenshot(reopened.outputs(1), screenshots / f"{ui}-reopened-with-captions.png")
 
 
 @pytest.mark.parametrize("ui", UIS)
