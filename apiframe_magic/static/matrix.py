@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from ..prompt import DEFAULT_MAX_JOBS, expand_permutations
 from . import render
 
-MAX_COMPOSITE_BYTES = 400_000
+MAX_COMPOSITE_BYTES = 200_000  # the notebook holds it twice: in the figure and as image/jpeg
 ROW_JOIN = " · "
 EMPTY_LABEL = "(empty)"
 
