@@ -24,7 +24,7 @@ from itertools import product
 from math import prod
 from typing import Mapping, Sequence
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from ..prompt import DEFAULT_MAX_JOBS, expand_permutations
 from . import render
@@ -257,13 +257,6 @@ def _load_images(images_by_job, failures: dict[int, str]) -> dict[int, Image.Ima
     return loaded
 
 
-def _font(size: int) -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)  # scalable with Pillow >= 10.1 and FreeType
-    except (TypeError, AttributeError, OSError):
-        return ImageFont.load_default()
-
-
 def _wrap(text: str, font, width: int, max_lines: int) -> list[str]:
     """Greedy word wrap by pixel width; over-long words are cut; the last line ends in "…"."""
     lines: list[str] = []
@@ -295,7 +288,7 @@ def _wrap(text: str, font, width: int, max_lines: int) -> list[str]:
 def _draw(layout: MatrixLayout, sources: dict[int, Image.Image], failures: dict[int, str],
           cell: int) -> tuple[Image.Image, dict[int, tuple[int, int, int, int]]]:
     size = max(10, cell // 14)
-    font = _font(size)
+    font = render.label_font(size)
     line_height = size + size // 3 + 2
     pad = max(4, size // 2)
     row_label_width = 0

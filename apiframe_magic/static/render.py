@@ -301,8 +301,19 @@ def group_bundle(jobs, max_side: int = DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
                                                           rows, "running")}, {}
 
 
-LABEL_BAND = 20  # pixels above each tile for its label
+LABEL_BAND = 24  # pixels above each tile for its label
+LABEL_SIZE = 16
 GAP = 4
+
+
+def label_font(size: int):
+    """Pillow's own font at `size` pixels (scalable with Pillow >= 10.1 and FreeType)."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, AttributeError, OSError):
+        return ImageFont.load_default()
 
 
 def contact_sheet(pictures: list, notes: list[str], max_side: int = DEFAULT_TWIN_SIZE,
@@ -327,8 +338,9 @@ def contact_sheet(pictures: list, notes: list[str], max_side: int = DEFAULT_TWIN
     sheet = Image.new("RGB", (max(px + w for (px, _), w in zip(places, widths)),
                               y + LABEL_BAND + height), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
+    font = label_font(LABEL_SIZE)
     for (px, py), tile, label, note, picture in zip(places, tiles, labels, notes, pictures):
-        draw.text((px + 2, py + 4), label, fill=(0, 0, 0))
+        draw.text((px + 2, py + 3), label, fill=(0, 0, 0), font=font)
         if tile is not None:
             sheet.paste(tile, (px, py + LABEL_BAND))
         else:
