@@ -277,8 +277,11 @@ class SuggestionsView(JobView):
             self.grid_image = self._image("grid_image_layout", "amj-single-image")
             rows.append(self.grid_image)
         self.suggestions: list[widgets.HTML] = []
+        # one layout for the four prompts: each takes the row's width, its buttons stay at its end
+        prompt_layout = widgets.Layout(flex="1 1 24em", min_width="0")
         for number in range(1, MAX_SUGGESTIONS + 1):
             text = self._html("amj-describe-prompt")
+            text.layout = prompt_layout
             imagine = self._button(f"imagine{number}", "Imagine",
                                    f"Submit prompt {number} as it is (an imagine job)")
             edit = self._button(f"edit{number}", "Edit",
