@@ -11,7 +11,7 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
-from browser import harness  # noqa: E402 - the package as the browser tests' conftest imports it
+from browser import harness  # the package as the browser tests' conftest imports it
 
 # Loaded with -p into a pytest run: it hides every browser this machine may have.
 NO_BROWSER_PLUGIN = f"""

@@ -85,7 +85,7 @@ def test_the_twin_is_a_figure_with_alt_text_and_an_escaped_visible_caption(stati
     assert "<script>" not in page and "&lt;script&gt;" in page
     alt = re.search(r'<img [^>]*alt="([^"]*)"', page).group(1)
     assert "fox &lt;script&gt;" in alt
-    caption = re.search(r"<figcaption[^>]*>(.*)</figcaption>", page, re.S).group(1)
+    caption = re.search(r"<figcaption[^>]*>(.*)</figcaption>", page, re.DOTALL).group(1)
     assert "fox &lt;script&gt;" in caption and job.result.sref in caption
     assert job.task_id[:8] in caption
     assert twin["data"]["image/jpeg"] in page          # the same picture, for converters
