@@ -46,7 +46,7 @@ def test_permutations_show_as_one_labelled_matrix(ip):
 def test_widgets_mode_shows_a_matrix_view_and_a_describe_view(ip, tmp_path):
     from PIL import Image
 
-    from apiframe_magic.widgets.explore import DescribeView, MatrixView
+    from apiframe_magic.widgets.explore import SuggestionsView, MatrixView
 
     ip.run_line_magic("config", "Imagine.display = 'widgets'")
     group = ip.run_cell_magic("imagine", "--wait", "a {red, blue} kite")
@@ -59,7 +59,7 @@ def test_widgets_mode_shows_a_matrix_view_and_a_describe_view(ip, tmp_path):
     Image.new("RGB", (64, 64), (30, 60, 90)).save(tmp_path / "d.png")
     described = ip.run_line_magic("imagine", "describe d.png")
     assert described.state == "finished" and len(described.prompts) == 4
-    (describe_view,) = [v for v in context.views if isinstance(v, DescribeView)]
+    (describe_view,) = [v for v in context.views if isinstance(v, SuggestionsView)]
     describe_view.buttons["imagine2"].click()
     child = describe_view.started["imagine2"]
     assert child.kind == "imagine" and child.prompt == described.prompts[1]

@@ -69,9 +69,23 @@ def test_python_actions_keep_their_images_and_describe_its_prompts(executed):
     assert "@golden-fox" not in named.outputs[-1]["data"]["text/plain"]
     gallery = next(c for c in nb.cells if c.source.startswith("%imagine export"))
     assert "index.html" in gallery.outputs[-1]["text"]
-    describe = next(c for c in nb.cells if c.source.startswith("%imagine describe"))
+    describe = next(c for c in nb.cells if c.source.startswith("described = %imagine describe"))
     text = describe.outputs[-1]["data"]["text/plain"]
     assert "1. " in text and "4. " in text
+    assert "\u20e3" not in text  # the service's keycap bullets: numbered once, by us
+
+
+NOISE = {"None", "{}", "[]", "active", "processing", "queued"}
+
+
+def test_no_cell_prints_noise(executed):
+    """A value or a print that says nothing to a reader: a running job's empty fields."""
+    nb, _ = executed
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text") or output.get("data", {}).get("text/plain", "")
+            words = {line.strip() for line in text.splitlines()} | set(text.split())
+            assert not words & NOISE, f"{cell.source[:50]!r} printed {text[:120]!r}"
 
 
 def test_saved_notebook_growth_per_job_is_within_budget(executed):

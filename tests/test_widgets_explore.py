@@ -7,7 +7,7 @@ import pytest
 from apiframe_magic.static.matrix import layout
 from apiframe_magic.prompt import parse_prompt
 from apiframe_magic.styles import name_style
-from apiframe_magic.widgets.explore import DescribeView, MatrixView, StyleLibrary
+from apiframe_magic.widgets.explore import SuggestionsView, MatrixView, StyleLibrary
 from apiframe_magic.widgets.style import is_closed
 from apiframe_magic.widgets.view import JobView
 from test_widgets_view import (  # noqa: F401 - fixtures
@@ -47,6 +47,20 @@ def test_cards_show_each_code_with_a_thumbnail(library):
     assert max(jpeg_size(card.image.value)) <= 192
     assert "2 uses" in card.info.value and "an owl at night" in card.info.value
     assert card.rename_button.description == "Name"
+
+
+def test_a_card_shows_the_picture_of_the_job_whose_prompt_it_shows(ctx):
+    fox = finished(ctx, "a fox in the snow --sref 777777")
+    owl = finished(ctx, "an owl at night --sref 777777")
+    for path in ctx.store.images(owl.job_id).values():   # the newest use has no picture left
+        path.unlink()
+    library = StyleLibrary(ctx)
+    card = library.card("777777")
+    assert card.prompt == fox.prompt and "a fox in the snow" in card.info.value
+    assert "an owl" not in card.info.value
+    assert card.image.value == ctx.images.thumbnail(ctx.store.images(fox.job_id)["grid"], 192,
+                                                    "JPEG")
+    library.close()
 
 
 def test_use_fills_the_prompt_panel(library, ctx):
@@ -133,7 +147,7 @@ def test_matrix_needs_one_job_per_cell(ctx):
 def describe_view(ctx):
     grid = finished(ctx, "a windmill in a tulip field --ar 3:2")
     job = ctx.manager.submit("describe", {"image_url": grid.result.original_image_url})
-    view = DescribeView(job, ctx)
+    view = SuggestionsView(job, ctx)
     job.wait(30, images=True)
     wait_until(lambda: view._images_state in ("ready", "missing"), what="describe image")
     return view
@@ -147,6 +161,38 @@ def test_describe_view_shows_the_image_and_four_prompts(describe_view):
     for number, text in enumerate(view.suggestions, start=1):
         assert "windmill in a tulip field" in text.value and f"{number}. " in text.value
         assert not view.buttons[f"imagine{number}"].disabled
+
+
+def test_each_prompt_comes_before_its_buttons(describe_view):
+    for number, text in enumerate(describe_view.suggestions, start=1):
+        row = next(box for box in describe_view.body.children
+                   if text in getattr(box, "children", ()))
+        assert list(row.children) == [text, describe_view.buttons[f"imagine{number}"],
+                                      describe_view.buttons[f"edit{number}"]]
+
+
+def test_the_title_names_the_action_once(ctx):
+    grid = finished(ctx, "a windmill --ar 3:2")
+    job = ctx.manager.submit("describe", {"image_url": grid.result.original_image_url},
+                             prompt="describe windmill.png")
+    view = SuggestionsView(job, ctx)
+    assert "Describe</span>" in view.title.value and "describe windmill" not in view.title.value
+    assert "windmill.png" in view.title.value
+    view.close()
+
+
+def test_shorten_gets_imagine_buttons_and_no_image(ctx):
+    job = ctx.manager.submit("shorten", {"prompt": "a very detailed painting of a red fox"},
+                             prompt="a very detailed painting of a red fox")
+    view = SuggestionsView(job, ctx)
+    job.wait(30)
+    wait_until(lambda: view.suggestions[0].value, what="shorten prompts")
+    assert view.grid_image is None and len(job.prompts) == 3
+    assert "\u20e3" not in view.suggestions[0].value and "1. " in view.suggestions[0].value
+    view.buttons["imagine1"].click()
+    (child,) = [v.job for v in view.child_views]
+    assert child.kind == "imagine" and child.prompt == str(parse_prompt(job.prompts[0]))
+    view.close()
 
 
 def test_imagine_is_one_click(describe_view, ctx):

@@ -420,7 +420,7 @@ def do_seed(magics, sub, rest):
 
 
 def do_styles(magics, sub, rest):
-    from ..styles import name_style, styles_bundle, styles_text, list_styles, unname_style
+    from ..styles import name_style, styles_text, list_styles, unname_style
 
     words = sub.words(rest, 0)
     rt = magics.current_runtime()
@@ -436,20 +436,10 @@ def do_styles(magics, sub, rest):
         raise UsageError(str(error)) from None
     if words:
         raise sub.usage_error()
-    mode = magics.presenter.mode
-    if mode == "text":
+    if magics.presenter.mode == "text":
         print(styles_text(list_styles(rt.store)))
-    elif mode == "widgets":
-        from IPython.display import display
-
-        from ..widgets.explore import StyleLibrary
-
-        display(StyleLibrary(magics.ui_context()))
     else:
-        from IPython.display import display
-
-        data, metadata = styles_bundle(rt.store, rt.images)
-        display(data, metadata=metadata, raw=True)
+        magics.presenter.show_styles(rt.store, rt.images)
 
 
 def do_export(magics, sub, rest):

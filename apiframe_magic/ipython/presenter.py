@@ -10,6 +10,11 @@ cell from any thread). Nothing here prints or displays from a thread.
 
 `%load_ext` registers the magics' `Presenter` in `presenting`: that is how `job.show()`, a job's
 `_repr_mimebundle_` and `job.save()` / `job.prompts` waiting with progress reach it.
+
+A live view is shown with a `display_id` and a one-line `text/plain` of our own (not the widget's
+repr, which nbconvert and GitHub would print). When the view closes, and for every view still open
+when the kernel exits, its output is updated to an empty model id: JupyterLab and Notebook 7 then
+hide it instead of saying "model not found" after a reopen, and the twin under it shows alone.
 """
 from __future__ import annotations
 
@@ -72,6 +77,69 @@ class Twin:
             self.handle.update(data, metadata=metadata, raw=True)
 
 
+# ------------------------------------------------------------------------------ live outputs
+
+VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def view_bundle(model_id: str, summary: str) -> dict:
+    """A widget view's output: its model (an empty id hides it) and a line for everyone else."""
+    return {"text/plain": summary,
+            VIEW_MIME: {"version_major": 2, "version_minor": 0, "model_id": model_id}}
+
+
+class LiveOutputs:
+    """The live views this kernel has shown, each with its display handle, so that a view that
+    closes (or is open when the kernel exits) leaves an output that frontends hide."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open: dict[int, tuple[object, Callable[[], str]]] = {}
+
+    def show(self, widget, summary: Callable[[], str]) -> None:
+        """Display `widget` (main thread) with `summary()` as its text/plain; asked again when
+        the view closes, when the task id it names is known."""
+        from IPython.display import display
+
+        from ..widgets.style import before_exit
+
+        before_exit(self.empty_all)
+        handle = display(view_bundle(widget.model_id, summary()), raw=True, display_id=True)
+        with self._lock:
+            self._open[id(widget)] = (handle, summary)
+        widget.observe(self._closed, names="comm")
+
+    def _closed(self, change) -> None:
+        if change["new"] is None:
+            self._empty(id(change["owner"]))
+
+    def _empty(self, key: int) -> None:
+        with self._lock:
+            entry = self._open.pop(key, None)
+        if entry is not None:
+            handle, summary = entry
+            handle.update(view_bundle("", summary()), raw=True)
+
+    def empty_all(self) -> None:
+        """At kernel exit: every view still open becomes an empty output."""
+        with self._lock:
+            keys = list(self._open)
+        for key in keys:
+            self._empty(key)
+
+
+live_outputs = LiveOutputs()
+
+
+def view_summary(jobs, *, matrix=None) -> str:
+    """The one line that stands for a live view where it cannot render (nbconvert, GitHub)."""
+    if matrix is not None:
+        what = f"a permutation matrix of {len(jobs)} jobs"
+    else:
+        what = " ".join(filter(None, (jobs[0].kind, render.short_id(jobs[0].task_id))))
+    return f"Live view of {what} (needs the running kernel); the result is below."
+
+
 # ------------------------------------------------------------------------------ the presenter
 
 
@@ -110,20 +178,35 @@ class Presenter:
 
     def _show_views(self, jobs, matrix) -> list:
         """Display the live views; returns the job views whose follow-ups the twin records."""
-        from IPython.display import display
-
         from ..widgets import JobView
-        from ..widgets.explore import DescribeView, MatrixView
+        from ..widgets.explore import SUGGESTION_KINDS, MatrixView, SuggestionsView
 
         context = self._ui_context()
         if matrix is not None:
-            display(MatrixView(matrix, jobs, context))
+            live_outputs.show(MatrixView(matrix, jobs, context),
+                              lambda: view_summary(jobs, matrix=matrix))
             return []
-        views = [(DescribeView if job.kind == "describe" else JobView)(job, context)
+        views = [(SuggestionsView if job.kind in SUGGESTION_KINDS else JobView)(job, context)
                  for job in jobs]
-        for view in views:
-            display(view)
+        for job, view in zip(jobs, views):
+            live_outputs.show(view, lambda job=job: view_summary([job]))
         return views
+
+    def show_styles(self, store, images) -> None:
+        """`%imagine styles`: the live library where widgets render, then its static twin."""
+        from IPython.display import display
+
+        from ..styles import styles_bundle
+
+        if self.mode == "widgets" and self._ui_context:
+            from ..widgets.explore import StyleLibrary
+
+            live_outputs.show(StyleLibrary(self._ui_context()), lambda: "Live view of the "
+                              "style library (needs the running kernel); the table is below.")
+        data, metadata = styles_bundle(store, images)
+        data["text/html"] = (f'{render.STALE_VIEW_CSS}<div class="amj-twin amj-styles-twin">'
+                             f'{data["text/html"]}</div>')
+        display(data, metadata=metadata, raw=True)
 
     def mark_shown(self, result) -> None:
         """The cell already shows `result`: the display hook must not show it a second time."""

@@ -1,4 +1,6 @@
-"""Procedural pictures for the simulator: sky, sun or moon, clouds, layered land, a motif.
+"""Procedural pictures for the simulator: sky, sun or moon, clouds, layered land, a motif, the
+prompt's subject in front (a fox, a cat, an owl, a lighthouse, ...), all painted with the brush of
+its style code (smooth, poster, painterly, ink).
 
 Everything is a pure function of an `ArtSpec`, so the same prompt and seed always give the same
 PNG. The scene lives in world coordinates and is seen through a view (shift, zoom): that is what
@@ -12,7 +14,7 @@ import math
 import random
 from dataclasses import dataclass, field, replace
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from .palettes import RGB, Palette
 
@@ -37,6 +39,8 @@ class ArtSpec:
     frame: float | None = None
     detail: bool = False
     drawn_at: tuple[int, int] | None = None   # drawn at this size, then enlarged to `size`
+    subject: str | None = None                # palettes.SUBJECTS key, drawn in front
+    brush: str = "smooth"                     # palettes.BRUSHES: how the style code paints
 
     def with_size(self, size: tuple[int, int]) -> "ArtSpec":
         return replace(self, size=size)
@@ -68,6 +72,7 @@ class _Layout:
     stars: list[tuple[float, float, float]] = field(default_factory=list)
     buildings: list[tuple[float, float, float]] = field(default_factory=list)
     flowers: list[tuple[float, float, float]] = field(default_factory=list)
+    subject_at: tuple[float, float] = (0.5, 0.3)   # world x of its foot, height (world units)
 
 
 def size_for_aspect(aspect: str, long_side: int) -> tuple[int, int]:
@@ -107,6 +112,9 @@ def _layout(spec: ArtSpec) -> _Layout:
     if motif == "flowers":
         layout.flowers = [(rnd.uniform(-1, 2), rnd.uniform(0.0, 1.0), rnd.uniform(0.6, 1.4))
                           for _ in range(700)]
+    if spec.subject:  # its own stream, so pictures without a subject are drawn as before
+        placing = random.Random(f"subject|{spec.layout_seed}")
+        layout.subject_at = (placing.uniform(0.3, 0.7), placing.uniform(0.26, 0.34))
     for seed, amount in spec.jitter:
         _perturb(layout, random.Random(seed), amount)
     return layout
@@ -126,6 +134,9 @@ def _perturb(layout: _Layout, rnd: random.Random, amount: float) -> None:
     layout.buildings = [(x, w, h * (1 + rnd.uniform(-0.5, 0.5) * amount))
                         for x, w, h in layout.buildings]
     layout.flowers = [(x + rnd.uniform(-0.05, 0.05) * amount, y, s) for x, y, s in layout.flowers]
+    sx, size = layout.subject_at
+    layout.subject_at = (sx + rnd.uniform(-0.1, 0.1) * amount, size * (1 + rnd.uniform(-0.2, 0.2)
+                                                                       * amount))
 
 
 def _lerp(a: RGB, b: RGB, t: float) -> RGB:
@@ -253,6 +264,8 @@ def _draw_scene(spec: ArtSpec, width: int, height: int) -> Image.Image:
             draw.polygon(points + caps[::-1], fill=snow)
     if lay.flowers:
         _draw_flowers(draw, view, lay, pal)
+    if spec.subject in _SUBJECT_SHAPES:
+        _draw_subject(draw, view, lay, pal, spec.subject)
 
     if spec.frame:
         inner = _View(replace(spec, view=(spec.view[0], spec.view[1], spec.frame)), width, height)
@@ -312,6 +325,84 @@ def _draw_flowers(draw, view: _View, lay: _Layout, pal: Palette) -> None:
         draw.ellipse((x - r * 0.4, y - r * 0.35, x + r * 0.4, y + r * 0.35), fill=centre)
 
 
+# Subjects as shapes in a unit frame: (0, 0) is the foot, v goes up, 1 is the subject's height.
+# Each part: ("poly", points) or ("oval", (u0, v0, u1, v1)), in "body" or "mark" colour.
+_SUBJECT_SHAPES = {
+    "fox": [("body", "poly", [(-0.75, 0.05), (-1.45, 0.2), (-1.2, 0.42), (-0.6, 0.3)]),  # tail
+            ("body", "oval", (-0.75, 0.0, 0.35, 0.5)),
+            ("body", "poly", [(0.05, 0.35), (0.3, 0.95), (0.75, 0.6), (0.95, 0.55), (0.55, 0.35)]),
+            ("body", "poly", [(0.3, 0.85), (0.33, 1.1), (0.45, 0.82)]),
+            ("body", "poly", [(0.48, 0.8), (0.56, 1.05), (0.62, 0.75)]),
+            ("mark", "poly", [(-1.45, 0.2), (-1.3, 0.32), (-1.2, 0.24)]),
+            ("mark", "oval", (0.42, 0.68, 0.5, 0.76))],
+    "cat": [("body", "poly", [(0.3, 0.05), (0.7, 0.1), (0.75, 0.45), (0.62, 0.5), (0.6, 0.15)]),
+            ("body", "oval", (-0.35, 0.0, 0.35, 0.62)),
+            ("body", "oval", (-0.26, 0.5, 0.26, 0.92)),
+            ("body", "poly", [(-0.25, 0.8), (-0.22, 1.05), (-0.05, 0.88)]),
+            ("body", "poly", [(0.25, 0.8), (0.22, 1.05), (0.05, 0.88)]),
+            ("mark", "oval", (-0.14, 0.7, -0.06, 0.78)),
+            ("mark", "oval", (0.06, 0.7, 0.14, 0.78))],
+    "owl": [("body", "oval", (-0.38, 0.0, 0.38, 0.85)),
+            ("body", "poly", [(-0.36, 0.7), (-0.3, 1.02), (-0.12, 0.8)]),
+            ("body", "poly", [(0.36, 0.7), (0.3, 1.02), (0.12, 0.8)]),
+            ("mark", "oval", (-0.3, 0.5, -0.02, 0.78)),
+            ("mark", "oval", (0.02, 0.5, 0.3, 0.78)),
+            ("body", "oval", (-0.2, 0.58, -0.1, 0.68)),
+            ("body", "oval", (0.1, 0.58, 0.2, 0.68)),
+            ("mark", "poly", [(-0.05, 0.5), (0.05, 0.5), (0.0, 0.4)])],
+    "lighthouse": [("body", "poly", [(-0.16, 0.0), (0.16, 0.0), (0.1, 0.78), (-0.1, 0.78)]),
+                   ("mark", "poly", [(-0.145, 0.2), (0.145, 0.2), (0.135, 0.32), (-0.135, 0.32)]),
+                   ("mark", "poly", [(-0.125, 0.48), (0.125, 0.48), (0.115, 0.6), (-0.115, 0.6)]),
+                   ("mark", "poly", [(-0.08, 0.8), (0.08, 0.8), (0.08, 0.92), (-0.08, 0.92)]),
+                   ("body", "poly", [(-0.1, 0.92), (0.1, 0.92), (0.0, 1.0)]),
+                   ("mark", "poly", [(0.08, 0.88), (1.2, 1.0), (1.2, 0.72)])],
+    "boat": [("body", "poly", [(-0.7, 0.18), (0.7, 0.18), (0.5, 0.0), (-0.5, 0.0)]),
+             ("body", "poly", [(-0.02, 0.18), (0.02, 0.18), (0.02, 1.0), (-0.02, 1.0)]),
+             ("mark", "poly", [(0.05, 0.25), (0.05, 0.95), (0.55, 0.25)]),
+             ("mark", "poly", [(-0.05, 0.3), (-0.05, 0.8), (-0.4, 0.3)])],
+    "tree": [("body", "poly", [(-0.06, 0.0), (0.06, 0.0), (0.04, 0.45), (-0.04, 0.45)]),
+             ("mark", "oval", (-0.4, 0.35, 0.4, 1.0)),
+             ("mark", "oval", (-0.5, 0.3, 0.05, 0.75)),
+             ("mark", "oval", (-0.05, 0.3, 0.5, 0.75))],
+    "house": [("body", "poly", [(-0.45, 0.0), (0.45, 0.0), (0.45, 0.55), (-0.45, 0.55)]),
+              ("mark", "poly", [(-0.55, 0.55), (0.55, 0.55), (0.0, 1.0)]),
+              ("mark", "poly", [(-0.3, 0.2), (-0.1, 0.2), (-0.1, 0.4), (-0.3, 0.4)]),
+              ("mark", "poly", [(0.1, 0.0), (0.3, 0.0), (0.3, 0.35), (0.1, 0.35)])],
+}
+
+
+def _draw_subject(draw, view: _View, lay: _Layout, pal: Palette, subject: str) -> None:
+    """The prompt's subject standing on the nearest land, in the palette's own colours."""
+    foot_x, size = lay.subject_at
+    foot_y = _ground_y(lay.layers[-1], foot_x) + 0.04
+    colours = {"body": _lerp(pal.near, (0, 0, 0), 0.25), "mark": _lerp(pal.accent, pal.sun, 0.3)}
+    x0, y0, unit = view.px(foot_x), view.py(foot_y), view.scale(size) / 1.4
+
+    def at(u: float, v: float) -> tuple[float, float]:
+        return x0 + u * unit, y0 - v * unit
+
+    for colour, kind, shape in _SUBJECT_SHAPES[subject]:
+        if kind == "oval":
+            (left, top), (right, bottom) = at(shape[0], shape[3]), at(shape[2], shape[1])
+            draw.ellipse((left, top, right, bottom), fill=colours[colour])
+        else:
+            draw.polygon([at(u, v) for u, v in shape], fill=colours[colour])
+
+
+def _painted(img: Image.Image, brush: str) -> Image.Image:
+    """The style code's brush over the drawn picture."""
+    if brush == "poster":
+        return ImageOps.posterize(img, 2)
+    if brush == "painterly":  # softened shapes under long horizontal strokes
+        strokes = Image.effect_noise((max(1, img.width // 12), img.height), 64)
+        strokes = strokes.resize(img.size, Image.Resampling.BILINEAR).convert("RGB")
+        return Image.blend(img.filter(ImageFilter.RankFilter(5, 12)), strokes, 0.14)
+    if brush == "ink":
+        lines = ImageOps.invert(img.convert("L").filter(ImageFilter.FIND_EDGES)).convert("RGB")
+        return Image.blend(ImageOps.posterize(img, 3), lines, 0.45)
+    return img
+
+
 def render(spec: ArtSpec) -> Image.Image:
     """The image for `spec`, at exactly `spec.size`."""
     width, height = spec.size
@@ -321,7 +412,7 @@ def render(spec: ArtSpec) -> Image.Image:
     scale = min(1.0, MAX_WORK_SIDE / max(width, height))
     work_w, work_h = max(16, round(width * scale)), max(16, round(height * scale))
     img = _draw_scene(spec, work_w * SUPERSAMPLE, work_h * SUPERSAMPLE)
-    img = img.reduce(SUPERSAMPLE)
+    img = _painted(img.reduce(SUPERSAMPLE), spec.brush)
     if img.size != (width, height):
         img = img.resize((width, height), Image.Resampling.BICUBIC)
     return _with_detail(spec, img)

@@ -1,7 +1,10 @@
-"""Prompt words -> colours and motif for the procedural art.
+"""Prompt words and style codes -> colours, brush, landscape motif and subject for the art.
 
-A few evocative words (sunflower, ocean, forest, night, ...) pick a hand-made palette; anything
-else gets a palette from a hash of the words, so every prompt has its own stable look.
+A style code (`--sref CODE`) decides the colours and the brush, as Midjourney's style references
+do: one code looks alike across prompts. Without one, a few evocative words (sunflower, ocean,
+forest, night, ...) pick a hand-made palette, and anything else gets a palette from a hash of the
+words. The words always decide the landscape motif and the subject drawn in front (a fox, a cat,
+an owl, a lighthouse, ...), so different subjects look different under one style.
 """
 from __future__ import annotations
 
@@ -79,7 +82,8 @@ _WORDS = {
 _MOTIF_WORDS = {
     "flowers": ("flower", "flowers", "field", "fields", "garden", "sunflower", "sunflowers",
                 "tulip", "tulips", "poppy", "poppies", "meadow", "blossom"),
-    "water": ("ocean", "sea", "lake", "beach", "river", "water", "coast", "harbor", "reflection"),
+    "water": ("ocean", "sea", "lake", "beach", "river", "water", "coast", "harbor", "harbour",
+              "reflection"),
     "mountains": ("mountain", "mountains", "alps", "peak", "peaks", "himalaya", "cliff"),
     "city": ("city", "cityscape", "skyline", "town", "street", "tokyo", "buildings"),
     "dunes": ("desert", "dune", "dunes", "sahara"),
@@ -114,15 +118,48 @@ def _hashed_palette(text: str) -> Palette:
     )
 
 
-def palette_for(text: str) -> Palette:
-    """The palette a prompt's words call for; stable for the same words."""
+BRUSHES = ("smooth", "poster", "painterly", "ink")
+
+# Subjects drawn in the foreground (art.py draws each), and the words that call for them.
+SUBJECTS = {
+    "fox": ("fox", "foxes"),
+    "cat": ("cat", "cats", "kitten", "kittens", "kitty"),
+    "owl": ("owl", "owls"),
+    "lighthouse": ("lighthouse", "lighthouses", "beacon"),
+    "boat": ("boat", "boats", "harbour", "harbor", "ship", "sailboat", "port"),
+    "tree": ("tree", "oak", "pine", "willow"),
+    "house": ("house", "cottage", "cabin", "castle", "village"),
+}
+
+
+def subject_for(text: str) -> str | None:
+    """The subject the prompt's words name first, if it is one the art can draw."""
+    for word in _words(text):
+        for subject, keys in SUBJECTS.items():
+            if word in keys:
+                return subject
+    return None
+
+
+def brush_for(style_code: str | None) -> str:
+    """How a style code paints (the same code, the same brush); no code paints smooth."""
+    if not style_code:
+        return "smooth"
+    digest = hashlib.sha256(f"brush|{style_code}".encode("utf-8")).digest()
+    return BRUSHES[digest[0] % len(BRUSHES)]
+
+
+def palette_for(text: str, style_code: str | None = None) -> Palette:
+    """The palette of a prompt: its style code's colours when it has one, else the colours its
+    words call for; the motif and night always follow the words. Stable for the same input."""
     words = _words(text)
     joined = " ".join(words)
-    base = None
+    base = _hashed_palette(f"sref|{style_code}") if style_code else None
     for name, keys in _WORDS.items():
+        if base is not None:
+            break
         if any(_matches(w, keys) for w in words) or any(" " in k and k in joined for k in keys):
             base = _BASE[name]
-            break
     if base is None:
         base = _hashed_palette(joined or "untitled")
     motif = next((m for m, keys in _MOTIF_WORDS.items() if any(_matches(w, keys) for w in words)),

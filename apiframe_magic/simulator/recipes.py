@@ -17,7 +17,7 @@ from .. import credits
 from . import texts
 from .art import ArtSpec, size_for_aspect
 from .images import ImageStore, UploadImage
-from .palettes import mix_palettes, palette_for
+from .palettes import brush_for, mix_palettes, palette_for, subject_for
 from .promptflags import MAX_SEED, parse_flags
 from .tasks import DESCRIBE, GRID, SEED, SHORTEN, SINGLE, VIDEO, Draft, Task
 
@@ -55,17 +55,29 @@ def _hash_int(*parts: object) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def _grid_specs(text: str, aspect: str, seed: int) -> list[ArtSpec]:
-    """Four variants of one prompt: same palette, different compositions; stable per seed."""
-    palette = palette_for(text)
+def _grid_specs(text: str, aspect: str, seed: int, sref: str | None = None) -> list[ArtSpec]:
+    """Four variants of one prompt: same palette, subject and brush (the style code decides
+    colours and brush), different compositions; stable per seed."""
+    palette = palette_for(text, sref)
     size = size_for_aspect(aspect, VARIANT_SIDE)
-    return [ArtSpec(palette, _hash_int(text, seed, i), size) for i in range(4)]
+    return [ArtSpec(palette, _hash_int(text, seed, i), size, subject=subject_for(text),
+                    brush=brush_for(sref)) for i in range(4)]
 
 
 def _aspect_of(size: tuple[int, int]) -> str:
     w, h = size
     g = gcd(w, h) or 1
     return f"{w // g}:{h // g}"
+
+
+def _nearest_ratio(size: tuple[int, int]) -> str:
+    """The simple ratio a person would write for a picture's pixels (512x341 -> "3:2"), as
+    Midjourney's /describe suggests it: terms up to 16, the closest one, reduced."""
+    w, h = size
+    target = w / h
+    best = min(((a, b) for a in range(1, 17) for b in range(1, 17)),
+               key=lambda ab: (abs(ab[0] / ab[1] - target), ab[0] + ab[1]))
+    return _aspect_of(best)
 
 
 def _scaled(recipe, factor: float, cap: int = MAX_SIDE):
@@ -136,14 +148,14 @@ class RecipeBook:
     # --- grid producers -------------------------------------------------------------------
     def _imagine(self, f: dict) -> Draft:
         draft, flags = self._grid_draft("imagine", f["prompt"], f.get("aspect_ratio"), None)
-        draft.images = _grid_specs(flags.text, draft.aspect, draft.seed)
+        draft.images = _grid_specs(flags.text, draft.aspect, draft.seed, draft.sref)
         return draft
 
     def _reroll(self, f: dict) -> Draft:
         parent: Task = f["parent"]
         draft, flags = self._grid_draft("reroll", f.get("prompt") or parent.prompt,
                                         f.get("aspect_ratio"), parent, parent.aspect)
-        draft.images = _grid_specs(flags.text, draft.aspect, draft.seed)
+        draft.images = _grid_specs(flags.text, draft.aspect, draft.seed, draft.sref)
         return draft
 
     def _variations(self, f: dict) -> Draft:
@@ -258,7 +270,7 @@ class RecipeBook:
         subject = parse_flags(source.prompt).text if source is not None else None
         motif = recipe.palette.motif if isinstance(recipe, ArtSpec) else "hills"
         aspect = source.aspect if source is not None else \
-            _aspect_of(recipe.size) if recipe.size else "1:1"
+            _nearest_ratio(recipe.size) if recipe.size else "1:1"
         return Draft("describe", DESCRIBE, COSTS["/describe"], describe_image_url=url,
                      content=texts.describe(subject, motif, aspect, url))
 

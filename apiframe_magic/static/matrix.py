@@ -15,7 +15,7 @@ Rules:
 """
 from __future__ import annotations
 
-import base64
+import html
 import io
 import os
 import re
@@ -24,11 +24,12 @@ from itertools import product
 from math import prod
 from typing import Mapping, Sequence
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from ..prompt import DEFAULT_MAX_JOBS, expand_permutations
+from . import render
 
-MAX_COMPOSITE_BYTES = 400_000
+MAX_COMPOSITE_BYTES = 200_000  # the notebook holds it twice: in the figure and as image/jpeg
 ROW_JOIN = " · "
 EMPTY_LABEL = "(empty)"
 
@@ -161,8 +162,21 @@ def matrix_bundle(matrix: MatrixLayout, jobs: Sequence, *,
     jpeg = composite_jpeg(matrix, images, failures, max_bytes=max_bytes)
     with Image.open(io.BytesIO(jpeg)) as picture:
         size = picture.size
-    data["image/jpeg"] = base64.b64encode(jpeg).decode("ascii")
-    return data, {"image/jpeg": {"width": size[0], "height": size[1]}}
+    labels = ", ".join(label for label in (*matrix.row_labels, *matrix.column_labels) if label)
+    alt = f"Permutation matrix of Midjourney grids ({labels}) for: {matrix.prompt}"
+    markup = (f"<b>Permutation matrix {matrix.rows} × {matrix.columns}</b> "
+              f'<span class="amj-prompt">{html.escape(matrix.prompt)}</span><br>'
+              + " · ".join(f"{html.escape(_cell_name(matrix, index))} <code title="
+                           f'"{html.escape(job.task_id or "", quote=True)}">'
+                           f"{html.escape(render.short_id(job.task_id) or 'not sent')}</code>"
+                           for index, job in enumerate(jobs)))
+    return render.picture_bundle(jpeg, size, alt, markup, data["text/plain"])
+
+
+def _cell_name(matrix: MatrixLayout, index: int) -> str:
+    row, column = matrix.cell_of(index)
+    return ROW_JOIN.join(label for label in (matrix.row_labels[row], matrix.column_labels[column])
+                         if label) or "job"
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,13 +269,6 @@ def _load_images(images_by_job, failures: dict[int, str]) -> dict[int, Image.Ima
     return loaded
 
 
-def _font(size: int) -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)  # scalable with Pillow >= 10.1 and FreeType
-    except (TypeError, AttributeError, OSError):
-        return ImageFont.load_default()
-
-
 def _wrap(text: str, font, width: int, max_lines: int) -> list[str]:
     """Greedy word wrap by pixel width; over-long words are cut; the last line ends in "…"."""
     lines: list[str] = []
@@ -293,7 +300,7 @@ def _wrap(text: str, font, width: int, max_lines: int) -> list[str]:
 def _draw(layout: MatrixLayout, sources: dict[int, Image.Image], failures: dict[int, str],
           cell: int) -> tuple[Image.Image, dict[int, tuple[int, int, int, int]]]:
     size = max(10, cell // 14)
-    font = _font(size)
+    font = render.label_font(size)
     line_height = size + size // 3 + 2
     pad = max(4, size // 2)
     row_label_width = 0

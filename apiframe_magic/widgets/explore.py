@@ -4,8 +4,8 @@
   prompt) with "Use" (fills the prompt panel with `--sref @name` or the code) and "Rename".
 - `MatrixView(matrix, jobs, ctx)`: the jobs of a permutation prompt as a labelled grid of
   `JobView`s, laid out by `matrix.layout` (the same layout as the composite JPEG).
-- `DescribeView(job, ctx)`: a describe job's image and its prompts, each with "Imagine" (submit
-  it as is) and "Edit" (fill the prompt panel).
+- `SuggestionsView(job, ctx)`: a describe job's image (a shorten job has none) and the prompts it
+  suggests, each followed by "Imagine" (submit it as is) and "Edit" (fill the prompt panel).
 
 Same rules as `JobView` (widget-ui.md): everything is built on the main thread, callbacks from
 the poller only assign traits of widgets that exist, under the view's lock.
@@ -57,7 +57,8 @@ class StyleCard(widgets.VBox):
         self.style = style
         self.library = library
         ctx = library.ctx
-        self.image = widgets.Image(value=_thumbnail(ctx, style.thumbnail), format="jpeg",
+        picture, self.prompt = _picture_and_prompt(ctx, style)
+        self.image = widgets.Image(value=_thumbnail(ctx, picture), format="jpeg",
                                    layout=widgets.Layout(width=f"{THUMBNAIL_SIDE}px",
                                                          height="auto"))
         self.image.add_class("amj-style-thumbnail")
@@ -87,7 +88,7 @@ class StyleCard(widgets.VBox):
         when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(style.last_used))
                 if style.last_used else "never used")
         uses = f"{style.uses} use{'' if style.uses == 1 else 's'}"
-        last_prompt = style.prompts[0] if style.prompts else ""
+        last_prompt = self.prompt
         self.info.value = (
             f'<b>{html.escape(title)}</b> <span class="amj-sref">{html.escape(style.code)}'
             f'</span><br><span class="amj-muted">{html.escape(style.kind)} · {uses} · last '
@@ -97,8 +98,7 @@ class StyleCard(widgets.VBox):
 
     def use(self) -> None:
         """Fill the prompt panel: the style's last prompt with this style as its --sref."""
-        text = prompt_with_sref(self.style.prompts[0] if self.style.prompts else "",
-                                self.style.reference)
+        text = prompt_with_sref(self.prompt, self.style.reference)
         self._safely(lambda: self.library.ctx.fill_panel(text, below=self.library))
 
     def rename(self) -> None:
@@ -140,6 +140,7 @@ class StyleLibrary(widgets.VBox):
         super().__init__([shared("stylesheet"), self.header, self.cards_box, self.children_box],
                          layout=shared("box_layout"))
         self.add_class("amj-style-library")
+        self.add_class("amj-live")  # its static twin (the table) is hidden while it renders
 
     def card(self, code_or_name: str) -> StyleCard:
         key = code_or_name.lstrip("@")
@@ -157,6 +158,19 @@ class StyleLibrary(widgets.VBox):
         for widget in (*self.cards, self.header, self.cards_box, self.children_box):
             close_tree(widget)
         super().close()
+
+
+def _picture_and_prompt(ctx, style: Style) -> tuple:
+    """The newest use of the style that has a picture on disk, and that use's own prompt, so a
+    card never shows one job's picture with another job's prompt. Without a picture: the newest
+    prompt."""
+    for job_id in style.job_ids:
+        picture = next((path for path in ctx.store.images(job_id).values() if path.is_file()),
+                       None)  # the grid first
+        if picture is not None:
+            record = ctx.store.get(job_id)
+            return picture, (record.prompt if record is not None and record.prompt else "")
+    return None, style.prompts[0] if style.prompts else ""
 
 
 def _thumbnail(ctx, path) -> bytes:
@@ -247,19 +261,28 @@ class MatrixView(widgets.VBox):
 
 
 # --------------------------------------------------------------------------------------------
-# Describe to imagine
+# Describe (and shorten) to imagine
+
+SUGGESTION_KINDS = ("describe", "shorten")
 
 
-class DescribeView(JobView):
-    """A describe job: its image, then each suggested prompt with Imagine and Edit. Imagined
-    prompts appear below as job views, like any follow-up."""
+class SuggestionsView(JobView):
+    """A describe job (its image, then its four prompts) or a shorten job (its three shorter
+    prompts), each prompt followed by Imagine and Edit. Imagined prompts appear below as job
+    views, like any follow-up."""
 
     def _build_result_slots(self) -> list:
-        self.grid_image = self._image("grid_image_layout", "amj-single-image")
+        rows = []
+        self.grid_image = None
+        if self.job.kind == "describe":
+            self.grid_image = self._image("grid_image_layout", "amj-single-image")
+            rows.append(self.grid_image)
         self.suggestions: list[widgets.HTML] = []
-        rows = [self.grid_image]
+        # one layout for the four prompts: each takes the row's width, its buttons stay at its end
+        prompt_layout = widgets.Layout(flex="1 1 24em", min_width="0")
         for number in range(1, MAX_SUGGESTIONS + 1):
             text = self._html("amj-describe-prompt")
+            text.layout = prompt_layout
             imagine = self._button(f"imagine{number}", "Imagine",
                                    f"Submit prompt {number} as it is (an imagine job)")
             edit = self._button(f"edit{number}", "Edit",
@@ -268,9 +291,13 @@ class DescribeView(JobView):
                 f"Imagine {n}", lambda: self.imagine(n)))
             edit.on_click(lambda _b, n=number: self._safely(f"Edit {n}", lambda: self.edit(n)))
             self.suggestions.append(text)
-            rows.append(self._box(widgets.HBox, [imagine, edit, text], "amj-actions",
+            rows.append(self._box(widgets.HBox, [text, imagine, edit], "amj-actions",
                                   "actions_layout"))
         return rows + [self.details]
+
+    def _refresh(self) -> None:
+        super()._refresh()
+        self.title.value = _suggestions_title(self.job)
 
     def _show_result(self) -> None:
         super()._show_result()
@@ -290,7 +317,7 @@ class DescribeView(JobView):
         return (f'<span class="amj-muted">Described: {html.escape(url)}</span>' if url else "")
 
     def _load_images(self, job) -> None:
-        if job.state != jobs.FINISHED:
+        if job.state != jobs.FINISHED or self.grid_image is None:
             return
         paths = dict(job.image_paths)
         path = paths.get("image") or next(iter(paths.values()), None)
@@ -338,3 +365,16 @@ class DescribeView(JobView):
         if not 1 <= number <= len(prompts):
             raise ValueError(f"there is no prompt {number}")
         self.ctx.fill_panel(prompts[number - 1], below=self)
+
+
+def _suggestions_title(job) -> str:
+    """"Describe fox.png" / "Shorten a very long prompt", not "Describe describe fox.png"."""
+    what = job.kind.capitalize()
+    subject = job.prompt or job.payload.get("image_url", "")
+    first, _, rest = subject.partition(" ")
+    if first.lower() == job.kind and rest:
+        subject = rest
+    ident = job.task_id or job.job_id
+    tail = f' <span class="amj-muted">· task {html.escape(ident)}</span>' if ident else ""
+    return (f'<span class="amj-muted">{html.escape(what)}</span> '
+            f'<span class="amj-prompt">{html.escape(subject)}</span>{tail}')

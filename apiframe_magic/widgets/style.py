@@ -169,13 +169,31 @@ def shared(name: str) -> widgets.Widget:
     return model
 
 
+_exit_callbacks: list = []
+
+
+def before_exit(callback) -> None:
+    """Run `callback` at kernel exit before the shared models close (once, however often it is
+    given): the notebook face empties the outputs of its open views there, so a page that stays
+    open, and the notebook it saves, show the static twins alone instead of unstyled views."""
+    with _lock:
+        if callback not in _exit_callbacks:
+            _exit_callbacks.append(callback)
+
+
 @atexit.register
 def close_shared() -> None:
-    """Close the shared models; at exit, before ipywidgets' own registry is torn down (a
-    widget collected after that prints an ignored exception)."""
+    """At exit: the `before_exit` callbacks, then close the shared models, before ipywidgets'
+    own registry is torn down (a widget collected after that prints an ignored exception)."""
     with _lock:
+        callbacks = list(_exit_callbacks)
         models = list(_shared.values())
         _shared.clear()
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - the kernel is exiting: closing must go on
+            pass
     for model in models:
         model.close()
 

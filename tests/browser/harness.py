@@ -20,7 +20,15 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
+# Where a Chromium may be, in order: Debian's, other distributions' and Google's names on PATH,
+# then the browsers Playwright downloads (`python -m playwright install chromium`).
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
+CHROMIUM_COMMANDS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+PLAYWRIGHT_BUILDS = ("chromium-*/chrome-linux*/chrome",
+                     "chromium_headless_shell-*/chrome-linux*/headless_shell")
+HOW_TO_GET_A_BROWSER = ("no Chromium found (looked for chromium, chromium-browser, google-chrome "
+                        "and Playwright's download): `apt-get install -y chromium` or "
+                        "`python -m playwright install chromium` runs the browser tests")
 CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--disable-dev-shm-usage"]
@@ -51,13 +59,26 @@ KERNEL_IDLE = """() => {
 }"""
 
 
-def find_chromium() -> str:
-    """Debian's Chromium; its absence is an error with the fix, never a skip."""
-    for path in CHROMIUM_CANDIDATES:
+def find_chromium() -> str | None:
+    """The first Chromium found (see CHROMIUM_PATHS), or None."""
+    import glob
+    import shutil
+
+    for path in CHROMIUM_PATHS:
         if os.access(path, os.X_OK):
             return path
-    raise RuntimeError("Chromium not found at /usr/bin/chromium: the browser tests need it. "
-                       "Install it with `apt-get install -y chromium` (.ci/run does this).")
+    for command in CHROMIUM_COMMANDS:
+        found = shutil.which(command)
+        if found:
+            return found
+    downloads = os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or \
+        str(Path.home() / ".cache" / "ms-playwright")
+    for pattern in PLAYWRIGHT_BUILDS:
+        builds = sorted(glob.glob(os.path.join(downloads, pattern)), reverse=True)
+        executable = next((build for build in builds if os.access(build, os.X_OK)), None)
+        if executable:
+            return executable
+    return None
 
 
 def free_port() -> int:
@@ -193,7 +214,7 @@ class NotebookPage:
                  init_scripts: tuple[str, ...] = ()):
         assert ui in UIS, ui
         self.server, self.name, self.ui = server, name, ui
-        self.context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        self.context = browser.new_context(viewport={"width": 1400, "height": 900})
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.closed = False

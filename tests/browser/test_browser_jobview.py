@@ -269,7 +269,7 @@ def test_twin_shows_every_final_image_after_a_reopen(open_notebook, jupyter_serv
     jv.wait_grid(kites.nth(0))
     jv.wait_grid(kites.nth(1))
     ids = [jv.task_id(v) for v in (first, kites.nth(0), kites.nth(1))]
-    twins = nb.panel.locator(".jp-OutputArea-output.jp-RenderedImage")
+    twins = nb.panel.locator("figure.amj-twin")
     expect(twins.first).to_be_hidden()   # the live view hides its twin
     nb.wait_idle()
     nb.save()
@@ -286,7 +286,7 @@ def test_twin_shows_every_final_image_after_a_reopen(open_notebook, jupyter_serv
         assert not is_blank(base64.b64decode(jpegs[0]["data"]["image/jpeg"]))
 
     reopened = open_notebook(name, None, ui)
-    images = reopened.panel.locator(".jp-OutputArea-output.jp-RenderedImage img")
+    images = reopened.panel.locator("figure.amj-twin img")
     jv.wait_images(images, 2)
     expect(reopened.panel.locator(".amj-job")).to_have_count(0)
     save_screenshot(reopened.outputs(1), screenshots / f"{ui}-twin-after-reopen.png")

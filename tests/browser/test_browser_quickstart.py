@@ -1,0 +1,68 @@
+"""README's first command, as a person runs it: the quickstart, Run > Run All Cells, in JupyterLab 4
+and Notebook 7 (issue 15, build 1 and 5): no error anywhere, an image in every job cell, and no
+cell printing noise (`active`, `None`, `{}`) about a job still running."""
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from .harness import UIS
+
+pytestmark = pytest.mark.timeout(480)
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
+NOISE = {"None", "{}", "[]", "active", "processing", "queued"}
+# Cells that start jobs with pictures; shorten's suggestions are text only.
+JOB_CELL_STARTS = ("%%imagine --as", "%%imagine --yes", "%%imagine --expand", "big = ",
+                   "variation = ", "again = ", "described = ", "from_description = ")
+
+
+def _sources(nb_file: Path) -> list[str]:
+    """Every cell's source, in page order (markdown included, as `.jp-Cell` counts them)."""
+    return [cell.source for cell in nbformat.read(nb_file, as_version=4).cells]
+
+
+def _visible_images(output_area) -> int:
+    return output_area.locator("img").evaluate_all(
+        "els => els.filter(e => e.complete && e.naturalWidth > 0 && e.offsetWidth > 0).length")
+
+
+@pytest.mark.parametrize("ui", UIS)
+def test_run_all_of_the_quickstart_ends_with_images_and_no_error(
+        open_notebook, jupyter_server, ui):
+    name = f"quickstart-{ui}.ipynb"
+    shutil.copy(QUICKSTART, jupyter_server.root / name)
+    nb = open_notebook(name, None, ui)
+    nb.run_all()
+    cells = nb.panel.locator(".jp-Cell")
+    last = cells.last
+    last.scroll_into_view_if_needed()
+    last.locator(".jp-OutputArea-output").first.wait_for(state="attached", timeout=300_000)
+    nb.wait_idle(timeout=300_000)   # Run All got to the last cell, and it ended
+
+    sources = _sources(QUICKSTART)
+    errors = nb.panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
+    assert errors.count() == 0, errors.all_text_contents()[:1]
+
+    job_cells = [i for i, source in enumerate(sources) if source.startswith(JOB_CELL_STARTS)]
+    assert len(job_cells) == 9   # fox, upscale, vary, reroll, lighthouse, harbour, garden, describe
+    #                              and its imagined prompt
+    for index in job_cells:
+        cell = cells.nth(index)
+        cell.scroll_into_view_if_needed()
+        deadline = time.monotonic() + 120
+        while _visible_images(cell.locator(".jp-OutputArea")) == 0:
+            assert time.monotonic() < deadline, f"no image in {sources[index][:50]!r}"
+            time.sleep(0.5)
+
+    view_errors = nb.panel.locator(".amj-job .amj-error")
+    assert view_errors.count() == 0, view_errors.all_text_contents()[:3]
+    for index, source in enumerate(sources):
+        if source.startswith("%imagine history"):   # a table whose state column may say active
+            continue
+        for text in cells.nth(index).locator(".jp-OutputArea-output").all_text_contents():
+            last_words = {line.split()[-1] for line in text.splitlines() if line.split()}
+            assert text.strip() not in NOISE and not last_words & NOISE, \
+                f"{source[:40]!r} shows {text[:120]!r}"
