@@ -54,7 +54,7 @@ class Twin:
         self.refresh()
 
     def _bundle(self):
-        return render.bundle(self.jobs, group=self.group, matrix=self.matrix,
+        return static_bundle(self.jobs, group=self.group, matrix=self.matrix,
                              max_side=self.max_side)
 
     def _state_key(self):
@@ -230,7 +230,7 @@ class Presenter:
 
     def bundle(self, jobs, *, group: bool = False, matrix=None):
         """(data, metadata) of the static form, for `_repr_mimebundle_`."""
-        return render.bundle(jobs, group=group, matrix=matrix)
+        return static_bundle(jobs, group=group, matrix=matrix)
 
     def wait(self, jobs) -> bool:
         """Wait for jobs a value needs (`job.save()`, `job.prompts`), with a progress line in a
@@ -313,3 +313,14 @@ def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bo
     return True
 
 
+def static_bundle(jobs, *, group: bool = False, matrix=None,
+                  max_side: int = render.DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
+    """(data, metadata) of the static form of a run: one job, a group, or a permutation matrix
+    (the twin, and `_repr_mimebundle_` through the registered presenter)."""
+    if matrix is not None:
+        from ..static.matrix import matrix_bundle  # Pillow: loaded when a matrix is first shown
+
+        return matrix_bundle(matrix, jobs)
+    if group:
+        return render.group_bundle(jobs, max_side)
+    return render.job_bundle(jobs[0], max_side)

@@ -229,19 +229,6 @@ def group_bundle(jobs, max_side: int = DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
                                                           rows, "running")}, {}
 
 
-def bundle(jobs, *, group: bool = False, matrix=None,
-           max_side: int = DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
-    """(data, metadata) of the static form of a run: one job, a group, or a permutation matrix
-    (the twin, and `_repr_mimebundle_` through the registered presenter)."""
-    if matrix is not None:
-        from .matrix import matrix_bundle  # Pillow: loaded when a matrix is first shown
-
-        return matrix_bundle(matrix, jobs)
-    if group:
-        return group_bundle(jobs, max_side)
-    return job_bundle(jobs[0], max_side)
-
-
 LABEL_BAND = 24  # pixels above each tile for its label
 LABEL_SIZE = 16
 GAP = 4
