@@ -17,6 +17,7 @@ import sys
 import threading
 from typing import Callable
 
+from ..errors import StoppedWaiting
 from ..static import render
 from ..words import progress_line
 from . import frontend
@@ -175,6 +176,8 @@ class Presenter:
             formatter.for_type_by_name(module, name, self.display_object)
         self.shell.events.register("post_run_cell", self.forget_shown)
         self.shell.display_trap.hook = self.displayhook
+        if not self.shell.custom_exceptions:   # never replace a handler someone else set
+            self.shell.set_custom_exc((StoppedWaiting,), _stopped_waiting)
 
     def uninstall(self) -> None:
         formatter = self.shell.display_formatter.ipython_display_formatter
@@ -188,6 +191,14 @@ class Presenter:
             pass
         if self.shell.display_trap.hook == self.displayhook:
             self.shell.display_trap.hook = self.shell.displayhook
+        if self.shell.custom_exceptions == (StoppedWaiting,):
+            self.shell.set_custom_exc((), None)
+
+
+def _stopped_waiting(shell, etype, value, tb, tb_offset=None):
+    """Ctrl-C stopped a job's value being waited for from Python (`job.save()`, `job.prompts`,
+    `job.wait()`): its one line, as a UsageError is shown; no traceback, in any `%xmode`."""
+    print(value, file=sys.stderr)
 
 
 _RESULT_TYPES = (("apiframe_magic.jobs", "Job"), ("apiframe_magic.groups", "JobGroup"))
@@ -199,7 +210,7 @@ _RESULT_TYPES = (("apiframe_magic.jobs", "Job"), ("apiframe_magic.groups", "JobG
 def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bool:
     """Block until every job has ended and its images are on disk; False if interrupted.
 
-    Ctrl-C (a kernel interrupt) stops the waiting, never the jobs. The twin gets its final state
+    Ctrl-C (a kernel interrupt) stops the waiting, never the jobs; the caller says so. The twin gets its final state
     from this thread before the cell ends, so headless runs keep the final image.
     """
     stream = stream or sys.stdout
@@ -216,11 +227,9 @@ def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bo
             if not pending:
                 break
             pending[0].images_event.wait(0.1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:   # the caller says so in one line (errors.StoppedWaiting)
         if text_progress:
             stream.write("\n")
-        print("Stopped waiting; the jobs go on in the background (`%imagine jobs`, "
-              "`%imagine wait`).", file=sys.stderr)
         return False
     finally:
         if twin is not None:
