@@ -140,7 +140,8 @@ def test_reading_a_running_jobs_attributes_from_python_stays_instant(slow):
     fox = running(shell, "fox", "a red fox in the snow --sref random")
     read = {}
     reader = threading.Thread(target=lambda: read.update(
-        sref=fox.sref, result=fox.result, paths=fox.image_paths, task_id=fox.task_id))
+        sref=fox.sref, result=fox.result, paths=fox.image_paths, task_id=fox.task_id),
+        daemon=True)
     reader.start()
     reader.join(30)
     assert read == {"sref": None, "result": None, "paths": {}, "task_id": fox.task_id}
