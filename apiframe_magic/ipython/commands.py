@@ -97,13 +97,14 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
             for job in jobs:
                 if job.state == "finished":
                     _save(job, save_dir)
-    elif save_dir is not None:
-        for job in jobs:
-            job.on_images(lambda job, where=save_dir: _save(job, where, quiet=True))
-    elif text_mode:
-        for job in jobs:
-            print(printable(f"{job.task_id or '(queued)'}: {words.status_words(job)}: "
-                            f"{job.prompt}"))
+    else:
+        if save_dir is not None:
+            for job in jobs:
+                job.on_images(lambda job, where=save_dir: _save(job, where, quiet=True))
+        if text_mode:
+            for job in jobs:
+                print(printable(f"{job.task_id or '(queued)'}: {words.status_words(job)}: "
+                                f"{job.prompt}"))
     result = JobGroup(jobs, matrix) if group else jobs[0]
     if as_name:
         magics.shell.user_ns[as_name] = result
