@@ -170,6 +170,8 @@ def test_a_value_still_missing_after_the_end_is_one_usage_error(slow):
     assert plain.state == "finished"
     with pytest.raises(UsageError, match=r"^plain has no prompts: only a describe or a shorten"):
         shell.run_line_magic("imagine", "show {{plain.prompts}}")
+    with pytest.raises(UsageError, match=r"^plain.result has no seed: the service gave none"):
+        shell.run_line_magic("imagine", "show {{plain.result.seed}}")
 
 
 # ---------------------------------------------------------------------- Ctrl-C stops the waiting
@@ -237,3 +239,17 @@ def test_the_one_line_handler_comes_and_goes_with_the_extension(slow):
     shell.set_custom_exc((ValueError,), lambda *args, **kwargs: None)
     shell.extension_manager.load_extension("apiframe_magic")
     assert shell.custom_exceptions == (ValueError,)   # someone else's handler is kept
+
+
+def test_ctrl_c_while_prompts_wait_is_one_line(keyed, capsys):
+    shell, sim = keyed
+    fox = running(shell, "fox", "a red fox in the snow")
+    sim.clock.advance(LONG_ENOUGH)
+    fox.wait(60)
+    described = magics_of(shell).runtime.manager.submit(
+        "describe", {"image_url": fox.result.original_image_url})
+    shell.user_ns["described"] = described
+    interrupt_when_waiting()
+    output, error = run(shell, "described.prompts", capsys)
+    assert isinstance(error, KeyboardInterrupt) and said(output) == [STOPPED]
+    assert not described.done and sim.tasks_created == 2

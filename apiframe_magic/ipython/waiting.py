@@ -27,11 +27,19 @@ _WHY_MISSING = {
 
 
 def reader(presenter):
-    """`read(obj, attribute, name)` for `grammar.expand_variables`: a job's value waited for."""
+    """`read(obj, attribute, name)` for `grammar.expand_variables`: a job's value waited for, and
+    a missing one (of the job or of its result) said instead of written as "None"."""
 
     def read(obj, attribute: str, name: str):
         from ..jobs import Job   # only once a line names an attribute: the engine is in use
+        from ..models import Task
 
+        if isinstance(obj, Task):       # `fox.result.seed`: what the service said, or nothing
+            value = getattr(obj, attribute)
+            if value is None:
+                raise UsageError(f"{name} has no {attribute}: "
+                                 f"{_WHY_MISSING.get(attribute, 'the service gave none')}")
+            return value
         if (not isinstance(obj, Job) or attribute not in SENT_VALUES | ENDED_VALUES
                 or not (hasattr(type(obj), attribute) or attribute in vars(obj))):
             return getattr(obj, attribute)
