@@ -210,8 +210,9 @@ _RESULT_TYPES = (("apiframe_magic.jobs", "Job"), ("apiframe_magic.groups", "JobG
 def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bool:
     """Block until every job has ended and its images are on disk; False if interrupted.
 
-    Ctrl-C (a kernel interrupt) stops the waiting, never the jobs; the caller says so. The twin gets its final state
-    from this thread before the cell ends, so headless runs keep the final image.
+    Ctrl-C (a kernel interrupt) stops the waiting, never the jobs; the caller says so in one line
+    (`errors.StoppedWaiting`). The twin gets its final state from this thread before the cell
+    ends, so headless runs keep the final image.
     """
     stream = stream or sys.stdout
     last = None
@@ -227,7 +228,7 @@ def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bo
             if not pending:
                 break
             pending[0].images_event.wait(0.1)
-    except KeyboardInterrupt:   # the caller says so in one line (errors.StoppedWaiting)
+    except KeyboardInterrupt:
         if text_progress:
             stream.write("\n")
         return False
