@@ -174,6 +174,17 @@ def test_a_value_still_missing_after_the_end_is_one_usage_error(slow):
         shell.run_line_magic("imagine", "show {{plain.result.seed}}")
 
 
+def test_a_follow_up_of_a_failed_job_has_no_task_id_in_words(slow):
+    shell, sim = slow
+    sim.set_faults(fail_prompts=("doomed",))
+    ship = running(shell, "ship", "a doomed ship")
+    shell.user_ns["big"] = big = ship.upscale(1)
+    finish_when_waiting(sim, ship, big)
+    with pytest.raises(UsageError, match=r"^big has no task_id: Failed: .*Simulated failure"):
+        shell.run_line_magic("imagine", "show {{big.task_id}}")
+    assert ship.state == big.state == "failed" and sim.tasks_created == 1
+
+
 # ---------------------------------------------------------------------- Ctrl-C stops the waiting
 
 
