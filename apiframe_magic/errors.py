@@ -93,6 +93,21 @@ class JobCancelledError(ApiframeError):
     """The job was cancelled locally (the service has no cancel): it may still finish there."""
 
 
+class StoppedWaiting(KeyboardInterrupt):
+    """Ctrl-C stopped a wait for a job's value (`job.wait()`, `job.save()`, `job.prompts`), never
+    the job. A KeyboardInterrupt, so code that stops on Ctrl-C still stops; the IPython face shows
+    it as its one-line message instead of a traceback (whose frames could hold anything)."""
+
+    def __init__(self, jobs: int = 1):
+        self.message = ("stopped waiting; the job goes on: job.wait() or %imagine wait picks it up"
+                        if jobs == 1 else
+                        "stopped waiting; the jobs go on: %imagine wait picks them up")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 # ---------------------------------------------------------------------------- reading errors
 
 

@@ -45,6 +45,7 @@ from .errors import (
     AuthenticationError,
     JobCancelledError,
     JobTimeoutError,
+    StoppedWaiting,
     TaskFailedError,
 )
 from .images import ImageDownloadError
@@ -210,18 +211,21 @@ class Job:
     def wait(self, timeout: float | None = None, *, images: bool = False) -> Task:
         """Block until the job ends; return its result or raise why it has none.
 
-        KeyboardInterrupt stops the waiting, not the job: it goes on in the background.
-        `images=True` also waits for the result's images to be downloaded.
+        Ctrl-C stops the waiting (StoppedWaiting, a KeyboardInterrupt), not the job: it goes on in
+        the background. `images=True` also waits for the result's images to be downloaded.
         """
         end = None if timeout is None else time.monotonic() + timeout
-        for event in (self.ended_event, self.images_event) if images else (self.ended_event,):
-            while not event.is_set():
-                remaining = None if end is None else end - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise JobTimeoutError(
-                        f"{self!r} is still running after {timeout:g} s; it goes on in the "
-                        "background (job.wait() again, or check it later)")
-                event.wait(0.2 if remaining is None else min(0.2, remaining))
+        try:
+            for event in (self.ended_event, self.images_event) if images else (self.ended_event,):
+                while not event.is_set():
+                    remaining = None if end is None else end - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise JobTimeoutError(
+                            f"{self!r} is still running after {timeout:g} s; it goes on in the "
+                            "background (job.wait() again, or check it later)")
+                    event.wait(0.2 if remaining is None else min(0.2, remaining))
+        except KeyboardInterrupt:
+            raise StoppedWaiting() from None
         return self._outcome()
 
     def _outcome(self) -> Task:
@@ -234,7 +238,7 @@ class Job:
     def _wait_for_value(self, *, images: bool) -> None:
         """Wait until the job ended (and, with `images`, its images are on disk), with the
         registered presenter's progress when there is one. Ctrl-C stops the waiting
-        (KeyboardInterrupt), never the job. Instant once the value is there."""
+        (StoppedWaiting), never the job. Instant once the value is there."""
         if self.images_event.is_set() if images else self.done:
             return
         if threading.current_thread() is self.manager.poller.thread:
@@ -242,9 +246,12 @@ class Job:
                                 "(the poller thread would wait for itself)")
         presenter = presenting.current()
         if presenter is None:
-            (self.images_event if images else self.ended_event).wait()
+            try:
+                (self.images_event if images else self.ended_event).wait()
+            except KeyboardInterrupt:
+                raise StoppedWaiting() from None
         elif not presenter.wait([self]):
-            raise KeyboardInterrupt
+            raise StoppedWaiting()
 
     def __await__(self):
         """`await job` in a notebook: resolves on the running loop, no nest_asyncio needed."""

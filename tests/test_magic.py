@@ -580,7 +580,7 @@ def test_interrupt_stops_the_waiting_not_the_job(tmp_path, monkeypatch, capsys):
         shell.run_cell_magic("imagine", "--no-wait", "warm up the runtime")
         threading.Timer(0.3, _thread.interrupt_main).start()
         job = shell.run_cell_magic("imagine", "--wait", FOX)
-        assert "Stopped waiting; the jobs go on" in capsys.readouterr().err
+        assert "stopped waiting; the job goes on" in capsys.readouterr().err
         assert not job.done
         assert job.wait(60).finished
     finally:

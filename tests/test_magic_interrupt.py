@@ -143,7 +143,9 @@ def test_describe_upload_interrupted_submits_nothing(service, capsys, tmp_path):
 def test_save_interrupted_says_where_the_images_are(service, capsys, tmp_path):
     shell, proxy, _sim = service
     store = magics_of(shell).current_runtime().store
-    store.mark_submitted(store.record_submitting("imagine", {}, prompt="a fox"), "t-running")
+    job_id = store.record_submitting("imagine", {}, prompt="a fox")
+    store.mark_submitted(job_id, "t-running")
+    store.mark_timed_out(job_id)  # (a running one is waited for: tests/test_magic_waiting.py)
     proxy.hold.add("/fetch")      # save asks the service whether the task finished meanwhile
     output, error = run(shell, f"%imagine save t-run {tmp_path / 'kept'}", capsys)
     line = one_line_interrupt(output, error)

@@ -59,17 +59,40 @@ def test_progress_line_says_the_percentage_once():
     assert progress_line([job], width=10) == "[####------]  48% Processing"
 
 
-def test_terminal_ipython_prints_the_summary_without_a_bare_out_prompt(tmp_path):
-    script = "\n".join(["%load_ext apiframe_magic", "%imagine -- " + FOX, "_.state",
-                        "%imagine history", ""])
+def terminal_ipython(tmp_path, lines: list[str], speed: str = "200"):
+    """Run `lines` in a terminal IPython (the embedded simulator at `speed`)."""
     root = str(Path(apiframe_magic.__file__).parents[1])
-    env = {**os.environ, "APIFRAME_SIM_SPEED": "200",
+    env = {**os.environ, "APIFRAME_SIM_SPEED": speed,
            "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner",
+    return subprocess.run([sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner",
                            "--colors=nocolor", "--HistoryManager.enabled=False"],
-                          input=script, capture_output=True, text=True, cwd=tmp_path, env=env,
-                          timeout=120)
+                          input="\n".join(["%load_ext apiframe_magic", *lines, ""]),
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+
+
+def bare_out_prompts(out: str) -> list[str]:
+    return [line for line in out.splitlines() if re.search(r"Out\[\d+\]:\s*$", line)]
+
+
+def test_terminal_ipython_prints_the_summary_without_a_bare_out_prompt(tmp_path):
+    done = terminal_ipython(tmp_path, ["%imagine -- " + FOX, "_.state", "%imagine history"])
     out = done.stdout
     assert "task " in out and "Out[3]: 'finished'" in out, out + done.stderr
-    assert not [line for line in out.splitlines() if re.search(r"Out\[\d+\]:\s*$", line)]
+    assert not bare_out_prompts(out)
     assert re.search(r"^(In \[\d+\]: )?created +task id +kind +state +sref +prompt$", out, re.M)
+
+
+def test_waiting_for_a_running_jobs_values_prints_no_bare_out_prompt(tmp_path):
+    """`{{job.attr}}`, show and save of running jobs wait in a terminal too, and end in their
+    output, never in an empty `Out[N]:`."""
+    done = terminal_ipython(tmp_path, [
+        "%imagine --no-wait -- " + FOX + " --sref random", "fox = _", "big = fox.upscale(1)",
+        "%imagine styles name {{fox.sref}} dusk", "%imagine show {{big.task_id}}",
+        "%imagine save {{fox.task_id}} kept", "len(fox.save('also'))", "%imagine wait all"],
+        speed="20")
+    out = done.stdout
+    assert re.search(r"^\S+: .+: " + re.escape(FOX) + " --sref random$", out, re.M), out
+    assert "--sref @dusk now means --sref " in out, out + done.stderr
+    assert re.search(r"^task \S+ · Finished", out, re.M) and "Out[8]: 5" in out
+    assert len(list((tmp_path / "kept").iterdir())) == 5
+    assert not bare_out_prompts(out) and "Traceback" not in out + done.stderr

@@ -5,6 +5,7 @@
 - `magic.py`: the `Imagine` magics class, its configuration, and the runtime it switches.
 - `commands.py`: what each form does (run a prompt, every subcommand).
 - `presenter.py`: showing jobs as live views, static twins or text; waiting with a progress line.
+- `waiting.py`: waiting for what a running job will have (`{{job.sref}}`, `show`, `save`).
 - `frontend.py`: which frontend runs the kernel; `keys.py`: where the API key comes from.
 
 Nothing below this folder imports it: the engine, the static forms and the widgets work without

@@ -18,19 +18,20 @@ from pathlib import Path
 from IPython.core.error import UsageError
 
 from .. import settings, submission, words
-from ..errors import ApiframeError, InvalidArgumentError
+from ..errors import ApiframeError, InvalidArgumentError, StoppedWaiting
 from ..prompt import PromptError
 from ..redaction import HiddenKey, printable
 from ..settings import is_http_url
 from ..static import render
 from ..static.matrix import matrix_of
 from ..styles import StyleNameError
-from . import frontend
+from . import frontend, waiting
 from . import presenter as notebook
 from .grammar import (check_version_label, directory, directory_path, expand_variables,
                       help_text, row_count)
 
 ALL = "all"
+RUNNING_STATES = frozenset({"queued", "submitting", "active"})   # history states not ended yet
 
 
 # ---------------------------------------------------------------------- %%imagine
@@ -41,7 +42,7 @@ def run_prompt(magics, args, text: str):
     if args.version:
         _check_version(args.version)
     if args.expand:
-        text = expand_variables(text, magics.shell.user_ns)
+        text = expand(magics, text)
     store = magics.current_runtime().store if "@" in text else None  # for --sref @name
     try:
         plan = submission.plan(
@@ -86,21 +87,24 @@ def _present(magics, jobs, *, group: bool, wait: bool, save_dir: Path | None = N
         save_dir = Path(magics.save_dir).absolute()
     if wait:
         finished = notebook.wait_for(jobs, twin, text_progress=text_mode)
-        if finished and text_mode:
+        if not finished:
+            print(StoppedWaiting(len(jobs)), file=sys.stderr)
+        elif text_mode:
             for job in jobs:
                 print(render.caption(job) if job.state != "finished" else
                       render.caption(job, _save(job, save_dir) if save_dir else ()))
-        elif finished and save_dir is not None:
+        elif save_dir is not None:
             for job in jobs:
                 if job.state == "finished":
                     _save(job, save_dir)
-    elif save_dir is not None:
-        for job in jobs:
-            job.on_images(lambda job, where=save_dir: _save(job, where, quiet=True))
-    elif text_mode:
-        for job in jobs:
-            print(printable(f"{job.task_id or '(queued)'}: {words.status_words(job)}: "
-                            f"{job.prompt}"))
+    else:
+        if save_dir is not None:
+            for job in jobs:
+                job.on_images(lambda job, where=save_dir: _save(job, where, quiet=True))
+        if text_mode:
+            for job in jobs:
+                print(printable(f"{job.task_id or '(queued)'}: {words.status_words(job)}: "
+                                f"{job.prompt}"))
     result = JobGroup(jobs, matrix) if group else jobs[0]
     if as_name:
         magics.shell.user_ns[as_name] = result
@@ -207,6 +211,11 @@ def _print_dry_run(plan) -> None:
           "nothing was sent")
 
 
+def expand(magics, text: str) -> str:
+    """`{{name}}` / `{{name.attr}}` from the notebook, waiting for a running job's values."""
+    return expand_variables(text, magics.shell.user_ns, waiting.reader(magics.presenter))
+
+
 # ---------------------------------------------------------------------- finding jobs
 
 
@@ -265,9 +274,11 @@ def do_wait(magics, sub, rest):
     if not jobs:
         print("Nothing to wait for.")
         return
-    if notebook.wait_for(jobs, None, text_progress=True):
-        for job in jobs:
-            print(render.caption(job).splitlines()[1] if job.task_id else render.caption(job))
+    if not notebook.wait_for(jobs, None, text_progress=True):
+        print(StoppedWaiting(len(jobs)), file=sys.stderr)
+        return
+    for job in jobs:
+        print(render.caption(job).splitlines()[1] if job.task_id else render.caption(job))
 
 
 def do_history(magics, sub, rest):
@@ -313,12 +324,20 @@ def _fit(text: str, width: int) -> str:
 
 
 def do_show(magics, sub, rest):
+    """A running job is waited for where a cell would wait for it; a live view shows it at once
+    (its progress is the view's)."""
     (ident,) = sub.words(rest, 1, 1)
+    job = _reopen(magics, find_record(magics, ident))
+    if not job.images_event.is_set() and _should_wait_default(magics):
+        waiting.wait_until_ended(magics.presenter, [job])
+    magics.presenter.present([job])
+
+
+def _reopen(magics, record):
     try:
-        job = magics.current_runtime().manager.reopen(find_record(magics, ident))
+        return magics.current_runtime().manager.reopen(record)
     except ApiframeError as error:
         raise UsageError(str(error)) from None
-    magics.presenter.present([job])
 
 
 def do_resume(magics, sub, rest):
@@ -362,6 +381,10 @@ def do_save(magics, sub, rest):
 
     words = sub.words(rest, 1, 2)
     directory = directory_path(words[1] if len(words) > 1 else magics.save_dir, sub.name)
+    record = find_record(magics, words[0])
+    if record.state in RUNNING_STATES:    # wait for its images, the directory checked first
+        _writable_dir(str(directory))
+        waiting.wait_until_ended(magics.presenter, [_reopen(magics, record)])
     try:
         with on_interrupt(f"saving {words[0]}", f"the images copied so far are in {directory}; "
                           "run the save again to finish it"):

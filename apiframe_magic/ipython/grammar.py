@@ -220,18 +220,22 @@ def help_text() -> str:
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 
 
-def expand_variables(text: str, namespace: dict) -> str:
-    """`{{name}}` and `{{name.attr}}` from the notebook's variables; anything else untouched."""
+def expand_variables(text: str, namespace: dict, read=None) -> str:
+    """`{{name}}` and `{{name.attr}}` from the notebook's variables; anything else untouched.
+
+    `read(obj, attribute, name)` reads each attribute (`name`: the path to `obj`, e.g. "fox");
+    default `getattr`. The magic's reader waits for the values a running job will have."""
 
     def value(match: re.Match) -> str:
         first, *attributes = match.group(1).split(".")
         if first not in namespace:
             raise UsageError(f"{{{{{match.group(1)}}}}}: there is no variable {first!r} in the "
                              "notebook")
-        found = namespace[first]
+        found, name = namespace[first], first
         for attribute in attributes:
             try:
-                found = getattr(found, attribute)
+                found = read(found, attribute, name) if read else getattr(found, attribute)
+                name = f"{name}.{attribute}"
             except AttributeError:
                 raise UsageError(f"{{{{{match.group(1)}}}}}: {type(found).__name__} has no "
                                  f"attribute {attribute!r}") from None

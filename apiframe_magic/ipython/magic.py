@@ -255,7 +255,7 @@ class Imagine(Magics):
         from . import commands
 
         handler = getattr(commands, sub.handler)
-        return handler(self, sub, grammar.expand_variables(rest, self.shell.user_ns))
+        return handler(self, sub, commands.expand(self, rest))
 
     def _run(self, line: str, prompt_text: str):
         args = grammar.parse_cell_options(line)

@@ -22,6 +22,7 @@ import sys
 import threading
 from typing import Callable
 
+from ..errors import StoppedWaiting
 from ..static import render
 from ..words import progress_line
 from . import frontend
@@ -258,6 +259,8 @@ class Presenter:
             formatter.for_type_by_name(module, name, self.display_object)
         self.shell.events.register("post_run_cell", self.forget_shown)
         self.shell.display_trap.hook = self.displayhook
+        if not self.shell.custom_exceptions:   # never replace a handler someone else set
+            self.shell.set_custom_exc((StoppedWaiting,), _stopped_waiting)
 
     def uninstall(self) -> None:
         formatter = self.shell.display_formatter.ipython_display_formatter
@@ -271,6 +274,14 @@ class Presenter:
             pass
         if self.shell.display_trap.hook == self.displayhook:
             self.shell.display_trap.hook = self.shell.displayhook
+        if self.shell.custom_exceptions == (StoppedWaiting,):
+            self.shell.set_custom_exc((), None)
+
+
+def _stopped_waiting(shell, etype, value, tb, tb_offset=None):
+    """Ctrl-C stopped a job's value being waited for from Python (`job.save()`, `job.prompts`,
+    `job.wait()`): its one line, as a UsageError is shown; no traceback, in any `%xmode`."""
+    print(value, file=sys.stderr)
 
 
 _RESULT_TYPES = (("apiframe_magic.jobs", "Job"), ("apiframe_magic.groups", "JobGroup"))
@@ -282,8 +293,9 @@ _RESULT_TYPES = (("apiframe_magic.jobs", "Job"), ("apiframe_magic.groups", "JobG
 def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bool:
     """Block until every job has ended and its images are on disk; False if interrupted.
 
-    Ctrl-C (a kernel interrupt) stops the waiting, never the jobs. The twin gets its final state
-    from this thread before the cell ends, so headless runs keep the final image.
+    Ctrl-C (a kernel interrupt) stops the waiting, never the jobs; the caller says so in one line
+    (`errors.StoppedWaiting`). The twin gets its final state from this thread before the cell
+    ends, so headless runs keep the final image.
     """
     stream = stream or sys.stdout
     last = None
@@ -302,8 +314,6 @@ def wait_for(jobs, twin: Twin | None, *, text_progress: bool, stream=None) -> bo
     except KeyboardInterrupt:
         if text_progress:
             stream.write("\n")
-        print("Stopped waiting; the jobs go on in the background (`%imagine jobs`, "
-              "`%imagine wait`).", file=sys.stderr)
         return False
     finally:
         if twin is not None:
