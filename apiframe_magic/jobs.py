@@ -624,7 +624,7 @@ class JobManager:
                         job.kind, job.payload,
                         parent_job_id=job.parent.job_id if job.parent else None,
                         prompt=job.prompt, params=job.params)
-                elif not self.store.claim_queued(job.job_id):
+                elif not self.store.claim_queued(job.job_id, payload=job.payload, prompt=job.prompt):
                     self._end(job, CANCELLED, error=JobCancelledError(
                         f"{job!r} was no longer queued in the history: another process sent "
                         "or cancelled it (see the history); not sent from here"))
