@@ -36,10 +36,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import notices, presenting
-from . import prompt as prompts
+from .prompt import (DEFAULT_MAX_JOBS, Prompt, PromptError, PromptProblem, count_permutations,
+                     parse_prompt, reduce_ratio, validate)
 from .errors import (
     ApiframeError,
     AuthenticationError,
@@ -440,7 +441,7 @@ class JobManager:
         if validate:
             if isinstance(prompt, str) and ("{" in prompt or "}" in prompt):
                 _refuse_permutations(prompt)
-            parsed = prompts.parse_prompt(prompt, version=version)
+            parsed = parse_prompt(prompt, version=version)
             aspect_ratio = _agreed_aspect(parsed, aspect_ratio)
             prompt, warnings = str(parsed), parsed.warnings
         job = self.submit("imagine", {"prompt": prompt, "aspect_ratio": aspect_ratio, **payload},
@@ -448,16 +449,21 @@ class JobManager:
         job.warnings = warnings
         return job
 
-    def imagine_all(self, text: str, *, aspect_ratio: str | None = None,
-                    version: str | None = None, max_jobs: int = prompts.DEFAULT_MAX_JOBS,
-                    **payload) -> list[Job]:
+    def imagine_all(self, text: str | None = None, *, prompts: Sequence[Prompt] | None = None,
+                    aspect_ratio: str | None = None, version: str | None = None,
+                    max_jobs: int = DEFAULT_MAX_JOBS, **payload) -> list[Job]:
         """Expand `{a, b}` permutations, validate every job, then queue one imagine per job.
 
         Everything is checked before anything is recorded (PromptError otherwise); then every
         job is recorded `queued` at once and the poller sends them as slots allow. Submit errors
-        land in each `job.error`, never half-way through the list.
+        land in each `job.error`, never half-way through the list. `prompts=` takes jobs already
+        validated (`prompt.validate`, `submission.plan(...).prompts`) instead of `text`, so a
+        caller that showed the count first does not validate twice.
         """
-        parsed = prompts.validate(text, version=version, max_jobs=max_jobs)
+        if (text is None) == (prompts is None):
+            raise TypeError("imagine_all takes the prompt text or prompts=, one of them")
+        parsed = list(prompts) if prompts is not None else validate(
+            text, version=version, max_jobs=max_jobs)
         ratios = [_agreed_aspect(p, aspect_ratio) for p in parsed]
         jobs = [self._new_job("imagine", {"prompt": str(p), "aspect_ratio": ratio, **payload},
                               prompt=str(p))
@@ -1139,7 +1145,7 @@ def _suggested(parent: Job, number: int) -> tuple[str, str | None]:
     if not 1 <= number <= len(suggestions):
         raise ValueError(f"{parent!r} suggests {len(suggestions)} prompt(s), not a number "
                          f"{number}")
-    parsed = prompts.parse_prompt(suggestions[number - 1])
+    parsed = parse_prompt(suggestions[number - 1])
     return str(parsed), parsed.aspect_ratio
 
 
@@ -1155,22 +1161,22 @@ def _is_older(task: Task, job: Job) -> bool:
 def _refuse_permutations(text: str) -> None:
     """`imagine` sends one prompt: `{a, b}` would reach Midjourney literally, so point to the call
     that expands it (bad braces get the parser's own message)."""
-    count = prompts.count_permutations(text)
+    count = count_permutations(text)
     position = text.find("{")
-    raise prompts.PromptError([prompts.PromptProblem(
+    raise PromptError([PromptProblem(
         f"{{…}} permutations make {count} job{'s' if count != 1 else ''}, not one prompt", "{",
         position if position >= 0 else None,
         "manager.imagine_all(text) submits one job per permutation (validate=False sends the "
         "braces as written)")])
 
 
-def _agreed_aspect(parsed: "prompts.Prompt", aspect_ratio: str | None) -> str | None:
+def _agreed_aspect(parsed: Prompt, aspect_ratio: str | None) -> str | None:
     """The request's aspect_ratio: the prompt's `--ar` unless the caller gave one; both must agree."""
     in_prompt = parsed.aspect_ratio
     if aspect_ratio is None or in_prompt is None:
         return aspect_ratio or in_prompt
     if _reduced(aspect_ratio) != in_prompt:
-        raise prompts.PromptError([prompts.PromptProblem(
+        raise PromptError([PromptProblem(
             f"the prompt says --ar {in_prompt} but aspect_ratio={aspect_ratio!r}", "--ar",
             None, "keep one of them (aspect_ratio defaults to the prompt's --ar)")])
     return aspect_ratio
@@ -1182,4 +1188,4 @@ def _reduced(ratio: str) -> str | None:
         width, height = (int(part) for part in str(ratio).strip().split(":"))
     except ValueError:
         return None
-    return prompts.reduce_ratio(width, height) if width > 0 and height > 0 else None
+    return reduce_ratio(width, height) if width > 0 and height > 0 else None
