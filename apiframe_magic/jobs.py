@@ -34,8 +34,6 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import notices, presenting
@@ -48,9 +46,15 @@ from .errors import (
     JobTimeoutError,
     TaskFailedError,
 )
-from .images import ImageDownloadError
+from .downloads import ImageDownloads
+from .followups import SUGGESTING, FollowUps, suggestions
 from .models import Task, image_names
-from .poller import MAX_RATE_LIMIT_PAUSE, Poller
+from .poller import Poller, PollingPolicy
+from .recovery import Recovery
+from .states import (  # noqa: F401 - the states are public here too: jobs.WAITING, jobs.ENDED...
+    ACTIVE, CANCELLED, ENDED, FAILED, FINISHED, PAUSED, QUEUED, REJECTED, SUBMITTING, TIMED_OUT,
+    UNCERTAIN, UNSENT, WAITING,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,65 +67,9 @@ CLIENT_METHODS = {
     "imagine-video": "imagine_video", "imagine-video-extend": "imagine_video_extend",
 }
 
-# Local job states. "queued" waits for a free slot (recorded, not sent); "waiting" is a follow-up
-# waiting for its parent to finish (recorded queued, not sent); the ENDED ones end the job locally.
-# "paused": polling stopped because the key was rejected; the task goes on at the service and
-# stays resumable in the history (so does a paused unsent job).
-QUEUED, WAITING, SUBMITTING, ACTIVE = "queued", "waiting", "submitting", "active"
-FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN, PAUSED = (
-    "finished", "failed", "timed_out", "cancelled", "rejected", "uncertain", "paused")
-ENDED = frozenset({FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN, PAUSED})
-UNSENT = frozenset({QUEUED, WAITING})
-
-# A parent that ended this way may still have its task at the service: a follow-up goes out and
-# the service judges. A parent that failed, was refused or is in doubt has nothing to follow.
-_PARENT_MAY_HAVE_RESULT = frozenset({FINISHED, TIMED_OUT, CANCELLED, PAUSED})
-
 # How far along a service status is, to ignore progress that arrives out of order.
 _STATUS_RANK = {"staged": 0, "pending": 0, "retry": 0, "retrying": 0, "starting": 1,
                 "processing": 2, "finished": 3, "failed": 3}
-
-# Jobs whose result is text: how many prompts they suggest to imagine from.
-_SUGGESTING = {"describe": 4, "shorten": 3}
-
-
-@dataclass
-class PollingPolicy:
-    """How often to ask. Times are seconds of wall clock.
-
-    The first look comes soon after submission (catching early failures), then the interval grows
-    while nothing changes and shrinks as a job's progress says it is close to the end. It never
-    goes below `floor`, and a Retry-After from the service wins up to `max_pause`.
-
-    `max_in_flight` bounds the tasks sent and not yet ended. The service queues extra tasks itself
-    (`staged`), so holding them back here only delays the last result: 40 (the CLI's permutation
-    limit) lets a whole permutation run go out at once and still caps a runaway loop.
-    `notice_after` failed polls (each already retried by the client) set `job.notice`;
-    `slow_read_notice` seconds without an answer set it while the read is still retrying.
-    """
-
-    first_poll: float = 2.0
-    floor: float = 1.0
-    ceiling: float = 10.0
-    growth: float = 1.5
-    deadline: float = 15 * 60.0
-    max_in_flight: int = 40
-    not_found_limit: int = 3
-    error_backoff: float = 2.0
-    notice_after: int = 1
-    slow_read_notice: float = 10.0
-    max_pause: float = MAX_RATE_LIMIT_PAUSE
-
-    def scaled(self, factor: float) -> "PollingPolicy":
-        """The same policy with every service time divided by `factor` (for a fast simulator);
-        `slow_read_notice` and `max_pause` are about a person waiting and the service's own rate
-        limit, so they stay in real seconds."""
-        return PollingPolicy(self.first_poll / factor, self.floor / factor,
-                             self.ceiling / factor, self.growth, self.deadline / factor,
-                             self.max_in_flight, self.not_found_limit,
-                             self.error_backoff / factor, self.notice_after,
-                             self.slow_read_notice, self.max_pause)
-
 
 class Job:
     """One task: what was asked, what the service says now, and how it ended.
@@ -306,26 +254,26 @@ class Job:
     def prompts(self) -> list[str]:
         """The prompts a describe (four) or shorten (three) job suggests, without their 1️⃣
         bullets; waits for a running one to end. Empty for other jobs and when it has none."""
-        if self.kind not in _SUGGESTING:
+        if self.kind not in SUGGESTING:
             return []
         self._wait_for_value(images=False)
-        return _suggestions(self)
+        return suggestions(self)
 
     def imagine(self, index: int) -> "Job":
         """Imagine suggestion `index` (1-based) of `prompts`, as it is (validated first).
 
         Asked of a describe or shorten that is still running, the imagine job is returned at once
         and sent when the suggestions are known."""
-        if self.kind not in _SUGGESTING:
+        if self.kind not in SUGGESTING:
             raise ApiframeError(f"{self!r} has no suggested prompts: only a describe or "
                                 "shorten job has them")
         if self.done:
-            suggestions = _suggestions(self)
-            if not suggestions:
+            offered = suggestions(self)
+            if not offered:
                 raise ApiframeError(f"{self!r} has no suggested prompts: it ended {self.state}")
-            count = len(suggestions)
+            count = len(offered)
         else:
-            count = _SUGGESTING[self.kind]
+            count = SUGGESTING[self.kind]
         if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= count:
             raise ValueError(f"choose a prompt from 1 to {count}, not {index!r}")
         return self.manager.follow_up(self, "imagine", {}, suggestion=index)
@@ -365,12 +313,6 @@ class Job:
         return self.manager.images.save(self.task_id, self.image_paths, directory)
 
 
-def _suggestions(job: Job) -> list[str]:
-    from .describe import suggested_prompts  # Pillow: only when suggestions are read
-
-    return suggested_prompts(job.result.content if job.result is not None else None)
-
-
 class JobManager:
     """Submits jobs, records them on disk, applies what the service says, and ends them.
 
@@ -392,13 +334,15 @@ class JobManager:
         self.jobs: list[Job] = []
         self.errors: list[str] = []          # what went wrong in the background, newest last
         self._by_task: dict[str, Job] = {}
-        self._queue: list[Job] = []
-        self._waiting: list[Job] = []        # follow-ups waiting for their parent
+        self._queue: list[Job] = []          # recorded, not sent: waiting for a free slot
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
-        self._downloads: ThreadPoolExecutor | None = None
         self._auth_error: AuthenticationError | None = None  # set by a 401: polling paused
         self.poller = Poller(self)
+        self.follow_ups = FollowUps(self)
+        self.recovery = Recovery(self)
+        self.downloads = ImageDownloads(self.images, store, landed=self._images_landed,
+                                        remember=self._remember)
 
     # ---------------------------------------------------------------- submitting
 
@@ -479,75 +423,8 @@ class JobManager:
                   suggestion: int | None = None) -> Job:
         """A job made from `parent` (upscale, vary, reroll, pan, zoom...; `suggestion` n: imagine
         the describe's n-th prompt). Sent now when the parent has a result; else returned at once
-        as `waiting`, recorded queued, and sent when the parent finishes."""
-        params = {"suggestion": suggestion} if suggestion is not None else parent.params
-        prompt = None if suggestion is not None else parent.prompt
-        with self._lock:
-            ready = parent.state in _PARENT_MAY_HAVE_RESULT and parent.task_id
-            if parent.done and not ready:
-                raise ApiframeError(f"{parent!r} has nothing to follow up: "
-                                    f"{_parent_failure(parent)}")
-            if not ready:
-                job = self._new_job(kind, dict(payload), parent=parent, prompt=prompt,
-                                    params=params)
-                self._record_unsent([job])
-                job.state = WAITING
-                self.jobs.append(job)
-                self._waiting.append(job)
-                return job
-        if suggestion is not None:
-            prompt, aspect_ratio = _suggested(parent, suggestion)
-            return self.imagine(prompt, aspect_ratio=aspect_ratio)
-        return self.submit(kind, {"parent_task_id": parent.task_id, **payload}, parent=parent,
-                           prompt=prompt, params=params)
-
-    def _release(self, job: Job) -> None:
-        """The parent of a waiting follow-up has ended: queue the follow-up to be sent, or end it
-        with the parent's failure in words (paused with it after a rejected key)."""
-        parent = job.parent
-        with self._lock:
-            if job.state != WAITING:
-                return
-            self._waiting.remove(job)
-            failure = _parent_failure(parent) if parent is not None else (
-                "its parent is not in the history")
-            if parent is not None and parent.state == FINISHED:
-                try:
-                    job.payload = self._sendable(job)
-                except ValueError as error:
-                    failure = str(error)
-                else:
-                    job.state = QUEUED
-                    self._queue.append(job)
-                    self.poller.wake()
-                    return
-        if parent is not None and parent.state == PAUSED:
-            job.notice = notices.NOT_SENT_PAUSED
-            self._end(job, PAUSED, error=parent.error)
-            return
-        reason = getattr(getattr(parent, "error", None), "reason", None)
-        self._fail(job, TaskFailedError(f"not sent: {failure}", reason=reason or failure))
-
-    def _sendable(self, job: Job) -> dict:
-        """The request body of a follow-up, from its finished parent (ValueError if none)."""
-        suggestion = job.params.get("suggestion") if job.kind == "imagine" else None
-        if suggestion is None:
-            return {**job.payload, "parent_task_id": job.parent.task_id}
-        prompt, aspect_ratio = _suggested(job.parent, suggestion)
-        job.prompt = prompt
-        return {k: v for k, v in {**job.payload, "prompt": prompt,
-                                  "aspect_ratio": aspect_ratio}.items() if v is not None}
-
-    def _wait_or_queue(self, job: Job, *, has_parent: bool) -> None:
-        """An unsent job taken up again (caller locks): a follow-up whose request still needs
-        its parent waits for it (or ends when it cannot have one); any other is queued."""
-        needs_parent = has_parent and "parent_task_id" not in job.payload and (
-            job.kind != "imagine" or "prompt" not in job.payload)
-        job.state = WAITING if needs_parent else QUEUED
-        (self._waiting if needs_parent else self._queue).append(job)
-        if needs_parent and (job.parent is None or job.parent.done):
-            self._release(job)
-        self.poller.wake()
+        as `waiting`, recorded queued, and sent when the parent finishes (`followups`)."""
+        return self.follow_ups.ask(parent, kind, payload, suggestion=suggestion)
 
     def _new_job(self, kind: str, payload: Mapping[str, Any], **options) -> Job:
         if kind not in CLIENT_METHODS:
@@ -571,10 +448,15 @@ class JobManager:
         """Record `jobs` as queued (caller holds the lock) and hand them to the poller. A history
         failure raises before any of them is queued or sent."""
         self._record_unsent(jobs)
-        for job in jobs:
-            job.state = QUEUED
         self.jobs.extend(jobs)
-        self._queue.extend(jobs)
+        for job in jobs:
+            self._queue_for_sending(job)
+
+    def _queue_for_sending(self, job: Job) -> None:
+        """Hand a recorded, unsent job to the poller, to go out when a slot is free (caller
+        locks)."""
+        job.state = QUEUED
+        self._queue.append(job)
         self.poller.wake()
 
     def _in_flight(self) -> int:
@@ -756,9 +638,9 @@ class JobManager:
             if job.done:
                 return
             unsent = job.state in UNSENT
-            for line in (self._queue, self._waiting):
-                if job in line:
-                    line.remove(job)
+            if job in self._queue:
+                self._queue.remove(job)
+            self.follow_ups.drop(job)
         if self.store is not None and job.job_id and (job.task_id or unsent):
             self.store.mark_cancelled(job.job_id)
         self._end(job, CANCELLED, error=JobCancelledError(
@@ -766,181 +648,59 @@ class JobManager:
             f"{job!r} was cancelled locally; the service may still finish it "
             "(job.resume() tracks it again)"))
 
+    # ---------------------------------------------------------------- from the history
+
     def reattach(self, job: Job) -> Job:
         """Poll a timed-out, cancelled or paused job again (a paused unsent job is queued, or
         waits for its parent again)."""
-        if job.state == PAUSED and not job.task_id:
-            with self._lock:
-                self._auth_error = None
-                self._restart(job)
-                self._wait_or_queue(job, has_parent=job.parent is not None)
-            return job
-        if job.state not in (TIMED_OUT, CANCELLED, PAUSED) or not job.task_id:
-            return job
-        if self.store is not None and job.job_id:
-            self.store.mark_resumed(job.job_id)
-        with self._lock:
-            self._auth_error = None
-            self._restart(job)
-            job.state = ACTIVE
-            self._by_task[job.task_id] = job
-            self.poller.track(job)
-        return job
-
-    @staticmethod
-    def _restart(job: Job) -> None:
-        job.error = job.notice = None
-        job.finished_at = None
-        job.ended_event.clear()
-        job.images_event.clear()
+        return self.recovery.reattach(job)
 
     def resume(self, *, include_cancelled: bool = False, send_queued: bool = False) -> list[Job]:
         """Re-attach every unfinished task from the history store (after a restart, or after a
         rejected key was fixed) and end a rate-limit pause; with `send_queued=True` also send
         the jobs that were queued and never sent (by a process that has ended, or by this one).
         Returns the jobs taken up."""
-        self.poller.end_pause()
-        if self.store is None:
-            return []
-        states = {"active", "timed_out"} | ({"cancelled"} if include_cancelled else set())
-        records = [r for r in self.store.resumable() if r.state in states]
-        resumed = []
-        with self._lock:
-            self._auth_error = None
-            for record in records:
-                known = self._by_task.get(record.task_id)
-                if known is not None:
-                    if known.state in (PAUSED, TIMED_OUT) or (
-                            include_cancelled and known.state == CANCELLED):
-                        resumed.append(self.reattach(known))
-                    continue
-                resumed.append(self._take_up(record))
-            if send_queued:
-                resumed.extend(self._take_up_queued())
-        return resumed
-
-    def _take_up(self, record) -> Job:
-        """Poll a resumable record this process does not track (caller locks)."""
-        if record.state != "active":
-            self.store.mark_resumed(record.job_id)
-        job = self._job_from_record(record)
-        job.task_id, job.state = record.task_id, ACTIVE
-        job.status, job.percentage = record.status, record.percentage
-        job._task_recorded = True
-        self.jobs.append(job)
-        self._by_task[job.task_id] = job
-        self.poller.track(job, first=0.0)
-        return job
-
-    def _take_up_queued(self) -> list[Job]:
-        """Queue again the history's unsent jobs no other live process holds (caller locks); a
-        follow-up waits for its parent, taken up too when it is still running."""
-        from .store import held_by_another_process
-
-        taken = []
-        mine = {j.job_id: j for j in self.jobs if j.job_id}
-        for record in self.store.queued():
-            job = mine.get(record.job_id)
-            if job is not None:
-                if job.state == PAUSED:
-                    taken.append(self.reattach(job))
-                continue
-            if held_by_another_process(record):
-                continue
-            job = self._job_from_record(record)
-            if record.parent_job_id:
-                job.parent = self._parent_of(record, mine)
-            self.jobs.append(job)
-            self._wait_or_queue(job, has_parent=bool(record.parent_job_id))
-            taken.append(job)
-        return taken
-
-    def _parent_of(self, record, mine: dict) -> Job | None:
-        """The Job of a queued record's parent: tracked, or reopened from the history."""
-        parent = mine.get(record.parent_job_id)
-        if parent is None:
-            parent_record = self.store.get(record.parent_job_id)
-            if parent_record is not None:
-                try:
-                    parent = self.reopen(parent_record)
-                except ApiframeError:
-                    parent = None
-        return parent
+        return self.recovery.resume(include_cancelled=include_cancelled, send_queued=send_queued)
 
     def reopen(self, record) -> Job:
         """The Job of a history record: the one this process tracks; a task still active at the
         service, polled again; an ended one rebuilt from disk (its result and its images, taken
         from the cache or downloaded again). ApiframeError for a job not sent yet."""
-        with self._lock:
-            known = next((j for j in self.jobs if j.job_id == record.job_id), None)
-            if known is not None:
-                return known
-            if record.state == "active" and record.task_id:
-                return self._take_up(record)
-        if record.state in ("queued", "submitting"):
-            raise ApiframeError(
-                f"{record.task_id or record.job_id} is {record.state} and has no result yet: "
-                + ("`%imagine resume --send-queued` sends it" if record.state == "queued" else
-                   "another process is sending it"))
-        job = self._job_from_record(record)
-        job.task_id, job.state = record.task_id, record.state
-        job.status, job.percentage = record.status, record.percentage
-        job.finished_at = record.finished_at or record.updated_at
-        job._task_recorded = True
-        if record.result:
-            job.result = Task.from_dict({"task_id": record.task_id, **record.result})
-        if record.state != FINISHED:
-            job.error = TaskFailedError(record.error or f"ended {record.state}",
-                                        task_id=record.task_id, reason=record.error)
-        elif job.result is not None:
-            job.image_paths = self._images_on_disk(record, job.result)
-        job.ended_event.set()
-        job.images_event.set()
-        with self._lock:
-            self.jobs.append(job)
-            if job.task_id:
-                self._by_task.setdefault(job.task_id, job)
-        return job
+        return self.recovery.reopen(record)
 
     def image_files(self, record, result: Task | None = None) -> dict:
         """The files of a finished record's images by name ('grid', '1'..'4', 'image'): from the
         cache when it still has them, else downloaded (and recorded) again. Raises
         images.ImageDownloadError naming the image that cannot be had."""
-        result = result or Task.from_dict({"task_id": record.task_id, **(record.result or {})})
-        recorded = {str(name): path for name, path in self.store.images(record.job_id).items()}
-        files = {}
-        for name, url in image_names(result):
-            path = recorded.get(name)
-            if path is None or not path.is_file():
-                try:
-                    path = self.images.get(url)
-                except ImageDownloadError as exc:
-                    raise ImageDownloadError(f"image {name} is not in the cache and could not "
-                                             f"be downloaded again: {exc}") from None
-                self.store.record_image(record.job_id, name, url, str(path))
-            files[name] = path
-        return files
+        return self.downloads.files(record, result)
 
-    def _images_on_disk(self, record, result: Task) -> dict:
-        if self.store is None or self.images is None:
-            return {}
-        try:
-            return self.image_files(record, result)
-        except ApiframeError as exc:
-            self._remember(f"the images of {record.task_id} could not be had again: {exc}")
-            return {}
-
-    def _job_from_record(self, record) -> Job:
+    def _job_from_record(self, record, *, sent: bool = False) -> Job:
+        """A Job for a history record; `sent`: with its task id, last status and percentage, and
+        known to be in the history (a task the service has)."""
         job = Job(self, record.kind, dict(record.payload or {}), prompt=record.prompt,
                   params=dict(record.params or {}))
         job.job_id, job.created_at = record.job_id, record.created_at
+        if sent:
+            job.task_id = record.task_id
+            job.status, job.percentage = record.status, record.percentage
+            job._task_recorded = True
         return job
+
+    def _keep(self, job: Job) -> None:
+        """Count a job taken up from the history among this manager's (caller locks)."""
+        self.jobs.append(job)
+        if job.task_id:
+            self._by_task.setdefault(job.task_id, job)
+
+    def _track(self, job: Job, first: float | None = None) -> None:
+        """Poll a sent job (again): its task id is its own here (caller locks)."""
+        self._by_task[job.task_id] = job
+        self.poller.track(job, first=first)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the poller thread; active jobs stay recorded and can be resumed."""
         self.poller.stop(wait)
-        if self._downloads is not None:
-            self._downloads.shutdown(wait=wait, cancel_futures=True)
+        self.downloads.shutdown(wait)
 
     def __enter__(self):
         return self
@@ -998,7 +758,7 @@ class JobManager:
             if self.store is not None and job.job_id:
                 self.store.mark_finished(job.job_id, task.raw)
             self._end(job, FINISHED, result=task)
-            self._download(job)
+            self.downloads.start(job)
         elif task.failed:
             reason = task.error or "no reason given"
             if self.store is not None and job.job_id:
@@ -1043,7 +803,7 @@ class JobManager:
                 job.result = result
             job.finished_at = job.updated_at = time.time()
             self.poller.forget(job)
-            children = [child for child in self._waiting if child.parent is job]
+            children = self.follow_ups.of(job)
             self._wake.notify_all()
         # Callbacks first, then wake the waiters: a cell that waited sees every output updated.
         self._run_callbacks(job, job._callbacks["progress"])
@@ -1052,7 +812,7 @@ class JobManager:
             job.images_event.set()
         job.ended_event.set()
         for child in children:
-            self._release(child)
+            self.follow_ups.release(child)
 
     def _run_callbacks(self, job: Job, callbacks: Iterable[Callable]) -> None:
         """A failing callback is logged and remembered, never allowed to stop the poller."""
@@ -1101,52 +861,10 @@ class JobManager:
                 "job.resume() or `apiframe-magic resume --send-queued` sends it.",
                 status_code=401))
 
-    # ---------------------------------------------------------------- images
-
-    def _download(self, job: Job) -> None:
-        if self.images is None or job.result is None or not job.result.all_image_urls:
-            self._run_callbacks(job, job._callbacks["images"])
-            job.images_event.set()
-            return
-        with self._lock:
-            if self._downloads is None:
-                self._downloads = ThreadPoolExecutor(max_workers=2,
-                                                     thread_name_prefix="apiframe-images")
-        self._downloads.submit(self._download_now, job)
-
-    def _download_now(self, job: Job) -> None:
-        result = job.result
-        names = image_names(result)
-        try:
-            paths = self.images.get_many([url for _, url in names])
-            self.images.pin(job, paths)  # kept in the bounded cache while the job is around
-            job.image_paths = {name: path for (name, _), path in zip(names, paths)}
-            if self.store is not None and job.job_id:
-                for (name, url), path in zip(names, paths):
-                    self.store.record_image(job.job_id, name, url, str(path))
-        except Exception as exc:  # noqa: BLE001
-            self._remember(f"downloading the images of {job!r} failed: {exc}")
-        finally:
-            self._run_callbacks(job, job._callbacks["images"])
-            job.images_event.set()
-
-
-def _parent_failure(parent: Job) -> str:
-    """Why a parent has no result, in words."""
-    what = f"{parent.kind} {parent.task_id or parent.job_id or ''}".strip()
-    reason = getattr(parent.error, "reason", None) or (str(parent.error) if parent.error else "")
-    return f"its parent {what} ended {parent.state}" + (f": {reason}" if reason else "")
-
-
-def _suggested(parent: Job, number: int) -> tuple[str, str | None]:
-    """(prompt, aspect ratio) of suggestion `number` of a finished describe/shorten, validated
-    (ValueError, a PromptError included, when it cannot be imagined)."""
-    suggestions = _suggestions(parent)
-    if not 1 <= number <= len(suggestions):
-        raise ValueError(f"{parent!r} suggests {len(suggestions)} prompt(s), not a number "
-                         f"{number}")
-    parsed = parse_prompt(suggestions[number - 1])
-    return str(parsed), parsed.aspect_ratio
+    def _images_landed(self, job: Job) -> None:
+        """A job's images are on disk (or will not be): its image callbacks, then its event."""
+        self._run_callbacks(job, job._callbacks["images"])
+        job.images_event.set()
 
 
 def _is_older(task: Task, job: Job) -> bool:
