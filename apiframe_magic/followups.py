@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from .describe import suggested_prompts
 from .errors import ApiframeError, TaskFailedError
 from .prompt import parse_prompt
-from .states import FINISHED, PARENT_MAY_HAVE_RESULT, PAUSED, QUEUED, WAITING
+from .states import FINISHED, PARENT_MAY_HAVE_RESULT, PAUSED, WAITING
 from . import notices
 
 # Jobs whose result is text: how many prompts they suggest to imagine from.

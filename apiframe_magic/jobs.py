@@ -48,24 +48,16 @@ from .errors import (
 )
 from .downloads import ImageDownloads
 from .followups import SUGGESTING, FollowUps, suggestions
-from .models import Task, image_names
+from .models import Task
 from .poller import Poller, PollingPolicy
 from .recovery import Recovery
+from .sending import CLIENT_METHODS, Sender
 from .states import (  # noqa: F401 - the states are public here too: jobs.WAITING, jobs.ENDED...
     ACTIVE, CANCELLED, ENDED, FAILED, FINISHED, PAUSED, QUEUED, REJECTED, SUBMITTING, TIMED_OUT,
     UNCERTAIN, UNSENT, WAITING,
 )
 
 log = logging.getLogger(__name__)
-
-# Endpoint kind -> client method. The payload keys are the wire names, which the methods share.
-CLIENT_METHODS = {
-    "imagine": "imagine", "reroll": "reroll", "variations": "variations", "blend": "blend",
-    "inpaint": "inpaint", "outpaint": "outpaint", "pan": "pan", "upscale-1x": "upscale_1x",
-    "upscale-alt": "upscale_alt", "upscale-highres": "upscale_highres", "faceswap": "faceswap",
-    "describe": "describe", "shorten": "shorten", "seed": "seed",
-    "imagine-video": "imagine_video", "imagine-video-extend": "imagine_video_extend",
-}
 
 # How far along a service status is, to ignore progress that arrives out of order.
 _STATUS_RANK = {"staged": 0, "pending": 0, "retry": 0, "retrying": 0, "starting": 1,
@@ -108,7 +100,6 @@ class Job:
         self.images_event = threading.Event()
         self._callbacks: dict[str, list[Callable]] = {
             "progress": [], "finished": [], "failed": [], "images": []}
-        self._task_recorded = False   # the history holds task_id (retried while it does not)
 
     def __repr__(self) -> str:
         pct = f" {self.percentage}%" if self.percentage is not None and not self.done else ""
@@ -339,6 +330,7 @@ class JobManager:
         self._wake = threading.Condition(self._lock)
         self._auth_error: AuthenticationError | None = None  # set by a 401: polling paused
         self.poller = Poller(self)
+        self.sending = Sender(self)
         self.follow_ups = FollowUps(self)
         self.recovery = Recovery(self)
         self.downloads = ImageDownloads(self.images, store, landed=self._images_landed,
@@ -368,7 +360,7 @@ class JobManager:
             else:
                 self._enqueue([job])
         if send_now:
-            self._send(job, raise_errors=True)
+            self.sending.send(job, raise_errors=True)
         return job
 
     def imagine(self, prompt: str, *, aspect_ratio: str | None = None, validate: bool = True,
@@ -497,128 +489,6 @@ class JobManager:
             return [j for j in self.jobs if j.state in UNSENT
                     or (j.state == PAUSED and not j.task_id)]
 
-    def _send(self, job: Job, *, raise_errors: bool) -> None:
-        """Record, POST, record again, for a job already claimed (state SUBMITTING).
-
-        Each job is claimed once under the lock, and a queued row once in the history, so no job
-        is ever sent twice, not even by two processes.
-        """
-        method = getattr(self.client, CLIENT_METHODS[job.kind])
-        task_id = None
-        try:
-            if self.store is not None:  # on disk before anything is sent
-                if job.job_id is None:
-                    job.job_id = self.store.record_submitting(
-                        job.kind, job.payload,
-                        parent_job_id=job.parent.job_id if job.parent else None,
-                        prompt=job.prompt, params=job.params)
-                elif not self.store.claim_queued(job.job_id, payload=job.payload, prompt=job.prompt):
-                    self._end(job, CANCELLED, error=JobCancelledError(
-                        f"{job!r} was no longer queued in the history: another process sent "
-                        "or cancelled it (see the history); not sent from here"))
-                    return
-            task_id = method(**job.payload)
-            self._sent(job, task_id)
-        except KeyboardInterrupt:
-            if task_id is None:
-                self._interrupted(job)
-            else:  # answered: the job is tracked, and its record is written again on its updates
-                self._sent(job, task_id, record=False)
-            raise
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
-            if task_id is not None:  # the task exists: never drop its id
-                self._sent(job, task_id, record=False, trouble=exc)
-                return
-            error = exc if isinstance(exc, ApiframeError) else ApiframeError(
-                f"submitting {job.kind} failed: {exc}")
-            uncertain = getattr(error, "maybe_created", False)
-            if self.store is not None and job.job_id:  # a busy history must not keep it sending
-                self._quietly(self.store.mark_uncertain if uncertain else self.store.mark_rejected,
-                              job.job_id, str(error))
-            self._end(job, UNCERTAIN if uncertain else REJECTED, error=error)
-            if raise_errors:
-                raise error from None
-
-    def _sent(self, job: Job, task_id: str, *, record: bool = True,
-              trouble: BaseException | None = None) -> None:
-        """The service created `task_id` for `job`: keep the id on the job first, then record it.
-
-        A history write that fails leaves the job polled, the trouble on its notice (the write is
-        tried again with each update). A task id that another job already holds (tracked here, or
-        in the history) ends this one `uncertain`, the id in its error and its history record."""
-        with self._lock:
-            if job.task_id is None:
-                self._auth_error = None  # the key works (again): queued jobs may go out
-                job.task_id = task_id
-                job.state = ACTIVE
-                job.status = "pending"
-                job.updated_at = time.time()
-                tracked = self._by_task.setdefault(task_id, job)
-                if tracked is job:
-                    self.poller.track(job)
-            else:  # a second call, after an interruption in the first
-                tracked = self._by_task.get(task_id, job)
-        if tracked is not job:
-            self._duplicate(job, repr(tracked))
-            return
-        if record and trouble is None:
-            try:
-                self._record_task(job)
-                return
-            except Exception as exc:  # noqa: BLE001 - the id must survive any history trouble
-                trouble = exc
-        other = self._recorded_elsewhere(job)
-        if other is not None:
-            self._duplicate(job, f"job {other.job_id}")
-            return
-        self._remember(f"recording task {task_id} of {job!r} failed: {trouble or 'interrupted'}")
-        self._set_notice(job, f"task {task_id} is tracked here but not yet in the history "
-                              f"({trouble or 'interrupted'}); it is written with the next update")
-
-    def _duplicate(self, job: Job, holder: str) -> None:
-        """The service answered a task id another job holds: say so and end this one."""
-        message = (f"the service answered task {job.task_id}, which {holder} already holds: "
-                   "this submit is not tracked twice (see that job)")
-        if self.store is not None and job.job_id:
-            self._quietly(self.store.mark_uncertain, job.job_id, message)
-        with self._lock:
-            if self._by_task.get(job.task_id) is job:
-                del self._by_task[job.task_id]    # its updates belong to the job that holds it
-            job.notice = message
-        self._end(job, UNCERTAIN, error=ApiframeError(message, maybe_created=True))
-
-    def _record_task(self, job: Job) -> None:
-        """Write the job's task id to its history record (once)."""
-        if self.store is not None and job.job_id and not job._task_recorded:
-            self.store.mark_submitted(job.job_id, job.task_id)
-        job._task_recorded = True
-
-    def _recorded_elsewhere(self, job: Job):
-        """The history record of another job holding `job.task_id`, if any."""
-        if self.store is None:
-            return None
-        try:
-            other = self.store.by_task_id(job.task_id)
-        except Exception:  # noqa: BLE001 - the history is in trouble: nothing to compare
-            return None
-        return other if other is not None and other.job_id != job.job_id else None
-
-    def _quietly(self, write: Callable, *args) -> None:
-        """A history write whose failure is remembered, not raised (the job ends either way)."""
-        try:
-            write(*args)
-        except Exception as exc:  # noqa: BLE001
-            self._remember(f"writing the history failed: {exc}")
-
-    def _interrupted(self, job: Job) -> None:
-        """Ctrl-C during a submit: the request may have gone out, so the job is uncertain."""
-        error = ApiframeError(f"submitting {job.kind} was interrupted: the task may have been "
-                              "created; check the history before submitting again",
-                              maybe_created=True)
-        if self.store is not None and job.job_id:
-            self._quietly(self.store.mark_uncertain, job.job_id, str(error))
-        self._end(job, UNCERTAIN, error=error)
-
     # ---------------------------------------------------------------- other controls
 
     def get(self, key: str) -> Job | None:
@@ -675,15 +545,14 @@ class JobManager:
         return self.downloads.files(record, result)
 
     def _job_from_record(self, record, *, sent: bool = False) -> Job:
-        """A Job for a history record; `sent`: with its task id, last status and percentage, and
-        known to be in the history (a task the service has)."""
+        """A Job for a history record; `sent`: with its task id (which the history holds), its
+        last status and percentage."""
         job = Job(self, record.kind, dict(record.payload or {}), prompt=record.prompt,
                   params=dict(record.params or {}))
         job.job_id, job.created_at = record.job_id, record.created_at
         if sent:
             job.task_id = record.task_id
             job.status, job.percentage = record.status, record.percentage
-            job._task_recorded = True
         return job
 
     def _keep(self, job: Job) -> None:
@@ -752,8 +621,7 @@ class JobManager:
             job.status, job.percentage = task.status, task.percentage
             job.updated_at = time.time()
             self.poller.observed(job, changed)
-        if not job._task_recorded:
-            self._record_late(job)
+        self.sending.record_late(job)
         if task.finished:
             if self.store is not None and job.job_id:
                 self.store.mark_finished(job.job_id, task.raw)
@@ -771,15 +639,6 @@ class JobManager:
                 self.store.update_progress(job.job_id, task.status, task.percentage)
             self._run_callbacks(job, job._callbacks["progress"])
         return changed or task.done
-
-    def _record_late(self, job: Job) -> None:
-        """Try again to write a task id the history missed; the notice goes once it is in."""
-        try:
-            self._record_task(job)
-        except Exception as exc:  # noqa: BLE001 - try again with the next update
-            self._remember(f"recording task {job.task_id} of {job!r} failed again: {exc}")
-            return
-        self._set_notice(job, None)
 
     def _time_out(self, job: Job) -> None:
         if self.store is not None and job.job_id:
@@ -803,6 +662,7 @@ class JobManager:
                 job.result = result
             job.finished_at = job.updated_at = time.time()
             self.poller.forget(job)
+            self.sending.forget(job)
             children = self.follow_ups.of(job)
             self._wake.notify_all()
         # Callbacks first, then wake the waiters: a cell that waited sees every output updated.

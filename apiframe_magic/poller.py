@@ -183,7 +183,7 @@ class Poller:
                 self._wake.wait(timeout=1.0 if idle else max(0.005, wait_for or 0.05))
                 return True
         for job in to_send:
-            manager._send(job, raise_errors=False)
+            manager.sending.send(job, raise_errors=False)
         if batch:
             self._poll(batch)
         return True
