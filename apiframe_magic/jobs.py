@@ -1,8 +1,17 @@
 """Jobs: the part that does the waiting, so nothing else has to.
 
 A `Job` is one task a user asked for. A `JobManager` submits jobs, records them in the history
-store, applies what the service says about them, and ends them; its `poller.Poller` owns the only
-thread that talks to the service after submission (polling, backoff, notices, sending queued jobs).
+store, applies what the service says about them, and ends them. It is the facade of the engine's
+job parts, each a module with one job that works through the manager (none imports `jobs`):
+
+- `poller.Poller` owns the only thread that talks to the service after submission (polling,
+  backoff, notices, sending queued jobs); `PollingPolicy` says how often;
+- `sending.Sender` sends each job once, recorded before it goes, and never loses a task id;
+- `followups.FollowUps` holds the follow-ups that wait for their parent;
+- `recovery.Recovery` turns history records into jobs (`reopen`, `resume`, `reattach`);
+- `downloads.ImageDownloads` brings a finished job's images to disk;
+- `states` names the local states (re-exported here: `jobs.WAITING`, `jobs.ENDED`...).
+
 Widgets and the CLI only read job state, register callbacks, or wait on `job.ended_event` and
 `job.images_event`.
 
@@ -10,21 +19,19 @@ Every job is written to the history store before `submit` returns: as `queued` w
 limit holds it back (nothing sent, nothing paid; it stays queued on disk if the process ends, and
 `resume(send_queued=True)` sends it), else as `submitting` before its POST. A crash or a kernel
 restart never loses a paid task, and an ambiguous failure is kept as `uncertain` instead of being
-sent again. Once the service answers, the task id is kept on the job before anything else; a
-history write that fails then leaves the job polled and says so on its notice, and a task id the
-history already holds for another job ends this one `uncertain`, the id in its error.
+sent again.
 
 A follow-up (upscale, vary, reroll, pan, zoom, a describe's `imagine(i)`) asked of a job that has
 not finished returns at once in the state `waiting`: recorded `queued` on disk, sent when the
-parent finishes, ended `failed` with the parent's reason in words when it does not.
+parent finishes (recorded then with the request it is sent with), ended `failed` with the
+parent's reason in words when it does not.
 
 Trouble while polling is shown, not hidden: `job.notice` says what fails and since when (cleared by
 the next good answer), and a rejected key (401) stops polling at once: the jobs end locally as
 `paused`, stay `active` in the history, and `resume()` picks them up once the key works.
 
-`reopen(record)` turns any history record into a Job: the tracked one, one polled again, or one
-rebuilt from disk. A job's static form and its waiting with progress come from the presenter a face
-registered in `presenting` (plain text without one): the engine never imports a face.
+A job's static form and its waiting with progress come from the presenter a face registered in
+`presenting` (plain text without one): the engine never imports a face.
 """
 from __future__ import annotations
 
@@ -37,8 +44,6 @@ import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import notices, presenting
-from .prompt import (DEFAULT_MAX_JOBS, Prompt, PromptError, PromptProblem, count_permutations,
-                     parse_prompt, reduce_ratio, validate)
 from .errors import (
     ApiframeError,
     AuthenticationError,
@@ -50,6 +55,8 @@ from .downloads import ImageDownloads
 from .followups import SUGGESTING, FollowUps, suggestions
 from .models import Task
 from .poller import Poller, PollingPolicy
+from .prompt import (DEFAULT_MAX_JOBS, Prompt, PromptError, PromptProblem, count_permutations,
+                     parse_prompt, reduce_ratio, validate)
 from .recovery import Recovery
 from .sending import CLIENT_METHODS, Sender
 from .states import (  # noqa: F401 - the states are public here too: jobs.WAITING, jobs.ENDED...
