@@ -9,8 +9,8 @@ from test_follow_ups import (LONG_ENOUGH, run_until_sent, slow_client, slow_mana
                              slow_sim)
 
 
-def test_a_follow_up_sent_later_is_recorded_with_its_parent_task_id(slow_sim, slow_manager,
-                                                                     store):  # noqa: F811
+def test_a_follow_up_sent_later_is_recorded_with_its_parent_task_id(  # noqa: F811
+        slow_sim, slow_manager, store):  # noqa: F811
     grid = slow_manager.imagine("a red fox in the snow")
     upscale = grid.upscale(2)
     assert "parent_task_id" not in store.get(upscale.job_id).payload   # not known yet
@@ -21,8 +21,8 @@ def test_a_follow_up_sent_later_is_recorded_with_its_parent_task_id(slow_sim, sl
     assert record.payload["index"] == "2"
 
 
-def test_a_suggestion_imagined_later_is_recorded_with_its_prompt(slow_sim, slow_manager,
-                                                                  store):  # noqa: F811
+def test_a_suggestion_imagined_later_is_recorded_with_its_prompt(  # noqa: F811
+        slow_sim, slow_manager, store):  # noqa: F811
     grid = slow_manager.imagine("a lighthouse on a cliff")
     slow_sim.clock.advance(LONG_ENOUGH)
     grid.wait(timeout=30)
