@@ -196,8 +196,7 @@ def cmd_imagine(rt, args) -> int:
         return 2
     if args.max_in_flight is not None:
         rt.manager.policy.max_in_flight = args.max_in_flight
-    jobs = rt.manager.imagine_all(args.plan.text, version=args.version,  # all recorded, queued
-                                  max_jobs=args.max_jobs)
+    jobs = rt.manager.imagine_all(prompts=args.plan.prompts)  # validated once; recorded, queued
     rt.manager.wait_submitted(jobs)
     refused = _report_submits(jobs)
     if args.no_wait:

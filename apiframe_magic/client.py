@@ -54,13 +54,13 @@ from .transport import (
     USER_AGENT, AnswerTooLarge, DeadlineAdapter, call_deadline, deadline_passed, read_capped,
     time_left,
 )
+from .uploads import MAX_UPLOAD_BYTES, check_upload
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 DEFAULT_DEADLINE = 60.0  # seconds for a whole call: a read's retry budget plus one last attempt
 MAX_ANSWER_BYTES = 4 * 2**20  # a fetch-many of 20 tasks is about 40 KB
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 FETCH_MANY_LIMITS = (2, 20)
 _RETRY_AFTER_CAP = 60.0
 READ_RETRY_BUDGET = 30.0  # seconds a read keeps retrying after its first failure
@@ -584,7 +584,11 @@ class ApiframeClient:
         return Account.from_dict(body)
 
     def upload(self, image: str | os.PathLike | bytes | Any, *, filename: str | None = None) -> str:
-        """Upload a local image (path, bytes or PIL image, at most 2 MB); returns its public URL."""
+        """Upload a local image (path, bytes or PIL image, at most 2 MB); returns its public URL.
+
+        A path or bytes that are not an image are refused before anything is sent
+        (`uploads.check_upload`: InvalidArgumentError)."""
+        check_upload(image)
         data, name, mime = _image_bytes(image, filename)
         if len(data) > MAX_UPLOAD_BYTES:
             raise InvalidArgumentError(
@@ -707,12 +711,7 @@ def _image_bytes(image: Any, filename: str | None) -> tuple[bytes, str, str]:
         data = bytes(image)
         name = filename or "image.png"
     elif isinstance(image, (str, os.PathLike)):
-        path = Path(image)
-        if not path.is_file():
-            raise InvalidArgumentError(f"upload: no such file {str(path)!r}")
-        if path.stat().st_size > MAX_UPLOAD_BYTES:
-            raise InvalidArgumentError(
-                f"upload: {path.name} is {path.stat().st_size / 2**20:.1f} MB; the limit is 2 MB")
+        path = Path(image).expanduser()   # checked by `check_upload`: an image, within the limit
         data = path.read_bytes()
         name = filename or path.name
     elif hasattr(image, "save") and hasattr(image, "mode"):  # a PIL image

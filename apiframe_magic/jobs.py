@@ -1,8 +1,17 @@
 """Jobs: the part that does the waiting, so nothing else has to.
 
 A `Job` is one task a user asked for. A `JobManager` submits jobs, records them in the history
-store, applies what the service says about them, and ends them; its `poller.Poller` owns the only
-thread that talks to the service after submission (polling, backoff, notices, sending queued jobs).
+store, applies what the service says about them, and ends them. It is the facade of the engine's
+job parts, each a module with one job that works through the manager (none imports `jobs`):
+
+- `poller.Poller` owns the only thread that talks to the service after submission (polling,
+  backoff, notices, sending queued jobs); `PollingPolicy` says how often;
+- `sending.Sender` sends each job once, recorded before it goes, and never loses a task id;
+- `followups.FollowUps` holds the follow-ups that wait for their parent;
+- `recovery.Recovery` turns history records into jobs (`reopen`, `resume`, `reattach`);
+- `downloads.ImageDownloads` brings a finished job's images to disk;
+- `states` names the local states (re-exported here: `jobs.WAITING`, `jobs.ENDED`...).
+
 Widgets and the CLI only read job state, register callbacks, or wait on `job.ended_event` and
 `job.images_event`.
 
@@ -10,21 +19,19 @@ Every job is written to the history store before `submit` returns: as `queued` w
 limit holds it back (nothing sent, nothing paid; it stays queued on disk if the process ends, and
 `resume(send_queued=True)` sends it), else as `submitting` before its POST. A crash or a kernel
 restart never loses a paid task, and an ambiguous failure is kept as `uncertain` instead of being
-sent again. Once the service answers, the task id is kept on the job before anything else; a
-history write that fails then leaves the job polled and says so on its notice, and a task id the
-history already holds for another job ends this one `uncertain`, the id in its error.
+sent again.
 
 A follow-up (upscale, vary, reroll, pan, zoom, a describe's `imagine(i)`) asked of a job that has
 not finished returns at once in the state `waiting`: recorded `queued` on disk, sent when the
-parent finishes, ended `failed` with the parent's reason in words when it does not.
+parent finishes (recorded then with the request it is sent with), ended `failed` with the
+parent's reason in words when it does not.
 
 Trouble while polling is shown, not hidden: `job.notice` says what fails and since when (cleared by
 the next good answer), and a rejected key (401) stops polling at once: the jobs end locally as
 `paused`, stay `active` in the history, and `resume()` picks them up once the key works.
 
-`reopen(record)` turns any history record into a Job: the tracked one, one polled again, or one
-rebuilt from disk. A job's static form and its waiting with progress come from the presenter a face
-registered in `presenting` (plain text without one): the engine never imports a face.
+A job's static form and its waiting with progress come from the presenter a face registered in
+`presenting` (plain text without one): the engine never imports a face.
 """
 from __future__ import annotations
 
@@ -34,12 +41,9 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import notices, presenting
-from . import prompt as prompts
 from .errors import (
     ApiframeError,
     AuthenticationError,
@@ -48,80 +52,24 @@ from .errors import (
     StoppedWaiting,
     TaskFailedError,
 )
-from .images import ImageDownloadError
-from .models import Task, image_names
-from .poller import MAX_RATE_LIMIT_PAUSE, Poller
+from .downloads import ImageDownloads
+from .followups import SUGGESTING, FollowUps, suggestions
+from .models import Task
+from .poller import Poller, PollingPolicy
+from .prompt import (DEFAULT_MAX_JOBS, Prompt, PromptError, PromptProblem, count_permutations,
+                     parse_prompt, reduce_ratio, validate)
+from .recovery import Recovery
+from .sending import CLIENT_METHODS, Sender
+from .states import (  # noqa: F401 - the states are public here too: jobs.WAITING, jobs.ENDED...
+    ACTIVE, CANCELLED, ENDED, FAILED, FINISHED, PAUSED, QUEUED, REJECTED, SUBMITTING, TIMED_OUT,
+    UNCERTAIN, UNSENT, WAITING,
+)
 
 log = logging.getLogger(__name__)
-
-# Endpoint kind -> client method. The payload keys are the wire names, which the methods share.
-CLIENT_METHODS = {
-    "imagine": "imagine", "reroll": "reroll", "variations": "variations", "blend": "blend",
-    "inpaint": "inpaint", "outpaint": "outpaint", "pan": "pan", "upscale-1x": "upscale_1x",
-    "upscale-alt": "upscale_alt", "upscale-highres": "upscale_highres", "faceswap": "faceswap",
-    "describe": "describe", "shorten": "shorten", "seed": "seed",
-    "imagine-video": "imagine_video", "imagine-video-extend": "imagine_video_extend",
-}
-
-# Local job states. "queued" waits for a free slot (recorded, not sent); "waiting" is a follow-up
-# waiting for its parent to finish (recorded queued, not sent); the ENDED ones end the job locally.
-# "paused": polling stopped because the key was rejected; the task goes on at the service and
-# stays resumable in the history (so does a paused unsent job).
-QUEUED, WAITING, SUBMITTING, ACTIVE = "queued", "waiting", "submitting", "active"
-FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN, PAUSED = (
-    "finished", "failed", "timed_out", "cancelled", "rejected", "uncertain", "paused")
-ENDED = frozenset({FINISHED, FAILED, TIMED_OUT, CANCELLED, REJECTED, UNCERTAIN, PAUSED})
-UNSENT = frozenset({QUEUED, WAITING})
-
-# A parent that ended this way may still have its task at the service: a follow-up goes out and
-# the service judges. A parent that failed, was refused or is in doubt has nothing to follow.
-_PARENT_MAY_HAVE_RESULT = frozenset({FINISHED, TIMED_OUT, CANCELLED, PAUSED})
 
 # How far along a service status is, to ignore progress that arrives out of order.
 _STATUS_RANK = {"staged": 0, "pending": 0, "retry": 0, "retrying": 0, "starting": 1,
                 "processing": 2, "finished": 3, "failed": 3}
-
-# Jobs whose result is text: how many prompts they suggest to imagine from.
-_SUGGESTING = {"describe": 4, "shorten": 3}
-
-
-@dataclass
-class PollingPolicy:
-    """How often to ask. Times are seconds of wall clock.
-
-    The first look comes soon after submission (catching early failures), then the interval grows
-    while nothing changes and shrinks as a job's progress says it is close to the end. It never
-    goes below `floor`, and a Retry-After from the service wins up to `max_pause`.
-
-    `max_in_flight` bounds the tasks sent and not yet ended. The service queues extra tasks itself
-    (`staged`), so holding them back here only delays the last result: 40 (the CLI's permutation
-    limit) lets a whole permutation run go out at once and still caps a runaway loop.
-    `notice_after` failed polls (each already retried by the client) set `job.notice`;
-    `slow_read_notice` seconds without an answer set it while the read is still retrying.
-    """
-
-    first_poll: float = 2.0
-    floor: float = 1.0
-    ceiling: float = 10.0
-    growth: float = 1.5
-    deadline: float = 15 * 60.0
-    max_in_flight: int = 40
-    not_found_limit: int = 3
-    error_backoff: float = 2.0
-    notice_after: int = 1
-    slow_read_notice: float = 10.0
-    max_pause: float = MAX_RATE_LIMIT_PAUSE
-
-    def scaled(self, factor: float) -> "PollingPolicy":
-        """The same policy with every service time divided by `factor` (for a fast simulator);
-        `slow_read_notice` and `max_pause` are about a person waiting and the service's own rate
-        limit, so they stay in real seconds."""
-        return PollingPolicy(self.first_poll / factor, self.floor / factor,
-                             self.ceiling / factor, self.growth, self.deadline / factor,
-                             self.max_in_flight, self.not_found_limit,
-                             self.error_backoff / factor, self.notice_after,
-                             self.slow_read_notice, self.max_pause)
-
 
 class Job:
     """One task: what was asked, what the service says now, and how it ended.
@@ -160,7 +108,6 @@ class Job:
         self.images_event = threading.Event()
         self._callbacks: dict[str, list[Callable]] = {
             "progress": [], "finished": [], "failed": [], "images": []}
-        self._task_recorded = False   # the history holds task_id (retried while it does not)
 
     def __repr__(self) -> str:
         pct = f" {self.percentage}%" if self.percentage is not None and not self.done else ""
@@ -312,26 +259,26 @@ class Job:
     def prompts(self) -> list[str]:
         """The prompts a describe (four) or shorten (three) job suggests, without their 1️⃣
         bullets; waits for a running one to end. Empty for other jobs and when it has none."""
-        if self.kind not in _SUGGESTING:
+        if self.kind not in SUGGESTING:
             return []
         self._wait_for_value(images=False)
-        return _suggestions(self)
+        return suggestions(self)
 
     def imagine(self, index: int) -> "Job":
         """Imagine suggestion `index` (1-based) of `prompts`, as it is (validated first).
 
         Asked of a describe or shorten that is still running, the imagine job is returned at once
         and sent when the suggestions are known."""
-        if self.kind not in _SUGGESTING:
+        if self.kind not in SUGGESTING:
             raise ApiframeError(f"{self!r} has no suggested prompts: only a describe or "
                                 "shorten job has them")
         if self.done:
-            suggestions = _suggestions(self)
-            if not suggestions:
+            offered = suggestions(self)
+            if not offered:
                 raise ApiframeError(f"{self!r} has no suggested prompts: it ended {self.state}")
-            count = len(suggestions)
+            count = len(offered)
         else:
-            count = _SUGGESTING[self.kind]
+            count = SUGGESTING[self.kind]
         if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= count:
             raise ValueError(f"choose a prompt from 1 to {count}, not {index!r}")
         return self.manager.follow_up(self, "imagine", {}, suggestion=index)
@@ -371,12 +318,6 @@ class Job:
         return self.manager.images.save(self.task_id, self.image_paths, directory)
 
 
-def _suggestions(job: Job) -> list[str]:
-    from .describe import suggested_prompts  # Pillow: only when suggestions are read
-
-    return suggested_prompts(job.result.content if job.result is not None else None)
-
-
 class JobManager:
     """Submits jobs, records them on disk, applies what the service says, and ends them.
 
@@ -398,13 +339,16 @@ class JobManager:
         self.jobs: list[Job] = []
         self.errors: list[str] = []          # what went wrong in the background, newest last
         self._by_task: dict[str, Job] = {}
-        self._queue: list[Job] = []
-        self._waiting: list[Job] = []        # follow-ups waiting for their parent
+        self._queue: list[Job] = []          # recorded, not sent: waiting for a free slot
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
-        self._downloads: ThreadPoolExecutor | None = None
         self._auth_error: AuthenticationError | None = None  # set by a 401: polling paused
         self.poller = Poller(self)
+        self.sending = Sender(self)
+        self.follow_ups = FollowUps(self)
+        self.recovery = Recovery(self)
+        self.downloads = ImageDownloads(self.images, store, landed=self._images_landed,
+                                        remember=self._remember)
 
     # ---------------------------------------------------------------- submitting
 
@@ -430,7 +374,7 @@ class JobManager:
             else:
                 self._enqueue([job])
         if send_now:
-            self._send(job, raise_errors=True)
+            self.sending.send(job, raise_errors=True)
         return job
 
     def imagine(self, prompt: str, *, aspect_ratio: str | None = None, validate: bool = True,
@@ -447,7 +391,7 @@ class JobManager:
         if validate:
             if isinstance(prompt, str) and ("{" in prompt or "}" in prompt):
                 _refuse_permutations(prompt)
-            parsed = prompts.parse_prompt(prompt, version=version)
+            parsed = parse_prompt(prompt, version=version)
             aspect_ratio = _agreed_aspect(parsed, aspect_ratio)
             prompt, warnings = str(parsed), parsed.warnings
         job = self.submit("imagine", {"prompt": prompt, "aspect_ratio": aspect_ratio, **payload},
@@ -455,16 +399,21 @@ class JobManager:
         job.warnings = warnings
         return job
 
-    def imagine_all(self, text: str, *, aspect_ratio: str | None = None,
-                    version: str | None = None, max_jobs: int = prompts.DEFAULT_MAX_JOBS,
-                    **payload) -> list[Job]:
+    def imagine_all(self, text: str | None = None, *, prompts: Sequence[Prompt] | None = None,
+                    aspect_ratio: str | None = None, version: str | None = None,
+                    max_jobs: int = DEFAULT_MAX_JOBS, **payload) -> list[Job]:
         """Expand `{a, b}` permutations, validate every job, then queue one imagine per job.
 
         Everything is checked before anything is recorded (PromptError otherwise); then every
         job is recorded `queued` at once and the poller sends them as slots allow. Submit errors
-        land in each `job.error`, never half-way through the list.
+        land in each `job.error`, never half-way through the list. `prompts=` takes jobs already
+        validated (`prompt.validate`, `submission.plan(...).prompts`) instead of `text`, so a
+        caller that showed the count first does not validate twice.
         """
-        parsed = prompts.validate(text, version=version, max_jobs=max_jobs)
+        if (text is None) == (prompts is None):
+            raise TypeError("imagine_all takes the prompt text or prompts=, one of them")
+        parsed = list(prompts) if prompts is not None else validate(
+            text, version=version, max_jobs=max_jobs)
         ratios = [_agreed_aspect(p, aspect_ratio) for p in parsed]
         jobs = [self._new_job("imagine", {"prompt": str(p), "aspect_ratio": ratio, **payload},
                               prompt=str(p))
@@ -480,75 +429,8 @@ class JobManager:
                   suggestion: int | None = None) -> Job:
         """A job made from `parent` (upscale, vary, reroll, pan, zoom...; `suggestion` n: imagine
         the describe's n-th prompt). Sent now when the parent has a result; else returned at once
-        as `waiting`, recorded queued, and sent when the parent finishes."""
-        params = {"suggestion": suggestion} if suggestion is not None else parent.params
-        prompt = None if suggestion is not None else parent.prompt
-        with self._lock:
-            ready = parent.state in _PARENT_MAY_HAVE_RESULT and parent.task_id
-            if parent.done and not ready:
-                raise ApiframeError(f"{parent!r} has nothing to follow up: "
-                                    f"{_parent_failure(parent)}")
-            if not ready:
-                job = self._new_job(kind, dict(payload), parent=parent, prompt=prompt,
-                                    params=params)
-                self._record_unsent([job])
-                job.state = WAITING
-                self.jobs.append(job)
-                self._waiting.append(job)
-                return job
-        if suggestion is not None:
-            prompt, aspect_ratio = _suggested(parent, suggestion)
-            return self.imagine(prompt, aspect_ratio=aspect_ratio)
-        return self.submit(kind, {"parent_task_id": parent.task_id, **payload}, parent=parent,
-                           prompt=prompt, params=params)
-
-    def _release(self, job: Job) -> None:
-        """The parent of a waiting follow-up has ended: queue the follow-up to be sent, or end it
-        with the parent's failure in words (paused with it after a rejected key)."""
-        parent = job.parent
-        with self._lock:
-            if job.state != WAITING:
-                return
-            self._waiting.remove(job)
-            failure = _parent_failure(parent) if parent is not None else (
-                "its parent is not in the history")
-            if parent is not None and parent.state == FINISHED:
-                try:
-                    job.payload = self._sendable(job)
-                except ValueError as error:
-                    failure = str(error)
-                else:
-                    job.state = QUEUED
-                    self._queue.append(job)
-                    self.poller.wake()
-                    return
-        if parent is not None and parent.state == PAUSED:
-            job.notice = notices.NOT_SENT_PAUSED
-            self._end(job, PAUSED, error=parent.error)
-            return
-        reason = getattr(getattr(parent, "error", None), "reason", None)
-        self._fail(job, TaskFailedError(f"not sent: {failure}", reason=reason or failure))
-
-    def _sendable(self, job: Job) -> dict:
-        """The request body of a follow-up, from its finished parent (ValueError if none)."""
-        suggestion = job.params.get("suggestion") if job.kind == "imagine" else None
-        if suggestion is None:
-            return {**job.payload, "parent_task_id": job.parent.task_id}
-        prompt, aspect_ratio = _suggested(job.parent, suggestion)
-        job.prompt = prompt
-        return {k: v for k, v in {**job.payload, "prompt": prompt,
-                                  "aspect_ratio": aspect_ratio}.items() if v is not None}
-
-    def _wait_or_queue(self, job: Job, *, has_parent: bool) -> None:
-        """An unsent job taken up again (caller locks): a follow-up whose request still needs
-        its parent waits for it (or ends when it cannot have one); any other is queued."""
-        needs_parent = has_parent and "parent_task_id" not in job.payload and (
-            job.kind != "imagine" or "prompt" not in job.payload)
-        job.state = WAITING if needs_parent else QUEUED
-        (self._waiting if needs_parent else self._queue).append(job)
-        if needs_parent and (job.parent is None or job.parent.done):
-            self._release(job)
-        self.poller.wake()
+        as `waiting`, recorded queued, and sent when the parent finishes (`followups`)."""
+        return self.follow_ups.ask(parent, kind, payload, suggestion=suggestion)
 
     def _new_job(self, kind: str, payload: Mapping[str, Any], **options) -> Job:
         if kind not in CLIENT_METHODS:
@@ -572,10 +454,15 @@ class JobManager:
         """Record `jobs` as queued (caller holds the lock) and hand them to the poller. A history
         failure raises before any of them is queued or sent."""
         self._record_unsent(jobs)
-        for job in jobs:
-            job.state = QUEUED
         self.jobs.extend(jobs)
-        self._queue.extend(jobs)
+        for job in jobs:
+            self._queue_for_sending(job)
+
+    def _queue_for_sending(self, job: Job) -> None:
+        """Hand a recorded, unsent job to the poller, to go out when a slot is free (caller
+        locks)."""
+        job.state = QUEUED
+        self._queue.append(job)
         self.poller.wake()
 
     def _in_flight(self) -> int:
@@ -616,128 +503,6 @@ class JobManager:
             return [j for j in self.jobs if j.state in UNSENT
                     or (j.state == PAUSED and not j.task_id)]
 
-    def _send(self, job: Job, *, raise_errors: bool) -> None:
-        """Record, POST, record again, for a job already claimed (state SUBMITTING).
-
-        Each job is claimed once under the lock, and a queued row once in the history, so no job
-        is ever sent twice, not even by two processes.
-        """
-        method = getattr(self.client, CLIENT_METHODS[job.kind])
-        task_id = None
-        try:
-            if self.store is not None:  # on disk before anything is sent
-                if job.job_id is None:
-                    job.job_id = self.store.record_submitting(
-                        job.kind, job.payload,
-                        parent_job_id=job.parent.job_id if job.parent else None,
-                        prompt=job.prompt, params=job.params)
-                elif not self.store.claim_queued(job.job_id):
-                    self._end(job, CANCELLED, error=JobCancelledError(
-                        f"{job!r} was no longer queued in the history: another process sent "
-                        "or cancelled it (see the history); not sent from here"))
-                    return
-            task_id = method(**job.payload)
-            self._sent(job, task_id)
-        except KeyboardInterrupt:
-            if task_id is None:
-                self._interrupted(job)
-            else:  # answered: the job is tracked, and its record is written again on its updates
-                self._sent(job, task_id, record=False)
-            raise
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
-            if task_id is not None:  # the task exists: never drop its id
-                self._sent(job, task_id, record=False, trouble=exc)
-                return
-            error = exc if isinstance(exc, ApiframeError) else ApiframeError(
-                f"submitting {job.kind} failed: {exc}")
-            uncertain = getattr(error, "maybe_created", False)
-            if self.store is not None and job.job_id:  # a busy history must not keep it sending
-                self._quietly(self.store.mark_uncertain if uncertain else self.store.mark_rejected,
-                              job.job_id, str(error))
-            self._end(job, UNCERTAIN if uncertain else REJECTED, error=error)
-            if raise_errors:
-                raise error from None
-
-    def _sent(self, job: Job, task_id: str, *, record: bool = True,
-              trouble: BaseException | None = None) -> None:
-        """The service created `task_id` for `job`: keep the id on the job first, then record it.
-
-        A history write that fails leaves the job polled, the trouble on its notice (the write is
-        tried again with each update). A task id that another job already holds (tracked here, or
-        in the history) ends this one `uncertain`, the id in its error and its history record."""
-        with self._lock:
-            if job.task_id is None:
-                self._auth_error = None  # the key works (again): queued jobs may go out
-                job.task_id = task_id
-                job.state = ACTIVE
-                job.status = "pending"
-                job.updated_at = time.time()
-                tracked = self._by_task.setdefault(task_id, job)
-                if tracked is job:
-                    self.poller.track(job)
-            else:  # a second call, after an interruption in the first
-                tracked = self._by_task.get(task_id, job)
-        if tracked is not job:
-            self._duplicate(job, repr(tracked))
-            return
-        if record and trouble is None:
-            try:
-                self._record_task(job)
-                return
-            except Exception as exc:  # noqa: BLE001 - the id must survive any history trouble
-                trouble = exc
-        other = self._recorded_elsewhere(job)
-        if other is not None:
-            self._duplicate(job, f"job {other.job_id}")
-            return
-        self._remember(f"recording task {task_id} of {job!r} failed: {trouble or 'interrupted'}")
-        self._set_notice(job, f"task {task_id} is tracked here but not yet in the history "
-                              f"({trouble or 'interrupted'}); it is written with the next update")
-
-    def _duplicate(self, job: Job, holder: str) -> None:
-        """The service answered a task id another job holds: say so and end this one."""
-        message = (f"the service answered task {job.task_id}, which {holder} already holds: "
-                   "this submit is not tracked twice (see that job)")
-        if self.store is not None and job.job_id:
-            self._quietly(self.store.mark_uncertain, job.job_id, message)
-        with self._lock:
-            if self._by_task.get(job.task_id) is job:
-                del self._by_task[job.task_id]    # its updates belong to the job that holds it
-            job.notice = message
-        self._end(job, UNCERTAIN, error=ApiframeError(message, maybe_created=True))
-
-    def _record_task(self, job: Job) -> None:
-        """Write the job's task id to its history record (once)."""
-        if self.store is not None and job.job_id and not job._task_recorded:
-            self.store.mark_submitted(job.job_id, job.task_id)
-        job._task_recorded = True
-
-    def _recorded_elsewhere(self, job: Job):
-        """The history record of another job holding `job.task_id`, if any."""
-        if self.store is None:
-            return None
-        try:
-            other = self.store.by_task_id(job.task_id)
-        except Exception:  # noqa: BLE001 - the history is in trouble: nothing to compare
-            return None
-        return other if other is not None and other.job_id != job.job_id else None
-
-    def _quietly(self, write: Callable, *args) -> None:
-        """A history write whose failure is remembered, not raised (the job ends either way)."""
-        try:
-            write(*args)
-        except Exception as exc:  # noqa: BLE001
-            self._remember(f"writing the history failed: {exc}")
-
-    def _interrupted(self, job: Job) -> None:
-        """Ctrl-C during a submit: the request may have gone out, so the job is uncertain."""
-        error = ApiframeError(f"submitting {job.kind} was interrupted: the task may have been "
-                              "created; check the history before submitting again",
-                              maybe_created=True)
-        if self.store is not None and job.job_id:
-            self._quietly(self.store.mark_uncertain, job.job_id, str(error))
-        self._end(job, UNCERTAIN, error=error)
-
     # ---------------------------------------------------------------- other controls
 
     def get(self, key: str) -> Job | None:
@@ -757,9 +522,9 @@ class JobManager:
             if job.done:
                 return
             unsent = job.state in UNSENT
-            for line in (self._queue, self._waiting):
-                if job in line:
-                    line.remove(job)
+            if job in self._queue:
+                self._queue.remove(job)
+            self.follow_ups.drop(job)
         if self.store is not None and job.job_id and (job.task_id or unsent):
             self.store.mark_cancelled(job.job_id)
         self._end(job, CANCELLED, error=JobCancelledError(
@@ -767,181 +532,58 @@ class JobManager:
             f"{job!r} was cancelled locally; the service may still finish it "
             "(job.resume() tracks it again)"))
 
+    # ---------------------------------------------------------------- from the history
+
     def reattach(self, job: Job) -> Job:
         """Poll a timed-out, cancelled or paused job again (a paused unsent job is queued, or
         waits for its parent again)."""
-        if job.state == PAUSED and not job.task_id:
-            with self._lock:
-                self._auth_error = None
-                self._restart(job)
-                self._wait_or_queue(job, has_parent=job.parent is not None)
-            return job
-        if job.state not in (TIMED_OUT, CANCELLED, PAUSED) or not job.task_id:
-            return job
-        if self.store is not None and job.job_id:
-            self.store.mark_resumed(job.job_id)
-        with self._lock:
-            self._auth_error = None
-            self._restart(job)
-            job.state = ACTIVE
-            self._by_task[job.task_id] = job
-            self.poller.track(job)
-        return job
-
-    @staticmethod
-    def _restart(job: Job) -> None:
-        job.error = job.notice = None
-        job.finished_at = None
-        job.ended_event.clear()
-        job.images_event.clear()
+        return self.recovery.reattach(job)
 
     def resume(self, *, include_cancelled: bool = False, send_queued: bool = False) -> list[Job]:
         """Re-attach every unfinished task from the history store (after a restart, or after a
         rejected key was fixed) and end a rate-limit pause; with `send_queued=True` also send
         the jobs that were queued and never sent (by a process that has ended, or by this one).
         Returns the jobs taken up."""
-        self.poller.end_pause()
-        if self.store is None:
-            return []
-        states = {"active", "timed_out"} | ({"cancelled"} if include_cancelled else set())
-        records = [r for r in self.store.resumable() if r.state in states]
-        resumed = []
-        with self._lock:
-            self._auth_error = None
-            for record in records:
-                known = self._by_task.get(record.task_id)
-                if known is not None:
-                    if known.state in (PAUSED, TIMED_OUT) or (
-                            include_cancelled and known.state == CANCELLED):
-                        resumed.append(self.reattach(known))
-                    continue
-                resumed.append(self._take_up(record))
-            if send_queued:
-                resumed.extend(self._take_up_queued())
-        return resumed
-
-    def _take_up(self, record) -> Job:
-        """Poll a resumable record this process does not track (caller locks)."""
-        if record.state != "active":
-            self.store.mark_resumed(record.job_id)
-        job = self._job_from_record(record)
-        job.task_id, job.state = record.task_id, ACTIVE
-        job.status, job.percentage = record.status, record.percentage
-        job._task_recorded = True
-        self.jobs.append(job)
-        self._by_task[job.task_id] = job
-        self.poller.track(job, first=0.0)
-        return job
-
-    def _take_up_queued(self) -> list[Job]:
-        """Queue again the history's unsent jobs no other live process holds (caller locks); a
-        follow-up waits for its parent, taken up too when it is still running."""
-        from .store import held_by_another_process
-
-        taken = []
-        mine = {j.job_id: j for j in self.jobs if j.job_id}
-        for record in self.store.queued():
-            job = mine.get(record.job_id)
-            if job is not None:
-                if job.state == PAUSED:
-                    taken.append(self.reattach(job))
-                continue
-            if held_by_another_process(record):
-                continue
-            job = self._job_from_record(record)
-            if record.parent_job_id:
-                job.parent = self._parent_of(record, mine)
-            self.jobs.append(job)
-            self._wait_or_queue(job, has_parent=bool(record.parent_job_id))
-            taken.append(job)
-        return taken
-
-    def _parent_of(self, record, mine: dict) -> Job | None:
-        """The Job of a queued record's parent: tracked, or reopened from the history."""
-        parent = mine.get(record.parent_job_id)
-        if parent is None:
-            parent_record = self.store.get(record.parent_job_id)
-            if parent_record is not None:
-                try:
-                    parent = self.reopen(parent_record)
-                except ApiframeError:
-                    parent = None
-        return parent
+        return self.recovery.resume(include_cancelled=include_cancelled, send_queued=send_queued)
 
     def reopen(self, record) -> Job:
         """The Job of a history record: the one this process tracks; a task still active at the
         service, polled again; an ended one rebuilt from disk (its result and its images, taken
         from the cache or downloaded again). ApiframeError for a job not sent yet."""
-        with self._lock:
-            known = next((j for j in self.jobs if j.job_id == record.job_id), None)
-            if known is not None:
-                return known
-            if record.state == "active" and record.task_id:
-                return self._take_up(record)
-        if record.state in ("queued", "submitting"):
-            raise ApiframeError(
-                f"{record.task_id or record.job_id} is {record.state} and has no result yet: "
-                + ("`%imagine resume --send-queued` sends it" if record.state == "queued" else
-                   "another process is sending it"))
-        job = self._job_from_record(record)
-        job.task_id, job.state = record.task_id, record.state
-        job.status, job.percentage = record.status, record.percentage
-        job.finished_at = record.finished_at or record.updated_at
-        job._task_recorded = True
-        if record.result:
-            job.result = Task.from_dict({"task_id": record.task_id, **record.result})
-        if record.state != FINISHED:
-            job.error = TaskFailedError(record.error or f"ended {record.state}",
-                                        task_id=record.task_id, reason=record.error)
-        elif job.result is not None:
-            job.image_paths = self._images_on_disk(record, job.result)
-        job.ended_event.set()
-        job.images_event.set()
-        with self._lock:
-            self.jobs.append(job)
-            if job.task_id:
-                self._by_task.setdefault(job.task_id, job)
-        return job
+        return self.recovery.reopen(record)
 
     def image_files(self, record, result: Task | None = None) -> dict:
         """The files of a finished record's images by name ('grid', '1'..'4', 'image'): from the
         cache when it still has them, else downloaded (and recorded) again. Raises
         images.ImageDownloadError naming the image that cannot be had."""
-        result = result or Task.from_dict({"task_id": record.task_id, **(record.result or {})})
-        recorded = {str(name): path for name, path in self.store.images(record.job_id).items()}
-        files = {}
-        for name, url in image_names(result):
-            path = recorded.get(name)
-            if path is None or not path.is_file():
-                try:
-                    path = self.images.get(url)
-                except ImageDownloadError as exc:
-                    raise ImageDownloadError(f"image {name} is not in the cache and could not "
-                                             f"be downloaded again: {exc}") from None
-                self.store.record_image(record.job_id, name, url, str(path))
-            files[name] = path
-        return files
+        return self.downloads.files(record, result)
 
-    def _images_on_disk(self, record, result: Task) -> dict:
-        if self.store is None or self.images is None:
-            return {}
-        try:
-            return self.image_files(record, result)
-        except ApiframeError as exc:
-            self._remember(f"the images of {record.task_id} could not be had again: {exc}")
-            return {}
-
-    def _job_from_record(self, record) -> Job:
+    def _job_from_record(self, record, *, sent: bool = False) -> Job:
+        """A Job for a history record; `sent`: with its task id (which the history holds), its
+        last status and percentage."""
         job = Job(self, record.kind, dict(record.payload or {}), prompt=record.prompt,
                   params=dict(record.params or {}))
         job.job_id, job.created_at = record.job_id, record.created_at
+        if sent:
+            job.task_id = record.task_id
+            job.status, job.percentage = record.status, record.percentage
         return job
+
+    def _keep(self, job: Job) -> None:
+        """Count a job taken up from the history among this manager's (caller locks)."""
+        self.jobs.append(job)
+        if job.task_id:
+            self._by_task.setdefault(job.task_id, job)
+
+    def _track(self, job: Job, first: float | None = None) -> None:
+        """Poll a sent job (again): its task id is its own here (caller locks)."""
+        self._by_task[job.task_id] = job
+        self.poller.track(job, first=first)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the poller thread; active jobs stay recorded and can be resumed."""
         self.poller.stop(wait)
-        if self._downloads is not None:
-            self._downloads.shutdown(wait=wait, cancel_futures=True)
+        self.downloads.shutdown(wait)
 
     def __enter__(self):
         return self
@@ -993,13 +635,12 @@ class JobManager:
             job.status, job.percentage = task.status, task.percentage
             job.updated_at = time.time()
             self.poller.observed(job, changed)
-        if not job._task_recorded:
-            self._record_late(job)
+        self.sending.record_late(job)
         if task.finished:
             if self.store is not None and job.job_id:
                 self.store.mark_finished(job.job_id, task.raw)
             self._end(job, FINISHED, result=task)
-            self._download(job)
+            self.downloads.start(job)
         elif task.failed:
             reason = task.error or "no reason given"
             if self.store is not None and job.job_id:
@@ -1012,15 +653,6 @@ class JobManager:
                 self.store.update_progress(job.job_id, task.status, task.percentage)
             self._run_callbacks(job, job._callbacks["progress"])
         return changed or task.done
-
-    def _record_late(self, job: Job) -> None:
-        """Try again to write a task id the history missed; the notice goes once it is in."""
-        try:
-            self._record_task(job)
-        except Exception as exc:  # noqa: BLE001 - try again with the next update
-            self._remember(f"recording task {job.task_id} of {job!r} failed again: {exc}")
-            return
-        self._set_notice(job, None)
 
     def _time_out(self, job: Job) -> None:
         if self.store is not None and job.job_id:
@@ -1044,7 +676,8 @@ class JobManager:
                 job.result = result
             job.finished_at = job.updated_at = time.time()
             self.poller.forget(job)
-            children = [child for child in self._waiting if child.parent is job]
+            self.sending.forget(job)
+            children = self.follow_ups.of(job)
             self._wake.notify_all()
         # Callbacks first, then wake the waiters: a cell that waited sees every output updated.
         self._run_callbacks(job, job._callbacks["progress"])
@@ -1053,7 +686,7 @@ class JobManager:
             job.images_event.set()
         job.ended_event.set()
         for child in children:
-            self._release(child)
+            self.follow_ups.release(child)
 
     def _run_callbacks(self, job: Job, callbacks: Iterable[Callable]) -> None:
         """A failing callback is logged and remembered, never allowed to stop the poller."""
@@ -1102,52 +735,10 @@ class JobManager:
                 "job.resume() or `apiframe-magic resume --send-queued` sends it.",
                 status_code=401))
 
-    # ---------------------------------------------------------------- images
-
-    def _download(self, job: Job) -> None:
-        if self.images is None or job.result is None or not job.result.all_image_urls:
-            self._run_callbacks(job, job._callbacks["images"])
-            job.images_event.set()
-            return
-        with self._lock:
-            if self._downloads is None:
-                self._downloads = ThreadPoolExecutor(max_workers=2,
-                                                     thread_name_prefix="apiframe-images")
-        self._downloads.submit(self._download_now, job)
-
-    def _download_now(self, job: Job) -> None:
-        result = job.result
-        names = image_names(result)
-        try:
-            paths = self.images.get_many([url for _, url in names])
-            self.images.pin(job, paths)  # kept in the bounded cache while the job is around
-            job.image_paths = {name: path for (name, _), path in zip(names, paths)}
-            if self.store is not None and job.job_id:
-                for (name, url), path in zip(names, paths):
-                    self.store.record_image(job.job_id, name, url, str(path))
-        except Exception as exc:  # noqa: BLE001
-            self._remember(f"downloading the images of {job!r} failed: {exc}")
-        finally:
-            self._run_callbacks(job, job._callbacks["images"])
-            job.images_event.set()
-
-
-def _parent_failure(parent: Job) -> str:
-    """Why a parent has no result, in words."""
-    what = f"{parent.kind} {parent.task_id or parent.job_id or ''}".strip()
-    reason = getattr(parent.error, "reason", None) or (str(parent.error) if parent.error else "")
-    return f"its parent {what} ended {parent.state}" + (f": {reason}" if reason else "")
-
-
-def _suggested(parent: Job, number: int) -> tuple[str, str | None]:
-    """(prompt, aspect ratio) of suggestion `number` of a finished describe/shorten, validated
-    (ValueError, a PromptError included, when it cannot be imagined)."""
-    suggestions = _suggestions(parent)
-    if not 1 <= number <= len(suggestions):
-        raise ValueError(f"{parent!r} suggests {len(suggestions)} prompt(s), not a number "
-                         f"{number}")
-    parsed = prompts.parse_prompt(suggestions[number - 1])
-    return str(parsed), parsed.aspect_ratio
+    def _images_landed(self, job: Job) -> None:
+        """A job's images are on disk (or will not be): its image callbacks, then its event."""
+        self._run_callbacks(job, job._callbacks["images"])
+        job.images_event.set()
 
 
 def _is_older(task: Task, job: Job) -> bool:
@@ -1162,22 +753,22 @@ def _is_older(task: Task, job: Job) -> bool:
 def _refuse_permutations(text: str) -> None:
     """`imagine` sends one prompt: `{a, b}` would reach Midjourney literally, so point to the call
     that expands it (bad braces get the parser's own message)."""
-    count = prompts.count_permutations(text)
+    count = count_permutations(text)
     position = text.find("{")
-    raise prompts.PromptError([prompts.PromptProblem(
+    raise PromptError([PromptProblem(
         f"{{…}} permutations make {count} job{'s' if count != 1 else ''}, not one prompt", "{",
         position if position >= 0 else None,
         "manager.imagine_all(text) submits one job per permutation (validate=False sends the "
         "braces as written)")])
 
 
-def _agreed_aspect(parsed: "prompts.Prompt", aspect_ratio: str | None) -> str | None:
+def _agreed_aspect(parsed: Prompt, aspect_ratio: str | None) -> str | None:
     """The request's aspect_ratio: the prompt's `--ar` unless the caller gave one; both must agree."""
     in_prompt = parsed.aspect_ratio
     if aspect_ratio is None or in_prompt is None:
         return aspect_ratio or in_prompt
     if _reduced(aspect_ratio) != in_prompt:
-        raise prompts.PromptError([prompts.PromptProblem(
+        raise PromptError([PromptProblem(
             f"the prompt says --ar {in_prompt} but aspect_ratio={aspect_ratio!r}", "--ar",
             None, "keep one of them (aspect_ratio defaults to the prompt's --ar)")])
     return aspect_ratio
@@ -1189,4 +780,4 @@ def _reduced(ratio: str) -> str | None:
         width, height = (int(part) for part in str(ratio).strip().split(":"))
     except ValueError:
         return None
-    return prompts.reduce_ratio(width, height) if width > 0 and height > 0 else None
+    return reduce_ratio(width, height) if width > 0 and height > 0 else None

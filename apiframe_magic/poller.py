@@ -8,7 +8,8 @@ history record) stays with the `JobManager`, which the poller asks to send, appl
 
 A rate limit can ask for any pause (`Retry-After: 86400`, `inf`): the poller waits at most
 `PollingPolicy.max_pause` (`MAX_RATE_LIMIT_PAUSE` by default), says so on the jobs' notice, and
-`JobManager.resume()` or a new job ends the pause at once.
+`JobManager.resume()` or a new job ends the pause at once. `PollingPolicy` says how often to ask
+(`jobs` exports it too).
 """
 from __future__ import annotations
 
@@ -29,6 +30,44 @@ log = logging.getLogger(__name__)
 MAX_RATE_LIMIT_PAUSE = 120.0
 
 _WAITING_STATUSES = ("staged", "pending", "retry", "retrying")
+
+
+@dataclass
+class PollingPolicy:
+    """How often to ask. Times are seconds of wall clock.
+
+    The first look comes soon after submission (catching early failures), then the interval grows
+    while nothing changes and shrinks as a job's progress says it is close to the end. It never
+    goes below `floor`, and a Retry-After from the service wins up to `max_pause`.
+
+    `max_in_flight` bounds the tasks sent and not yet ended. The service queues extra tasks itself
+    (`staged`), so holding them back here only delays the last result: 40 (the CLI's permutation
+    limit) lets a whole permutation run go out at once and still caps a runaway loop.
+    `notice_after` failed polls (each already retried by the client) set `job.notice`;
+    `slow_read_notice` seconds without an answer set it while the read is still retrying.
+    """
+
+    first_poll: float = 2.0
+    floor: float = 1.0
+    ceiling: float = 10.0
+    growth: float = 1.5
+    deadline: float = 15 * 60.0
+    max_in_flight: int = 40
+    not_found_limit: int = 3
+    error_backoff: float = 2.0
+    notice_after: int = 1
+    slow_read_notice: float = 10.0
+    max_pause: float = MAX_RATE_LIMIT_PAUSE
+
+    def scaled(self, factor: float) -> PollingPolicy:
+        """The same policy with every service time divided by `factor` (for a fast simulator);
+        `slow_read_notice` and `max_pause` are about a person waiting and the service's own rate
+        limit, so they stay in real seconds."""
+        return PollingPolicy(self.first_poll / factor, self.floor / factor,
+                             self.ceiling / factor, self.growth, self.deadline / factor,
+                             self.max_in_flight, self.not_found_limit,
+                             self.error_backoff / factor, self.notice_after,
+                             self.slow_read_notice, self.max_pause)
 
 
 @dataclass
@@ -62,7 +101,7 @@ class Poller:
         return self._thread
 
     @property
-    def policy(self) -> "PollingPolicy":
+    def policy(self) -> PollingPolicy:
         return self.manager.policy
 
     # ---------------------------------------------------------------- what the manager asks
@@ -144,7 +183,7 @@ class Poller:
                 self._wake.wait(timeout=1.0 if idle else max(0.005, wait_for or 0.05))
                 return True
         for job in to_send:
-            manager._send(job, raise_errors=False)
+            manager.sending.send(job, raise_errors=False)
         if batch:
             self._poll(batch)
         return True
@@ -339,7 +378,7 @@ def bounded_pause(retry_after: float, limit: float) -> float:
     return max(0.0, min(retry_after, limit))
 
 
-def eta_interval(track: _Track, status: str | None, policy: "PollingPolicy") -> float:
+def eta_interval(track: _Track, status: str | None, policy: PollingPolicy) -> float:
     """Half the estimated time left, from the last percentage readings; the floor near the end."""
     readings = track.readings
     if status in _WAITING_STATUSES or len(readings) < 2:

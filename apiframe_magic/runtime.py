@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from .client import ApiframeClient
 from .images import ImageCache
 from .jobs import JobManager, PollingPolicy
+from .redaction import HiddenKey
 from . import settings
 from .settings import data_dir
 from .store import HistoryStore, ensure_private_dir
@@ -59,8 +60,12 @@ def default_policy(sim_speed: float | None = None) -> PollingPolicy:
 def start(api_key: str | None = None, *, base_url: str | None = None,
           sim_speed: float | None = None, home: str | os.PathLike | None = None,
           policy: PollingPolicy | None = None, download_images: bool = True) -> Runtime:
-    """Build the parts: against the service when a key is known, else against a simulator."""
-    key = api_key if api_key is not None else os.environ.get(settings.KEY_ENV, "").strip()
+    """Build the parts: against the service when a key is known, else against a simulator.
+
+    The key is a `HiddenKey` from here on (the argument rebound too), so no traceback of a
+    start that fails shows it among the frame's locals."""
+    api_key = key = HiddenKey(api_key if api_key is not None
+                              else os.environ.get(settings.KEY_ENV, "").strip())
     root = Path(home) if home is not None else data_dir()
     simulator = None
     try:  # a start that fails half-way must not leave a simulator's threads running

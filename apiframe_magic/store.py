@@ -520,11 +520,20 @@ class HistoryStore:
                              [tuple(row.values()) for row in rows])
         return [row["job_id"] for row in rows]
 
-    def claim_queued(self, job_id: str) -> bool:
+    def claim_queued(self, job_id: str, *, payload: dict | None = None,
+                     prompt: str | None = None) -> bool:
         """Take a queued job for sending (queued -> submitting), as this process. False when it is
-        no longer queued (another process sent or cancelled it): then it must not be sent."""
+        no longer queued (another process sent or cancelled it): then it must not be sent.
+
+        `payload` and `prompt`, when given, replace the recorded ones in the same update: a
+        follow-up recorded before its parent finished is sent with its parent's task id (a
+        describe's suggestion with its prompt), and the history keeps what was really sent."""
+        final = {"payload_json": _dump(payload)} if payload is not None else {}
+        if prompt is not None:
+            final["prompt"] = _redact(prompt)
         return self._update(job_id, {"state": SUBMITTING, "pid": os.getpid(),
-                                     "host": socket.gethostname(), "sent_at": time.time()},
+                                     "host": socket.gethostname(), "sent_at": time.time(),
+                                     **final},
                             from_states=(QUEUED,))
 
     def mark_submitted(self, job_id: str, task_id: str) -> bool:

@@ -111,7 +111,7 @@ def submit(plan: Plan, manager, client) -> list:
     A failure part-way raises after the jobs already sent are kept in the history; the jobs sent
     so far are attached to the error as `error.jobs`.
     """
-    from .describe import check_upload   # Pillow and requests: not at %load_ext
+    from .uploads import check_upload   # Pillow: not at %load_ext
 
     for image in plan.image_prompts:   # nothing that is not an image leaves the machine
         if not is_http_url(image):

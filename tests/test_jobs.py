@@ -394,10 +394,10 @@ def test_every_job_ends_and_nothing_is_submitted_twice_under_faults(sim, store):
 
 def test_a_history_failure_on_a_queued_job_rejects_it_and_the_rest_go_on(sim, client, tmp_path):
     class FlakyStore(HistoryStore):
-        def claim_queued(self, job_id):
+        def claim_queued(self, job_id, **final):
             if "unlucky" in self.get(job_id).prompt:
                 raise OSError("disk full")
-            return super().claim_queued(job_id)
+            return super().claim_queued(job_id, **final)
 
     policy = PollingPolicy().scaled(100)
     policy.max_in_flight = 1

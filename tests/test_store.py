@@ -436,3 +436,15 @@ def test_a_write_lock_held_too_long_is_a_typed_error(home, monkeypatch):
             blocker.close()
         assert history.record_submitting("imagine", {"prompt": "free again"})
         assert history.count() == 1
+
+
+def test_claiming_a_queued_job_records_the_payload_it_is_sent_with(history):
+    job_id = history.record_queued("upscale-1x", {"index": "2"}, prompt=None)
+    assert history.claim_queued(job_id, payload={"index": "2", "parent_task_id": "task-9"},
+                                prompt="a fox")
+    record = history.get(job_id)
+    assert record.state == "submitting" and record.prompt == "a fox"
+    assert record.payload == {"index": "2", "parent_task_id": "task-9"}
+    # a job no longer queued is not claimed, and its record keeps what it was sent with
+    assert not history.claim_queued(job_id, payload={"index": "3"})
+    assert history.get(job_id).payload["index"] == "2"
