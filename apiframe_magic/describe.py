@@ -13,7 +13,7 @@ import re
 from typing import Iterable
 
 from .settings import is_http_url
-from .uploads import check_image_file, check_upload  # noqa: F401 - check_upload: the face's path
+from .uploads import check_image_file
 
 # "1️⃣ ", "1⃣ ", "1. ", "1) " at the start of a suggestion.
 _BULLET_RE = re.compile(r"\A\s*(?:[0-9#*]\ufe0f?\u20e3|[0-9]{1,2}[.)](?=\s))\s*")

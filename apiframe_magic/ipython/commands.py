@@ -144,7 +144,7 @@ def _image_prompts(magics, items, what: str) -> list:
     """Image arguments of `what` (--image, describe, blend) as things `client.upload` takes: a
     path, bytes or a PIL image; URLs as is. A file is checked to be an image within the upload
     limit before anything leaves the machine."""
-    from ..describe import check_image_file
+    from ..uploads import check_image_file
     from ..errors import InvalidArgumentError
 
     prompts = []
@@ -533,7 +533,7 @@ def _image_url(magics, source: str, what: str) -> str:
     (item,) = _image_prompts(magics, [source], what)
     if isinstance(item, str):
         return item
-    from ..describe import check_upload
+    from ..uploads import check_upload
 
     try:
         check_upload(item)   # a private key typed by mistake never leaves the machine
