@@ -31,6 +31,7 @@ from urllib3.util.retry import Retry
 
 from .errors import (
     ApiConnectionError,
+    CallInterrupted,
     ApiframeError,
     ApiTimeoutError,
     AuthenticationError,
@@ -264,6 +265,8 @@ class ApiframeClient:
                 raise self._transport_error(path, exc, submitting) from None
             except AnswerTooLarge as exc:
                 raise self._too_large_error(path, exc, submitting) from None
+            except KeyboardInterrupt:   # the frames below hold the raw request: drop them
+                raise CallInterrupted(path, submitting) from None
         return self._decode(path, response, data, submitting)
 
     def _deadline_error(self, path: str, submitting: bool) -> ApiTimeoutError:

@@ -93,7 +93,27 @@ class JobCancelledError(ApiframeError):
     """The job was cancelled locally (the service has no cancel): it may still finish there."""
 
 
-class StoppedWaiting(KeyboardInterrupt):
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, said in one line: what was stopped and what is known. A KeyboardInterrupt, so code
+    that stops on Ctrl-C still stops; the IPython face shows its message without a traceback,
+    whose frames (the raw request among them) could hold the key."""
+
+
+class CallInterrupted(Interrupted):
+    """Ctrl-C during a call to the service: the request may or may not have reached it."""
+
+    def __init__(self, path: str, submitting: bool = False):
+        known = (" The task may have been created: it is recorded as uncertain and never sent "
+                 "again; `%imagine history` shows it." if submitting else
+                 " Nothing was changed at the service by this call; run it again.")
+        self.message = f"interrupted: {path} was stopped before its answer arrived.{known}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class StoppedWaiting(Interrupted):
     """Ctrl-C stopped a wait for a job's value (`job.wait()`, `job.save()`, `job.prompts`), never
     the job. A KeyboardInterrupt, so code that stops on Ctrl-C still stops; the IPython face shows
     it as its one-line message instead of a traceback (whose frames could hold anything)."""

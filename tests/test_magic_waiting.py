@@ -17,7 +17,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from apiframe_magic.errors import StoppedWaiting
+from apiframe_magic.errors import Interrupted, StoppedWaiting
 from apiframe_magic.ipython.presenter import wait_for
 from apiframe_magic.jobs import Job
 from history_fixtures import FAST
@@ -244,7 +244,7 @@ def test_ctrl_c_while_python_waits_is_one_line_without_the_key(keyed, capsys, co
 
 def test_the_one_line_handler_comes_and_goes_with_the_extension(slow):
     shell, _sim = slow
-    assert shell.custom_exceptions == (StoppedWaiting,)
+    assert shell.custom_exceptions == (Interrupted,)   # StoppedWaiting and CallInterrupted
     shell.extension_manager.unload_extension("apiframe_magic")
     assert shell.custom_exceptions == ()
     shell.set_custom_exc((ValueError,), lambda *args, **kwargs: None)

@@ -22,7 +22,7 @@ import sys
 import threading
 from typing import Callable
 
-from ..errors import StoppedWaiting
+from ..errors import Interrupted
 from ..static import render
 from ..words import progress_line
 from . import frontend
@@ -260,7 +260,7 @@ class Presenter:
         self.shell.events.register("post_run_cell", self.forget_shown)
         self.shell.display_trap.hook = self.displayhook
         if not self.shell.custom_exceptions:   # never replace a handler someone else set
-            self.shell.set_custom_exc((StoppedWaiting,), _stopped_waiting)
+            self.shell.set_custom_exc((Interrupted,), _one_line_interrupt)
 
     def uninstall(self) -> None:
         formatter = self.shell.display_formatter.ipython_display_formatter
@@ -274,13 +274,13 @@ class Presenter:
             pass
         if self.shell.display_trap.hook == self.displayhook:
             self.shell.display_trap.hook = self.shell.displayhook
-        if self.shell.custom_exceptions == (StoppedWaiting,):
+        if self.shell.custom_exceptions == (Interrupted,):
             self.shell.set_custom_exc((), None)
 
 
-def _stopped_waiting(shell, etype, value, tb, tb_offset=None):
-    """Ctrl-C stopped a job's value being waited for from Python (`job.save()`, `job.prompts`,
-    `job.wait()`): its one line, as a UsageError is shown; no traceback, in any `%xmode`."""
+def _one_line_interrupt(shell, etype, value, tb, tb_offset=None):
+    """Ctrl-C stopped a wait (`job.save()`, `job.prompts`, `job.wait()`) or a call to the service
+    from Python: its one line, as a UsageError is shown; no traceback, in any `%xmode`."""
     print(value, file=sys.stderr)
 
 
