@@ -154,15 +154,8 @@ def data_dir() -> Path:
 
 
 def check_cache_limit_mb(value: Any, name: str = "cache_limit_mb") -> int:
-    """A whole number of megabytes, 0 or more (0: keep only the images in use)."""
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise InvalidArgumentError(f"{name} must be a whole number of megabytes (0 or more), "
-                                   f"got {excerpt(str(value), 40)!r}")
-    return number
+    """Megabytes, 0 or more (0: keep only the images in use)."""
+    return check_whole_number(value, name)   # in MB
 
 
 def cache_limit_mb() -> int:
