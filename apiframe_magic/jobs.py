@@ -41,6 +41,7 @@ from .errors import (
     TaskNotFoundError,
 )
 from .models import Task
+from .spend import SpendLedger, cost_of
 
 log = logging.getLogger(__name__)
 
@@ -351,6 +352,7 @@ class JobManager:
         self._stopping = False
         self._downloads: ThreadPoolExecutor | None = None
         self._auth_error: AuthenticationError | None = None  # set by a 401: polling paused
+        self.spend = SpendLedger()   # the magic puts its per-kernel ledger here
 
     # ---------------------------------------------------------------- submitting
 
@@ -362,8 +364,9 @@ class JobManager:
         Either way the job is in the history before this returns (`submitting`, or `queued`:
         unsent and unpaid until a slot frees). Errors of a submit made now (bad request, auth, an
         ambiguous network failure) are raised here; a queued job's land in `job.error` and its
-        failed callbacks.
+        failed callbacks. A submit past `self.spend.budget` raises spend.BudgetExceeded first.
         """
+        self.spend.check(cost_of(kind, payload), f"this {kind}")
         job = self._new_job(kind, payload, parent=parent, prompt=prompt, params=params,
                             deadline=deadline)
         with self._lock:
@@ -374,6 +377,7 @@ class JobManager:
                 self.jobs.append(job)
             else:
                 self._enqueue([job])
+        self.spend.add(job)
         if send_now:
             self._send(job, raise_errors=True)
         return job
@@ -416,8 +420,12 @@ class JobManager:
                 for p, ratio in zip(parsed, ratios)]
         for job, p in zip(jobs, parsed):
             job.warnings = p.warnings
+        self.spend.check(sum(cost_of(job.kind, job.payload) for job in jobs),
+                         f"these {len(jobs)} jobs")
         with self._lock:
             self._enqueue(jobs)
+        for job in jobs:
+            self.spend.add(job)
         return jobs
 
     def _new_job(self, kind: str, payload: Mapping[str, Any], **options) -> Job:

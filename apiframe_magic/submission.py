@@ -101,8 +101,10 @@ def submit(plan: Plan, manager, client) -> list:
     """Upload the image prompts, then send one imagine per job; returns the jobs in order.
 
     A failure part-way raises after the jobs already sent are kept in the history; the jobs sent
-    so far are attached to the error as `error.jobs`.
+    so far are attached to the error as `error.jobs`. A run that would pass the session's budget
+    (`manager.spend`) raises spend.BudgetExceeded before anything is uploaded or sent.
     """
+    manager.spend.check(plan.credits)
     urls = [client.upload(image) if not _is_url(image) else image for image in plan.image_prompts]
     jobs = []
     try:

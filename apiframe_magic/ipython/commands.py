@@ -420,6 +420,12 @@ def do_account(magics, sub, rest):
           f"{account.total_images}{where}")
 
 
+def do_spent(magics, sub, rest):
+    """This kernel's credits by action and by job (what the service has left: `account`)."""
+    sub.words(rest, 0, 0)
+    print(magics.spend.report())
+
+
 def do_describe(magics, sub, rest):
     (source,) = sub.words(rest, 1, 1)
     url = _image_url(magics, source, sub.name)

@@ -23,10 +23,11 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from traitlets import Enum, Float, Int, TraitError, Unicode, default, validate
+from traitlets import Enum, Float, Int, TraitError, Unicode, default, observe, validate
 
 from . import grammar
 from .grammar import WAIT_ENV
+from ..spend import SpendLedger, check_budget
 from .keys import KeyRing
 
 DEFAULT_BASE_URL = "https://api.apiframe.pro"
@@ -63,6 +64,10 @@ class Imagine(Magics):
                                  "about 4 s)").tag(config=True)
     max_live_views = Int(20, help="live job views kept; older finished ones close (their "
                                   "static image stays)").tag(config=True)
+    budget = Int(None, allow_none=True,
+                 help="credits this kernel session may spend; a cell, button or panel submit "
+                      "that would pass it is refused and nothing is sent (unset: no limit)"
+                 ).tag(config=True)
 
     # ------------------------------------------------------------------ configuration checks
 
@@ -121,6 +126,17 @@ class Imagine(Magics):
             raise TraitError(f"sim_speed must be a number above 0 and at most 10000; got {value}")
         return value
 
+    @validate("budget")
+    def _check_budget(self, proposal):
+        try:
+            return check_budget(proposal["value"])
+        except ValueError as error:
+            raise TraitError(str(error)) from None
+
+    @observe("budget")
+    def _budget_changed(self, change):
+        self.spend.budget = change["new"]
+
     @validate("default_version")
     def _check_version(self, proposal):
         value = proposal["value"].strip()
@@ -134,7 +150,9 @@ class Imagine(Magics):
     # ------------------------------------------------------------------ life cycle
 
     def __init__(self, shell=None, **kwargs):
+        self.spend = SpendLedger()   # this kernel's credits, across runtime switches
         super().__init__(shell=shell, **kwargs)
+        self.spend.budget = self.budget
         self.keys = KeyRing(self.api_key_env)
         self.runtime = None
         self._signature = None
@@ -173,6 +191,7 @@ class Imagine(Magics):
             raise UsageError(_one_line(error)) from None
         if self.max_in_flight:
             rt.manager.policy.max_in_flight = self.max_in_flight
+        rt.manager.spend = self.spend
         self.runtime, self._signature, self._ui = rt, signature, None
         print(_switch_message(choice, self.api_key_env, previous, previous_signature, rt))
         if previous is not None:

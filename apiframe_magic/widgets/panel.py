@@ -420,7 +420,8 @@ class ImaginePanel(widgets.VBox):
         else:
             jobs = check.jobs
             what = f"{jobs} jobs (permutations)" if jobs > 1 else "1 job"
-            summary = f"{what} · {check.credits} credits"
+            spend = self.ctx.manager.spend.words(check.credits)   # spent and budget beside it
+            summary = f"{what} · {check.credits} credits · {spend}"
         self.summary.value = f'<span class="amj-summary">{html.escape(summary)}</span>'
         # The count on the button itself: a 24-job permutation is never one careless click.
         many = check.ok and check.jobs > 1
@@ -463,6 +464,7 @@ class ImaginePanel(widgets.VBox):
             self._submitting = False
             self.imagine_button.disabled = not self.check.ok
         self._last_submit = (signature, self._clock())
+        self._show_check(self.check)                 # spent moved on
         self._show_jobs(jobs)
         count = len(jobs)
         self.status.value = (f'<span class="amj-muted">Submitted {count} '
