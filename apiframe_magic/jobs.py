@@ -238,21 +238,48 @@ class Job:
     # ---------------------------------------------------------------- next actions
 
     def _child(self, kind: str, **payload) -> "Job":
+        """Submit a follow-up; a remixed `prompt` in `payload` becomes the new job's prompt."""
         if not self.task_id:
             raise ApiframeError(f"{self!r} has no task id yet: wait until it is submitted")
         return self.manager.submit(kind, {"parent_task_id": self.task_id, **payload},
-                                   parent=self, prompt=self.prompt, params=self.params)
+                                   parent=self, prompt=payload.get("prompt") or self.prompt,
+                                   params=self.params)
 
     def upscale(self, index: int) -> "Job":
         """U1-U4: one image of the grid at full size."""
         return self._child("upscale-1x", index=str(index))
 
-    def vary(self, index: int | str) -> "Job":
-        """V1-V4 (1-4), or Vary Strong/Subtle ("strong"/"subtle")."""
-        return self._child("variations", index=str(index))
+    def vary(self, index: int | str, prompt: str | None = None) -> "Job":
+        """V1-V4 (1-4), or Vary Strong/Subtle ("strong"/"subtle"); Remix with `prompt`."""
+        return self._child("variations", index=str(index), prompt=_remix(prompt))
 
-    def reroll(self) -> "Job":
-        return self._child("reroll")
+    def reroll(self, prompt: str | None = None) -> "Job":
+        """Reroll; with `prompt`, Remix: the new prompt (validated first) instead of this one."""
+        return self._child("reroll", prompt=_remix(prompt))
+
+    def vary_region(self, mask, prompt: str | None = None) -> "Job":
+        """Vary (Region) of an upscaled image: `mask` (white = redraw) is a box of fractions
+        `(left, top, right, bottom)`, a list of boxes or outlines, a PIL image or PNG bytes."""
+        from .followups import region
+
+        body, note = region(self, mask, prompt)
+        child = self._child("inpaint", **body)
+        child.warnings = (note,) if note else ()
+        return child
+
+    def animate(self, motion: str = "low", prompt: str | None = None) -> "Job":
+        """Animate an upscaled image: four short videos (`result.video_urls`) starting from it."""
+        from .followups import animation
+
+        body = animation(self, motion, prompt)
+        return self.manager.submit("imagine-video", body, parent=self, prompt=body["prompt"],
+                                   params=self.params)
+
+    def extend(self, index: int, prompt: str | None = None, motion: str | None = None) -> "Job":
+        """Extend video `index` (1-4) of an Animate job: four longer videos."""
+        from .followups import extension
+
+        return self._child("imagine-video-extend", **extension(self, index, prompt, motion))
 
     def pan(self, direction: str) -> "Job":
         return self._child("pan", direction=direction)
@@ -1083,6 +1110,14 @@ def image_names(result: Task) -> list[tuple[str, str]]:
     if result.image_url and not result.image_urls:
         names.append(("image", result.image_url))
     return names
+
+
+def _remix(prompt: str | None) -> str | None:
+    if prompt is None:
+        return None
+    from .followups import remixed
+
+    return remixed(prompt)
 
 
 def _refuse_permutations(text: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ..prompt import MAX_PROMPT_CHARS  # Discord's cap, as the service applies it
+from .images import decode_mask
 from .tasks import GRID, SINGLE, VIDEO, Task
 
 ASPECT_RE = re.compile(r"^(\d+):(\d+)$")
@@ -231,7 +232,13 @@ def check_blend(body: dict, parents: ParentLookup) -> dict:
 def check_inpaint(body: dict, parents: ParentLookup) -> dict:
     c = _checker(body, parents)
     c.out["parent"] = c.parent(upscale_1x=True)
-    c.string("mask", required=True)
+    mask = c.string("mask", required=True)
+    if mask is not None:
+        try:
+            if decode_mask(mask).getbbox() is None:
+                c.fail("mask is empty: nothing is marked to redraw")
+        except ValueError as error:
+            c.fail(str(error))
     c.prompt(required=False)
     return c.done()
 
