@@ -37,7 +37,7 @@ class UploadImage:
 @dataclass(frozen=True)
 class InpaintImage:
     """Vary (Region): `base` kept outside the mask, `redraw` painted where the mask is white.
-    `mask` is the PNG as sent (base64 or a data URL), resized to `size` when drawn."""
+    `mask` is the PNG as sent (base64 or a data URL), resized to the picture when drawn."""
 
     base: object
     redraw: object
@@ -145,8 +145,11 @@ class ImageStore:
         if isinstance(recipe, InpaintImage):
             base = Image.open(io.BytesIO(self.render_recipe(recipe.base))).convert("RGB")
             redraw = Image.open(io.BytesIO(self.render_recipe(recipe.redraw))).convert("RGB")
-            mask = decode_mask(recipe.mask).resize(recipe.size, Image.Resampling.NEAREST)
-            base.paste(redraw.resize(base.size), (0, 0), mask.resize(base.size))
+            try:
+                mask = decode_mask(recipe.mask).resize(base.size, Image.Resampling.NEAREST)
+            except ValueError:      # an unreadable mask (accepted at submit): all redrawn
+                mask = Image.new("L", base.size, 255)
+            base.paste(redraw.resize(base.size), (0, 0), mask)
             return art.to_png(base)
         if isinstance(recipe, UploadImage):
             found = self.upload(recipe.upload_id)
