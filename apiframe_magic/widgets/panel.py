@@ -19,7 +19,7 @@ import ipywidgets as widgets
 from ..errors import ApiframeError
 from ..prompt import PromptError, set_param
 from . import history
-from .panel_text import Check, common_params, image_prompt_items, once, written
+from .panel_text import Check, check_prompt, common_params, image_prompt_items, written
 
 ASPECT_RATIOS = ("1:1", "3:2", "2:3", "4:3", "3:4", "16:9", "9:16", "21:9")
 CUSTOM = "custom"
@@ -387,23 +387,9 @@ class ImaginePanel(widgets.VBox):
 
     def _validate(self) -> Check:
         """Check the text and image prompts; show every problem and the jobs and credits."""
-        from .. import submission
-
-        text = self.prompt.value
-        check = Check(empty=not text.strip())
+        check = check_prompt(self.prompt.value, version=self.ctx.version, store=self.ctx.store)
         check.image_prompts, image_errors = image_prompt_items(self.image_prompts.value)
         check.errors.extend(image_errors)
-        if not check.empty:
-            try:
-                plan = submission.plan(text, default_version=self.ctx.version, yes=True,
-                                       store=self.ctx.store)   # --sref @name -> its code
-            except PromptError as error:
-                check.errors[:0] = [str(problem) for problem in error.problems]
-            except ValueError as error:          # also an unknown @style name
-                check.errors.insert(0, str(error))
-            else:
-                check.prompts, check.text = plan.prompts, plan.text
-                check.warnings = once(plan.warnings) if len(plan.prompts) > 1 else plan.warnings
         self.check = check
         self._show_check(check)
         return check

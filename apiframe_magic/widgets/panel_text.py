@@ -10,8 +10,9 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import submission
 from ..credits import credits_for
-from ..prompt import get_params
+from ..prompt import PromptError, get_params
 
 MODEL_PARAMS = ("version", "niji")   # one control: locking either locks both
 
@@ -43,6 +44,25 @@ class Check:
     @property
     def credits(self) -> int:
         return imagine_credits(self.jobs)
+
+
+def check_prompt(text: str, *, version: str | None = None, store=None) -> Check:
+    """Every problem of `text`, or the jobs it makes: the one check behind the panel's Imagine
+    button and the Remix editor, by the magic's own rules (`submission.plan`)."""
+    check = Check(empty=not text.strip())
+    if check.empty:
+        return check
+    try:
+        plan = submission.plan(text, default_version=version, yes=True,
+                               store=store)      # --sref @name -> its code
+    except PromptError as error:
+        check.errors[:0] = [str(problem) for problem in error.problems]
+    except ValueError as error:                  # also an unknown @style name
+        check.errors.insert(0, str(error))
+    else:
+        check.prompts, check.text = plan.prompts, plan.text
+        check.warnings = once(plan.warnings) if len(plan.prompts) > 1 else plan.warnings
+    return check
 
 
 def common_params(prompts: list, text: str) -> tuple[dict, set[str]]:

@@ -17,7 +17,9 @@ import ipywidgets as widgets
 
 from .. import jobs
 from . import actions as act
+from . import buttons as more
 from . import status
+from .media import media_html
 from .style import (
     GRID_SIDE,
     SINGLE_SIDE,
@@ -125,7 +127,7 @@ class JobView(widgets.VBox):
         button = self._button(action.key, action.label, action.tooltip)
         self._actions[action.key] = action
         button.on_click(lambda _b, key=action.key: self.click(key))
-        if action.does == act.SAVE:
+        if action.does in more.NEEDS_IMAGES:
             button.disabled = True  # until the images are on disk
         return button
 
@@ -143,18 +145,32 @@ class JobView(widgets.VBox):
             for k in range(1, 5):
                 image = self._image("variant_image_layout", "amj-variant-image")
                 self.variant_images.append(image)
-                buttons = [self._action_button(a) for a in act.grid_image_actions(k)]
+                buttons = [self._action_button(a)
+                           for a in act.grid_image_actions(k) + more.tile_actions(k)]
                 cells.append(self._box(widgets.Box, [image, *buttons], "amj-cell",
                                        "cell_layout"))
+            self.remix_switch = widgets.ToggleButton(
+                description="Remix", tooltip="Reroll, Vary and V1-V4 open the prompt for "
+                "editing before they are sent")
+            self._own(self.remix_switch).add_class("amj-remix-switch")
+            row = self._row(act.grid_actions())
+            row.children += (self.remix_switch,)
             slots += [self.grid_image,
-                      self._box(widgets.GridBox, cells, "amj-variants", "variants_layout"),
-                      self._row(act.grid_actions())]
+                      self._box(widgets.GridBox, cells, "amj-variants", "variants_layout"), row]
         elif kind in act.SINGLE_KINDS:
             self.grid_image = self._image("single_image_layout", "amj-single-image")
             slots.append(self.grid_image)
             slots += [self._row(row) for row in act.single_action_rows(kind)]
+            slots.append(self._row(more.image_actions(kind)))
+        elif kind in more.VIDEO_KINDS:
+            self.clips = [self._html("amj-clip-cell") for _ in range(4)]
+            cells = [self._box(widgets.VBox, [clip, self._action_button(action)], "amj-cell",
+                               "cell_layout")
+                     for clip, action in zip(self.clips, more.video_actions())]
+            slots.append(self._box(widgets.GridBox, cells, "amj-variants", "variants_layout"))
         if kind in act.GRID_KINDS or kind in act.SINGLE_KINDS:
-            self._style_row = self._row(act.style_actions(kind))
+            self._style_row = self._row(
+                act.style_actions(kind) + more.use_actions(kind, kind in act.SINGLE_KINDS))
             slots.append(self._style_row)
         slots.append(self.details)
         return slots
@@ -241,7 +257,9 @@ class JobView(widgets.VBox):
                 if data:
                     image.value = data
             self._images_state = "ready" if paths else "missing"
-            self.buttons["save"].disabled = not paths
+            for key, action in self._actions.items():
+                if action.does in more.NEEDS_IMAGES:
+                    self.buttons[key].disabled = not paths
             if problems:
                 self._note = "; ".join(problems)
             self._refresh()
@@ -318,6 +336,9 @@ class JobView(widgets.VBox):
             button.description = f"Reuse style --sref {sref}" if sref else "Reuse style"
             button.layout = shared("button_layout" if sref else "hidden_layout")
         self.details.value = self._details_html()
+        for k, (clip, url) in enumerate(zip(getattr(self, "clips", ()), job.result.video_urls
+                                            if job.result else ()), start=1):
+            clip.value = media_html(url, f"video {k}")
         self.children = self._sections()
         self._refresh()
 
@@ -358,24 +379,36 @@ class JobView(widgets.VBox):
 
     def _click(self, key: str) -> None:
         action = self._actions[key]
-        if action.does == act.STYLE:
+        if action.does in more.EXTRA:
+            more.perform(self, action)
+        elif getattr(self, "remix_switch", None) is not None and self.remix_switch.value \
+                and more.remix_starter(key) is not None:
+            more.open_remix(self, action)
+        elif action.does == act.STYLE:
             self._reuse_style(action)
         elif action.does == act.SAVE:
             self._save()
         else:
             self._start(action)
 
-    def _start(self, action: act.Action) -> None:
+    def start_action(self, action: act.Action, start: Callable | None = None):
+        """Start `action`'s follow-up with `start(job)` (an editor's remixed prompt or mask);
+        returns the new job, or None when it was not started (the reason is shown)."""
+        result: list = []
+        self._safely(action.label, lambda: result.append(self._start(action, start)))
+        return result[0] if result else None
+
+    def _start(self, action: act.Action, start: Callable | None = None):
         """Start a follow-up once: ignore clicks while it is being sent or after it started."""
         key = action.key
         with self._lock:
             if key in self._in_flight or key in self.started:
-                return
+                return None
             self._in_flight.add(key)
         button = self.buttons[key]
         self.apply(lambda: setattr(button, "disabled", True))
         try:
-            child = action.start(self.job)
+            child = (start or action.start)(self.job)
         except Exception as exc:
             uncertain = bool(getattr(exc, "maybe_created", False))
             with self._lock:
@@ -390,7 +423,7 @@ class JobView(widgets.VBox):
                 note = f"{action.label} failed: {exc}"
                 self.apply(lambda: setattr(button, "disabled", False))
             self._show_note(note)
-            return
+            return None
         with self._lock:
             self._in_flight.discard(key)
             self.started[key] = child
@@ -405,6 +438,7 @@ class JobView(widgets.VBox):
         self.add_child(view)
         child.on_failed(weakly(self, "_child_failed", key))
         self._record_follow_up(child)
+        return child
 
     def _record_follow_up(self, child) -> None:
         """Give the follow-up a lasting record too: the root view's static twin takes it in."""
@@ -461,21 +495,21 @@ class JobView(widgets.VBox):
         self._show_note("")
 
     def _save(self) -> None:
-        job = self.job
-        paths = {_save_name(name): path for name, path in job.image_paths.items()}
-        if not paths:
-            raise ValueError("the images are not on disk yet")
-        key = job.task_id or job.job_id or "job"
-        if self.ctx.images is not None:
-            saved = self.ctx.images.save(key, paths, self.ctx.save_dir)
-        else:
-            from ..images import save
+        """Save all: every image, named from the prompt (`filenames.save_images`)."""
+        from ..filenames import save_images
 
-            saved = save(key, paths, self.ctx.save_dir)
-        self._saved = [str(p) for p in saved]
+        self.show_saved(save_images(self.job, self.ctx.save_dir))
 
+    def show_saved(self, paths) -> None:
+        """List saved files in the details (after the ones saved before)."""
+        self._saved = list(dict.fromkeys([*self._saved, *(str(p) for p in paths)]))
         self.apply(lambda: setattr(self.details, "value", self._details_html()))
         self._show_note("")
+
+    def remove_child(self, widget) -> None:
+        """Take an editor (or any widget) out of the children, before it is closed."""
+        self.apply(lambda: setattr(self.children_box, "children", tuple(
+            w for w in self.children_box.children if w is not widget)))
 
     # ------------------------------------------------------------------ closing
 
@@ -545,6 +579,3 @@ def _link(url: str, text: str) -> str:
     return (f'<a href="{html.escape(url, quote=True)}" target="_blank" '
             f'rel="noopener noreferrer">{html.escape(text)}</a>')
 
-
-def _save_name(name: str) -> str:
-    return "upscale" if name == "image" else name
