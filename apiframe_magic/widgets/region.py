@@ -143,7 +143,7 @@ class RegionEditor(widgets.VBox):
         from ipycanvas import hold_canvas
 
         layer = self.canvas[1]
-        with hold_canvas(layer):
+        with hold_canvas():
             layer.clear()
             layer.fill_style, layer.stroke_style, layer.line_width = MARK_FILL, MARK_LINE, 2
             for shape in self.shapes:
