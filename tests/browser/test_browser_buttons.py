@@ -33,8 +33,9 @@ def test_vary_region_draws_a_rectangle_and_the_result_appears_under_it(
     editor = upscale.locator(":scope > .amj-children > .amj-region")
     submit = editor.get_by_role("button", name="Submit Vary (Region)")
     expect(submit).to_be_disabled()
-    canvas = editor.locator(".amj-region-canvas canvas").last
+    canvas = editor.locator("canvas.amj-region-canvas")     # ipycanvas draws its layers in one
     expect(canvas).to_be_visible(timeout=30_000)
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     page = nb.page
     page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
