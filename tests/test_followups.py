@@ -192,3 +192,18 @@ def test_extend_on_a_non_video_says_so(upscale, sim):
 def test_bad_motion_is_refused(upscale):
     with pytest.raises(ValueError, match="motion is 'low' or 'high'"):
         upscale.animate("fast")
+
+
+# ---------------------------------------------------------------------- readable names
+
+
+@pytest.mark.parametrize("prompt, expected", [
+    ("a red fox in the snow --ar 3:2 --sref 123", "a-red-fox-in-the-snow"),
+    ("https://x.example/cat.png Red FOX, in snow!", "red-fox-in-snow"),
+    ("--ar 1:1", "image"),
+    ("un renard roux dans la neige profonde ce soir", "un-renard-roux-dans-la-neige"),
+])
+def test_saved_files_are_named_from_the_prompt(prompt, expected):
+    from apiframe_magic.filenames import slug
+
+    assert slug(prompt) == expected

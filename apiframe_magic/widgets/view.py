@@ -151,7 +151,7 @@ class JobView(widgets.VBox):
                                        "cell_layout"))
             self.remix_switch = widgets.ToggleButton(
                 description="Remix", tooltip="Reroll, Vary and V1-V4 open the prompt for "
-                "editing before they are sent")
+                "editing before they are sent", layout=shared("button_layout"))
             self._own(self.remix_switch).add_class("amj-remix-switch")
             row = self._row(act.grid_actions())
             row.children += (self.remix_switch,)
