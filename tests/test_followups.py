@@ -207,3 +207,22 @@ def test_saved_files_are_named_from_the_prompt(prompt, expected):
     from apiframe_magic.filenames import slug
 
     assert slug(prompt) == expected
+
+
+def test_the_simulator_remembers_a_region_repaint_across_a_restart(tmp_path):
+    from apiframe_magic import ApiframeClient
+    from apiframe_magic.simulator import Simulator
+    from test_client import finish
+
+    mask = make_mask((0.5, 0, 1, 1), (64, 64)).png
+    with Simulator(speed=200, state_dir=tmp_path) as first:
+        client = ApiframeClient(first.api_key, base_url=first.url, backoff=0.01)
+        grid = finish(client, client.imagine("a city at night")).task_id
+        upscale = finish(client, client.upscale_1x(grid, 1)).task_id
+        region = finish(client, client.inpaint(upscale, mask)).task_id
+        before = first.store.task(region)
+        picture = first.images.task_png(before, "1")
+    with Simulator(speed=200, state_dir=tmp_path) as second:
+        after = second.store.task(region)
+        assert after.images == before.images
+        assert second.images.task_png(after, "1") == picture
