@@ -173,6 +173,17 @@ def test_animate_makes_four_videos_that_extend(upscale, sim):
     assert longer.parent is video and longer.payload["index"] == "2"
 
 
+def test_the_twin_of_a_video_job_is_its_start_frame_with_the_video_links(upscale):
+    from apiframe_magic.static.render import job_bundle
+
+    video = upscale.animate()
+    video.wait(images=True)
+    data, _ = job_bundle(video)
+    assert "image/jpeg" in data
+    for n, url in enumerate(video.result.video_urls, start=1):
+        assert f"video {n}: {url}" in data["text/plain"]
+
+
 def test_animate_on_a_grid_says_to_pick_an_image(grid, sim):
     before = submits(sim)
     with pytest.raises(ValueError) as refused:
