@@ -94,11 +94,13 @@ def test_magic_budget_refuses_a_cell_in_one_line_and_sends_nothing(ip):
     assert submits(sim) == before
 
 
-def test_a_negative_budget_is_refused_and_the_old_one_stays(ip):
+def test_a_negative_budget_is_refused_and_the_old_one_stays(ip, caplog):
     ip.run_line_magic("config", "Imagine.budget = 12")
+    ip.run_cell("%config Imagine.budget = -4")          # %config logs the refusal in one line
+    assert "the budget cannot be negative (-4)" in caplog.text
+    assert magics_of(ip).budget == magics_of(ip).spend.budget == 12
     with pytest.raises(TraitError, match="cannot be negative"):
-        magics_of(ip).budget = -4
-    assert magics_of(ip).spend.budget == 12
+        magics_of(ip).budget = -1
 
 
 def test_spent_lists_credits_by_action_and_job(ip, capsys):
