@@ -97,14 +97,15 @@ class SpendLedger:
         if not jobs:
             return f"nothing spent this session{budget}"
         lines = ["by action:"]
-        lines += [f"  {kind:<22} {count:>3} × = {credits:>4} credits"
+        lines += [f"  {kind:<22} {count:>3} task{'s' if count != 1 else ' '} {credits:>5} credits"
                   for kind, (count, credits) in self.by_action().items()]
         lines.append("by job:")
         for job in jobs:
             ident = (job.task_id or job.job_id or "unsent")[:8]
             prompt = " ".join(str(job.prompt or "").split())
             prompt = prompt if len(prompt) <= 48 else prompt[:47] + "…"
-            lines.append(f"  {ident:<8} {job.kind:<22} {cost_of(job.kind, job.payload):>4}  {prompt}")
+            credits = cost_of(job.kind, job.payload)
+            lines.append(f"  {ident:<8} {job.kind:<22} {credits:>4}  {prompt}")
         lines.append(f"spent: {self.spent} credits{budget}")
         return "\n".join(lines)
 
