@@ -94,6 +94,14 @@ def test_magic_budget_refuses_a_cell_in_one_line_and_sends_nothing(ip):
     assert submits(sim) == before
 
 
+def test_a_dry_run_says_when_the_run_would_pass_the_budget(ip, capsys):
+    ip.run_line_magic("config", "Imagine.budget = 10")
+    ip.run_cell_magic("imagine", "--dry-run", "a {red, green, blue} fox")
+    out = capsys.readouterr().out
+    assert "0 spent this session · budget 10 · over budget: nothing would be sent" \
+        in out
+
+
 def test_a_negative_budget_is_refused_and_the_old_one_stays(ip, caplog):
     ip.run_line_magic("config", "Imagine.budget = 12")
     ip.run_cell("%config Imagine.budget = -4")          # %config logs the refusal in one line

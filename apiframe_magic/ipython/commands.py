@@ -56,6 +56,7 @@ def run_prompt(magics, args, text: str):
         print(f"warning: {warning}", file=sys.stderr)
     if args.dry_run:
         _print_dry_run(plan)
+        print(magics.spend.words(plan.credits))
         return None
     rt = magics.current_runtime()
     try:
