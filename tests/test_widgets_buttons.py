@@ -107,6 +107,16 @@ def test_remix_on_a_variation_and_off_again(grid, sim):
     assert grid.started["vary-subtle"].prompt == grid.job.prompt
 
 
+def test_remix_on_an_upscale_vary(upscale):
+    upscale.remix_switch.value = True
+    upscale.buttons["vary-strong"].click()
+    (editor,) = editors(upscale, RemixEditor)
+    editor.text.value = "a red fox in a blizzard --ar 3:2"
+    child = editor.send()
+    assert (child.kind, child.payload["index"], child.prompt) == (
+        "variations", "strong", "a red fox in a blizzard --ar 3:2")
+
+
 # ---------------------------------------------------------------------- Vary (Region)
 
 

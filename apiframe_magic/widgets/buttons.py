@@ -63,6 +63,17 @@ def video_actions(count: int = 4) -> list[Action]:
             for k in range(1, count + 1)]
 
 
+def remix_switch(layout) -> "widgets.ToggleButton":
+    """The Remix switch: while on, Reroll, Vary and V1-V4 open their prompt for editing."""
+    import ipywidgets as widgets
+
+    switch = widgets.ToggleButton(description="Remix", layout=layout,
+                                  tooltip="Reroll, Vary and V1-V4 open the prompt for editing "
+                                  "before they are sent")
+    switch.add_class("amj-remix-switch")
+    return switch
+
+
 def remix_starter(key: str):
     """How the action `key` starts with a remixed prompt, or None when it takes none."""
     if key == "reroll":

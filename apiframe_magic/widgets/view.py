@@ -149,19 +149,18 @@ class JobView(widgets.VBox):
                            for a in act.grid_image_actions(k) + more.tile_actions(k)]
                 cells.append(self._box(widgets.Box, [image, *buttons], "amj-cell",
                                        "cell_layout"))
-            self.remix_switch = widgets.ToggleButton(
-                description="Remix", tooltip="Reroll, Vary and V1-V4 open the prompt for "
-                "editing before they are sent", layout=shared("button_layout"))
-            self._own(self.remix_switch).add_class("amj-remix-switch")
             row = self._row(act.grid_actions())
-            row.children += (self.remix_switch,)
+            row.children += (self._remix_switch(),)
             slots += [self.grid_image,
                       self._box(widgets.GridBox, cells, "amj-variants", "variants_layout"), row]
         elif kind in act.SINGLE_KINDS:
             self.grid_image = self._image("single_image_layout", "amj-single-image")
             slots.append(self.grid_image)
             slots += [self._row(row) for row in act.single_action_rows(kind)]
-            slots.append(self._row(more.image_actions(kind)))
+            row = self._row(more.image_actions(kind))
+            if kind == "upscale-1x":                  # its Vary (Strong/Subtle) remix too
+                row.children += (self._remix_switch(),)
+            slots.append(row)
         elif kind in more.VIDEO_KINDS:
             self.clips = [self._html("amj-clip-cell") for _ in range(4)]
             cells = [self._box(widgets.VBox, [clip, self._action_button(action)], "amj-cell",
@@ -174,6 +173,10 @@ class JobView(widgets.VBox):
             slots.append(self._style_row)
         slots.append(self.details)
         return slots
+
+    def _remix_switch(self) -> widgets.ToggleButton:
+        self.remix_switch = self._own(more.remix_switch(shared("button_layout")))
+        return self.remix_switch
 
     def _sections(self) -> tuple:
         """The view's rows: the result slots only once there is a result."""
