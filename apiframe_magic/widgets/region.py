@@ -50,7 +50,8 @@ class RegionEditor(widgets.VBox):
             width, height = image.size
         scale = SHOWN_SIDE / max(width, height)
         self.width, self.height = round(width * scale), round(height * scale)
-        self.canvas = MultiCanvas(2, width=self.width, height=self.height)
+        self.canvas = MultiCanvas(2, width=self.width, height=self.height, layout=widgets.Layout(
+            width=f"{self.width}px", height=f"{self.height}px"))   # never stretched
         self.canvas.add_class("amj-region-canvas")
         self.canvas[0].draw_image(picture, 0, 0, self.width, self.height)
         self.canvas.on_mouse_down(self.press)
@@ -81,7 +82,8 @@ class RegionEditor(widgets.VBox):
 
     @staticmethod
     def _button(label: str, tip: str, what: Callable[[], object]) -> widgets.Button:
-        button = widgets.Button(description=label, tooltip=tip)
+        button = widgets.Button(description=label, tooltip=tip,
+                                layout=widgets.Layout(width="auto"))
         button.on_click(lambda _b: what())
         return button
 
