@@ -260,7 +260,7 @@ class Job:
     def vary_region(self, mask, prompt: str | None = None) -> "Job":
         """Vary (Region) of an upscaled image: `mask` (white = redraw) is a box of fractions
         `(left, top, right, bottom)`, a list of boxes or outlines, a PIL image or PNG bytes."""
-        from .followups import region
+        from .followup_checks import region
 
         body, note = region(self, mask, prompt)
         child = self._child("inpaint", **body)
@@ -269,7 +269,7 @@ class Job:
 
     def animate(self, motion: str = "low", prompt: str | None = None) -> "Job":
         """Animate an upscaled image: four short videos (`result.video_urls`) starting from it."""
-        from .followups import animation
+        from .followup_checks import animation
 
         body = animation(self, motion, prompt)
         return self.manager.submit("imagine-video", body, parent=self, prompt=body["prompt"],
@@ -277,7 +277,7 @@ class Job:
 
     def extend(self, index: int, prompt: str | None = None, motion: str | None = None) -> "Job":
         """Extend video `index` (1-4) of an Animate job: four longer videos."""
-        from .followups import extension
+        from .followup_checks import extension
 
         return self._child("imagine-video-extend", **extension(self, index, prompt, motion))
 
@@ -1115,7 +1115,7 @@ def image_names(result: Task) -> list[tuple[str, str]]:
 def _remix(prompt: str | None) -> str | None:
     if prompt is None:
         return None
-    from .followups import remixed
+    from .followup_checks import remixed
 
     return remixed(prompt)
 

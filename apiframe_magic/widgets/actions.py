@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..followups import GRID_KINDS, IMAGE_KINDS as SINGLE_KINDS  # noqa: F401 - the views' names
+from ..followup_checks import GRID_KINDS, IMAGE_KINDS as SINGLE_KINDS  # noqa: F401
 
 # What an action does when clicked: start a follow-up job, fill the prompt panel, or save.
 JOB, STYLE, SAVE = "job", "style", "save"

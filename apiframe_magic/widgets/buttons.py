@@ -8,7 +8,7 @@ their clicks to `perform`; follow-ups still start through the view's one `_start
 """
 from __future__ import annotations
 
-from ..followups import VIDEO_KINDS  # noqa: F401 - the view asks `more.VIDEO_KINDS`
+from ..followup_checks import VIDEO_KINDS  # noqa: F401 - for the view
 from .actions import SAVE, Action
 
 USE_PROMPT, USE_IMAGE, SAVE_IMAGE, REGION = "use-prompt", "use-image", "save-image", "region"
