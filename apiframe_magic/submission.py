@@ -109,8 +109,10 @@ def submit(plan: Plan, manager, client) -> list:
     """Upload the image prompts, then send one imagine per job; returns the jobs in order.
 
     A failure part-way raises after the jobs already sent are kept in the history; the jobs sent
-    so far are attached to the error as `error.jobs`.
+    so far are attached to the error as `error.jobs`. A run that would pass the session's budget
+    (`manager.spend`) raises spend.BudgetExceeded before anything is uploaded or sent.
     """
+    manager.spend.check(plan.credits)
     from .describe import check_upload   # Pillow and requests: not at %load_ext
 
     for image in plan.image_prompts:   # nothing that is not an image leaves the machine
