@@ -17,7 +17,8 @@ NEEDS_IMAGES = frozenset({SAVE, SAVE_IMAGE, REGION})   # enabled once the files 
 
 
 def tile_actions(k: int) -> list[Action]:
-    """Use image k and Save image k, beside U k / V k on tile `k` of a grid."""
+    """Use image k and Save image k: on tile `k` of a grid while it is shown large (with
+    `actions.enlarged_tile_actions`), so the four small tiles keep one short row each."""
     return [
         Action(f"image{k}", f"Use image {k}",
                f"Put image {k} in the prompt panel as an image prompt, before this prompt",
