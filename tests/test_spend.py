@@ -7,9 +7,11 @@ import pytest
 from IPython.core.error import UsageError
 from traitlets import TraitError
 
+from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import BadRequestError
 from apiframe_magic.images import ImageCache
-from apiframe_magic.jobs import JobManager, PollingPolicy
+from apiframe_magic.jobs import WAITING, JobManager, PollingPolicy
+from apiframe_magic.simulator import Simulator
 from apiframe_magic.spend import BudgetExceeded, SpendLedger
 from apiframe_magic.store import HistoryStore
 
@@ -68,6 +70,46 @@ def test_permutations_past_the_budget_send_none_of_them(manager, sim):
     with pytest.raises(BudgetExceeded):
         manager.imagine_all("a {red, green, blue} kite")
     assert submits(sim) == 0 and manager.jobs == []
+
+
+@pytest.fixture
+def slow():
+    """A simulator at 1x whose clock the test moves: a grid runs until the test says."""
+    with Simulator(speed=1) as sim, \
+            ApiframeClient(sim.api_key, base_url=sim.url, backoff=0.01) as client, \
+            JobManager(client, policy=FAST, download_images=False) as m:
+        yield sim, m
+
+
+def advance_until_sent(sim, job) -> None:
+    while job.task_id is None and not job.done:
+        sim.clock.advance(600)        # any simulated task has ended by then
+        job.ended_event.wait(0.05)
+
+
+def test_a_waiting_follow_up_counts_at_once_and_is_refused_past_the_budget(slow):
+    sim, manager = slow
+    manager.spend.budget = 8
+    grid = manager.imagine("a red fox")
+    upscale = grid.upscale(2)
+    assert upscale.state == WAITING and manager.spend.spent == 4 + 2
+    with pytest.raises(BudgetExceeded):
+        grid.reroll()                        # 6 + 4 > 8, though it would only wait
+    assert manager.jobs == [grid, upscale]
+    upscale.cancel()                         # cancelled before it was sent: free again
+    assert manager.spend.spent == 4
+    assert grid.reroll().state == WAITING and manager.spend.spent == 8
+    assert sim.tasks_created == 1
+
+
+def test_a_waiting_follow_up_sent_later_is_counted_once(slow):
+    sim, manager = slow
+    manager.spend.budget = 6
+    grid = manager.imagine("a red fox")
+    upscale = grid.upscale(2)                # 6: the whole budget
+    advance_until_sent(sim, upscale)         # sent through the queue, not checked again
+    assert upscale.task_id and sim.tasks_created == 2
+    assert manager.spend.spent == 6 and manager.spend.by_action()["upscale-1x"] == (1, 2)
 
 
 @pytest.mark.parametrize("bad", [-1, 2.5, "10", True])
