@@ -55,6 +55,24 @@ def test_use_prompt_image_and_style_fill_the_panel(grid, upscale):
     assert panel.prompts[3] == f"{upscale.job.result.image_url} a red fox in the snow --ar 3:2"
 
 
+def test_per_image_use_and_save_show_only_on_the_tile_shown_large(grid):
+    """The four small tiles keep one short row (U k, V k): the grid stays compact."""
+    per_image = [f"{name}{k}" for k in range(1, 5) for name in ("image", "save")]
+    assert all(grid.buttons[key].layout.display == "none" for key in per_image)
+    grid.enlarge(3)
+    shown = {key for key in per_image if grid.buttons[key].layout.display != "none"}
+    assert shown == {"image3", "save3"}
+    grid.show_grid()
+    assert all(grid.buttons[key].layout.display == "none" for key in per_image)
+
+
+def test_a_compact_view_hides_the_remix_switch_with_its_toolbar(grid):
+    grid.set_compact(True)
+    assert grid.remix_switch.layout.display == "none"
+    grid.set_compact(False)
+    assert grid.remix_switch.layout.display != "none"
+
+
 def test_save_image_writes_one_readable_file_and_never_overwrites(grid, upscale, tmp_path):
     ident = grid.job.task_id.replace("-", "")[:8]
     grid.buttons["save3"].click()

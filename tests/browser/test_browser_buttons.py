@@ -47,7 +47,7 @@ def test_vary_region_draws_a_rectangle_and_the_result_appears_under_it(
     submit.click()
     result = jv.children(upscale).nth(0)
     jv.wait_grid(result)
-    expect(result.locator(":scope > .amj-title")).to_contain_text("Vary (Region)")
+    expect(jv.title(result)).to_contain_text("Vary (Region)")
     expect(editor).to_have_count(0)
     assert result.bounding_box()["y"] > jv.button(upscale, "Vary (Region)").bounding_box()["y"]
     save_screenshot(result, screenshots / f"{ui}-vary-region-result.png")
@@ -92,5 +92,5 @@ def test_remix_edits_the_prompt_before_a_reroll(open_notebook, ui):
     send.click()
     reroll = jv.children(view).nth(0)
     jv.wait_grid(reroll)
-    expect(reroll.locator(":scope > .amj-title")).to_contain_text("a silver fox in the snow")
+    expect(jv.title(reroll)).to_contain_text("a silver fox in the snow")
     expect(editor).to_have_count(0)
