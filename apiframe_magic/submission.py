@@ -112,9 +112,9 @@ def submit(plan: Plan, manager, client) -> list:
     so far are attached to the error as `error.jobs`. A run that would pass the session's budget
     (`manager.spend`) raises spend.BudgetExceeded before anything is uploaded or sent.
     """
-    manager.spend.check(plan.credits)
     from .describe import check_upload   # Pillow and requests: not at %load_ext
 
+    manager.spend.check(plan.credits)
     for image in plan.image_prompts:   # nothing that is not an image leaves the machine
         if not is_http_url(image):
             check_upload(image, label="--image")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import random
-from math import gcd
 from dataclasses import replace
+from math import gcd
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
