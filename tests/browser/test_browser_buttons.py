@@ -49,7 +49,8 @@ def test_vary_region_draws_a_rectangle_and_the_result_appears_under_it(
     jv.wait_grid(result)
     expect(jv.title(result)).to_contain_text("Vary (Region)")
     expect(editor).to_have_count(0)
-    assert result.bounding_box()["y"] > jv.button(upscale, "Vary (Region)").bounding_box()["y"]
+    started = jv.button(upscale, "Vary (Region) ✓")       # the button says it started
+    assert result.bounding_box()["y"] > started.bounding_box()["y"]
     save_screenshot(result, screenshots / f"{ui}-vary-region-result.png")
 
 
