@@ -34,7 +34,8 @@ class FollowUps:
         now when the parent may have a result, else returned at once as `waiting`."""
         manager = self.manager
         params = {"suggestion": suggestion} if suggestion is not None else parent.params
-        prompt = None if suggestion is not None else parent.prompt
+        # a remixed reroll or variation carries its own prompt
+        prompt = None if suggestion is not None else payload.get("prompt") or parent.prompt
         with manager._lock:
             ready = parent.state in PARENT_MAY_HAVE_RESULT and parent.task_id
             if parent.done and not ready:
@@ -47,6 +48,7 @@ class FollowUps:
                 job.state = WAITING
                 manager.jobs.append(job)
                 self._waiting.append(job)
+                manager.spend.add(job)   # counts as spent; cancelled before it is sent, it doesn't
                 return job
         if suggestion is not None:
             prompt, aspect_ratio = suggested(parent, suggestion)

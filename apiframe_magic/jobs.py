@@ -64,6 +64,7 @@ from .states import (  # noqa: F401 - the states are public here too: jobs.WAITI
     ACTIVE, CANCELLED, ENDED, FAILED, FINISHED, PAUSED, QUEUED, REJECTED, SUBMITTING, TIMED_OUT,
     UNCERTAIN, UNSENT, WAITING,
 )
+from .spend import SpendLedger, cost_of
 
 log = logging.getLogger(__name__)
 
@@ -230,12 +231,37 @@ class Job:
         """U1-U4: one image of the grid at full size."""
         return self._child("upscale-1x", index=str(index))
 
-    def vary(self, index: int | str) -> "Job":
-        """V1-V4 (1-4), or Vary Strong/Subtle ("strong"/"subtle")."""
-        return self._child("variations", index=str(index))
+    def vary(self, index: int | str, prompt: str | None = None) -> "Job":
+        """V1-V4 (1-4), or Vary Strong/Subtle ("strong"/"subtle"); Remix with `prompt`."""
+        return self._child("variations", index=str(index), prompt=_remix(prompt))
 
-    def reroll(self) -> "Job":
-        return self._child("reroll")
+    def reroll(self, prompt: str | None = None) -> "Job":
+        """Reroll; with `prompt`, Remix: the new prompt (validated first) instead of this one."""
+        return self._child("reroll", prompt=_remix(prompt))
+
+    def vary_region(self, mask, prompt: str | None = None) -> "Job":
+        """Vary (Region) of an upscaled image: `mask` (white = redraw) is a box of fractions
+        `(left, top, right, bottom)`, a list of boxes or outlines, a PIL image or PNG bytes."""
+        from .followup_checks import region
+
+        body, note = region(self, mask, prompt)
+        child = self._child("inpaint", **body)
+        child.warnings = (note,) if note else ()
+        return child
+
+    def animate(self, motion: str = "low", prompt: str | None = None) -> "Job":
+        """Animate an upscaled image: four short videos (`result.video_urls`) starting from it."""
+        from .followup_checks import animation
+
+        body = animation(self, motion, prompt)
+        return self.manager.submit("imagine-video", body, parent=self, prompt=body["prompt"],
+                                   params=self.params)
+
+    def extend(self, index: int, prompt: str | None = None, motion: str | None = None) -> "Job":
+        """Extend video `index` (1-4) of an Animate job: four longer videos."""
+        from .followup_checks import extension
+
+        return self._child("imagine-video-extend", **extension(self, index, prompt, motion))
 
     def pan(self, direction: str) -> "Job":
         return self._child("pan", direction=direction)
@@ -349,6 +375,7 @@ class JobManager:
         self.recovery = Recovery(self)
         self.downloads = ImageDownloads(self.images, store, landed=self._images_landed,
                                         remember=self._remember)
+        self.spend = SpendLedger()   # the magic puts its per-kernel ledger here
 
     # ---------------------------------------------------------------- submitting
 
@@ -360,8 +387,10 @@ class JobManager:
         Either way the job is in the history before this returns (`submitting`, or `queued`:
         unsent and unpaid until a slot frees). Errors of a submit made now (bad request, auth, an
         ambiguous network failure) are raised here; a queued job's land in `job.error` and its
-        failed callbacks. A new job ends a rate-limit pause of polling.
+        failed callbacks. A new job ends a rate-limit pause of polling. A submit past
+        `self.spend.budget` raises spend.BudgetExceeded first.
         """
+        self.spend.check(cost_of(kind, payload), f"this {kind}")
         job = self._new_job(kind, payload, parent=parent, prompt=prompt, params=params,
                             deadline=deadline)
         self.poller.end_pause()
@@ -373,6 +402,7 @@ class JobManager:
                 self.jobs.append(job)
             else:
                 self._enqueue([job])
+        self.spend.add(job)
         if send_now:
             self.sending.send(job, raise_errors=True)
         return job
@@ -420,9 +450,13 @@ class JobManager:
                 for p, ratio in zip(parsed, ratios)]
         for job, p in zip(jobs, parsed):
             job.warnings = p.warnings
+        self.spend.check(sum(cost_of(job.kind, job.payload) for job in jobs),
+                         f"these {len(jobs)} jobs")
         self.poller.end_pause()
         with self._lock:
             self._enqueue(jobs)
+        for job in jobs:
+            self.spend.add(job)
         return jobs
 
     def follow_up(self, parent: Job, kind: str, payload: Mapping[str, Any], *,
@@ -430,6 +464,7 @@ class JobManager:
         """A job made from `parent` (upscale, vary, reroll, pan, zoom...; `suggestion` n: imagine
         the describe's n-th prompt). Sent now when the parent has a result; else returned at once
         as `waiting`, recorded queued, and sent when the parent finishes (`followups`)."""
+        self.spend.check(cost_of(kind, payload), f"this {kind}")
         return self.follow_ups.ask(parent, kind, payload, suggestion=suggestion)
 
     def _new_job(self, kind: str, payload: Mapping[str, Any], **options) -> Job:
@@ -748,6 +783,14 @@ def _is_older(task: Task, job: Job) -> bool:
         new_rank == old_rank and (task.percentage or 0) < (job.percentage or 0))
 
 
+
+
+def _remix(prompt: str | None) -> str | None:
+    if prompt is None:
+        return None
+    from .followup_checks import remixed
+
+    return remixed(prompt)
 
 
 def _refuse_permutations(text: str) -> None:

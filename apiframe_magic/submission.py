@@ -109,10 +109,12 @@ def submit(plan: Plan, manager, client) -> list:
     """Upload the image prompts, then send one imagine per job; returns the jobs in order.
 
     A failure part-way raises after the jobs already sent are kept in the history; the jobs sent
-    so far are attached to the error as `error.jobs`.
+    so far are attached to the error as `error.jobs`. A run that would pass the session's budget
+    (`manager.spend`) raises spend.BudgetExceeded before anything is uploaded or sent.
     """
     from .uploads import check_upload   # Pillow: not at %load_ext
 
+    manager.spend.check(plan.credits)
     for image in plan.image_prompts:   # nothing that is not an image leaves the machine
         if not is_http_url(image):
             check_upload(image, label="--image")

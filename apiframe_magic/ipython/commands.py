@@ -59,6 +59,7 @@ def run_prompt(magics, args, text: str):
         print(f"warning: {warning}", file=sys.stderr)
     if args.dry_run:
         _print_dry_run(plan)
+        print(magics.spend.words(plan.credits))
         return None
     rt = magics.current_runtime()
     try:
@@ -408,6 +409,12 @@ def do_account(magics, sub, rest):
     where = " (offline simulator)" if rt.offline else ""
     print(f"credits: {account.credits} · plan: {account.plan} · images made: "
           f"{account.total_images}{where}")
+
+
+def do_spent(magics, sub, rest):
+    """This kernel's credits by action and by job (what the service has left: `account`)."""
+    sub.words(rest, 0, 0)
+    print(magics.spend.report())
 
 
 def do_describe(magics, sub, rest):

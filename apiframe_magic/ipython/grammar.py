@@ -173,6 +173,7 @@ SUBCOMMANDS = {sub.name: sub for sub in (
                "stop tracking (the service may still finish them)"),
     Subcommand("save", "do_save", "save ID [DIR]", "copy a finished job's images into DIR"),
     Subcommand("account", "do_account", "account", "credits left and plan"),
+    Subcommand("spent", "do_spent", "spent", "credits this kernel has spent, by action and job"),
     Subcommand("describe", "do_describe", "describe URL|PATH", "four prompts for an image"),
     Subcommand("blend", "do_blend", "blend URL|PATH URL|PATH ...", "blend 2 to 5 images"),
     Subcommand("shorten", "do_shorten", "shorten PROMPT",

@@ -25,6 +25,7 @@ from traitlets import Enum, Float, Int, TraitError, Unicode, default, observe, v
 from .. import settings
 from ..errors import InvalidArgumentError
 from ..settings import DEFAULT_BASE_URL, WAIT_ENV
+from ..spend import SpendLedger, check_budget
 from . import grammar
 from .keys import KeyRing
 
@@ -63,6 +64,10 @@ class Imagine(Magics):
                               "images go first, those of jobs still shown never").tag(config=True)
     max_live_views = Int(20, help="live job views kept; older finished ones close (their "
                                   "static image stays)").tag(config=True)
+    budget = Int(None, allow_none=True,
+                 help="credits this kernel session may spend; a cell, button or panel submit "
+                      "that would pass it is refused and nothing is sent (unset: no limit)"
+                 ).tag(config=True)
 
     # ------------------------------------------------------------------ configuration checks
 
@@ -136,6 +141,17 @@ class Imagine(Magics):
         except InvalidArgumentError as error:
             raise TraitError(str(error)) from None
 
+    @validate("budget")
+    def _check_budget(self, proposal):
+        try:
+            return check_budget(proposal["value"])
+        except ValueError as error:
+            raise TraitError(str(error)) from None
+
+    @observe("budget")
+    def _budget_changed(self, change):
+        self.spend.budget = change["new"]
+
     @validate("default_version")
     def _check_version(self, proposal):
         value = proposal["value"].strip()
@@ -149,7 +165,9 @@ class Imagine(Magics):
     # ------------------------------------------------------------------ life cycle
 
     def __init__(self, shell=None, **kwargs):
+        self.spend = SpendLedger()   # this kernel's credits, across runtime switches
         super().__init__(shell=shell, **kwargs)
+        self.spend.budget = self.budget
         self.keys = KeyRing(self.api_key_env)
         self.runtime = None
         self._signature = None
@@ -204,6 +222,7 @@ class Imagine(Magics):
             rt.manager.policy.max_in_flight = self.max_in_flight
         rt.images.limit_mb = self.cache_limit_mb
         rt.images.thumbnail_side = self.twin_size  # the twin's and the live grid's side
+        rt.manager.spend = self.spend
         self.runtime, self._signature, self._ui = rt, signature, None
         print(_switch_message(choice, self.api_key_env, previous, previous_signature, rt))
         if previous is not None:

@@ -6,6 +6,7 @@ Midjourney's real sizes and weight; the cache is larger then (a 4x upscale is 30
 """
 from __future__ import annotations
 
+import base64
 import io
 import threading
 import uuid
@@ -35,6 +36,36 @@ class UploadImage:
 
     def with_size(self, size: tuple[int, int]) -> "UploadImage":
         return replace(self, size=size)
+
+
+@dataclass(frozen=True)
+class InpaintImage:
+    """Vary (Region): `base` kept outside the mask, `redraw` painted where the mask is white.
+    `mask` is the PNG as sent (base64 or a data URL), resized to the picture when drawn."""
+
+    base: object
+    redraw: object
+    mask: str
+    size: tuple[int, int]
+
+    def with_size(self, size: tuple[int, int]) -> "InpaintImage":
+        return replace(self, base=self.base.with_size(size), redraw=self.redraw.with_size(size),
+                       size=size)
+
+    def perturbed(self, seed: int, amount: float) -> "InpaintImage":
+        """A variation moves only what was redrawn."""
+        return replace(self, redraw=self.redraw.perturbed(seed, amount))
+
+
+def decode_mask(mask: str) -> Image.Image:
+    """The mask of an /inpaint request as an "L" image; ValueError when it is not an image."""
+    data = mask.split(",", 1)[1] if mask.startswith("data:") else mask
+    try:
+        image = Image.open(io.BytesIO(base64.b64decode(data, validate=True)))
+        image.load()
+    except Exception as exc:
+        raise ValueError("mask must be a base64 PNG (or a data URL of one)") from exc
+    return image.convert("L")
 
 
 class UploadError(ValueError):
@@ -137,6 +168,15 @@ class ImageStore:
         return self._cached_render((task.task_id, "video", name), render)
 
     def render_recipe(self, recipe) -> bytes:
+        if isinstance(recipe, InpaintImage):
+            base = Image.open(io.BytesIO(self.render_recipe(recipe.base))).convert("RGB")
+            redraw = Image.open(io.BytesIO(self.render_recipe(recipe.redraw))).convert("RGB")
+            try:
+                mask = decode_mask(recipe.mask).resize(base.size, Image.Resampling.NEAREST)
+            except ValueError:      # an unreadable mask (accepted at submit): all redrawn
+                mask = Image.new("L", base.size, 255)
+            base.paste(redraw.resize(base.size), (0, 0), mask)
+            return art.to_png(base)
         if isinstance(recipe, UploadImage):
             found = self.upload(recipe.upload_id)
             if found is None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .art import ArtSpec
-from .images import UploadImage
+from .images import InpaintImage, UploadImage
 from .palettes import Palette
 from .tasks import Task, Timeline
 
@@ -65,6 +65,10 @@ def decode(line: str, sim_now: float, speed: float, wall_now: float) -> Task | N
 
 
 def _encode_recipe(recipe) -> dict:
+    if isinstance(recipe, InpaintImage):
+        return {"inpaint": {"base": _encode_recipe(recipe.base),
+                            "redraw": _encode_recipe(recipe.redraw),
+                            "mask": recipe.mask, "size": recipe.size}}
     if isinstance(recipe, UploadImage):
         return {"upload": recipe.upload_id, "size": recipe.size}
     return {"art": dataclasses.asdict(recipe)}
@@ -72,6 +76,10 @@ def _encode_recipe(recipe) -> dict:
 
 def _decode_recipe(data: dict):
     """Back to the frozen dataclasses, with tuples where the art code adds or hashes them."""
+    if "inpaint" in data:
+        part = data["inpaint"]
+        return InpaintImage(_decode_recipe(part["base"]), _decode_recipe(part["redraw"]),
+                            part["mask"], _tuples(part["size"]))
     if "upload" in data:
         return UploadImage(data["upload"], _tuples(data["size"]))
     art = {name: _tuples(value) for name, value in data["art"].items()}

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import random
-from math import gcd
 from dataclasses import replace
+from math import gcd
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from .. import credits
 from . import texts
 from .art import ArtSpec, size_for_aspect
-from .images import ImageStore, UploadImage
+from .images import ImageStore, InpaintImage, UploadImage
 from .palettes import brush_for, mix_palettes, palette_for, subject_for
 from .promptflags import MAX_SEED, parse_flags
 from .tasks import DESCRIBE, GRID, SEED, SHORTEN, SINGLE, VIDEO, Draft, Task
@@ -190,12 +190,22 @@ class RecipeBook:
         if not f.get("prompt"):
             draft.sref = parent.sref
         base = parent.images[0]
+        if isinstance(base, InpaintImage):   # pans and zooms of a region repaint: its setting
+            base = base.base
         size = size_for_aspect(draft.aspect, VARIANT_SIDE)
         return draft, base.redrawn(size) if isinstance(base, ArtSpec) else base.with_size(size)
 
     def _inpaint(self, f: dict) -> Draft:
-        draft, base = self._child_of_upscale("inpaint", f)
-        draft.images = [base.perturbed(_hash_int("inpaint", draft.seed, j), 0.2)
+        """The parent's pixels outside the mask, four new drawings inside it."""
+        draft, _ = self._child_of_upscale("inpaint", f)
+        parent: Task = f["parent"]
+        size = size_for_aspect(draft.aspect, VARIANT_SIDE)
+        kept = parent.images[0].with_size(size)
+        source = parent.images[0]
+        palette = palette_for(f["prompt"]) if f.get("prompt") or not isinstance(
+            source, ArtSpec) else source.palette
+        draft.images = [InpaintImage(kept, ArtSpec(palette, _hash_int("inpaint", draft.seed, j),
+                                                   size), f["mask"], size)
                         for j in range(4)]
         return draft
 

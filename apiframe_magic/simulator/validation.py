@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from ..prompt import MAX_PROMPT_CHARS  # Discord's cap, as the service applies it
 from ..settings import is_http_url
+from .images import decode_mask
 from .tasks import GRID, SINGLE, VIDEO, Task
 
 ASPECT_RE = re.compile(r"^(\d+):(\d+)$")
@@ -224,7 +225,13 @@ def check_blend(body: dict, parents: ParentLookup) -> dict:
 def check_inpaint(body: dict, parents: ParentLookup) -> dict:
     c = _checker(body, parents)
     c.out["parent"] = c.parent(upscale_1x=True)
-    c.string("mask", required=True)
+    mask = c.string("mask", required=True)
+    if mask is not None:
+        try:
+            if decode_mask(mask).getbbox() is None:
+                c.fail("mask is empty: nothing is marked to redraw")
+        except ValueError:
+            pass   # not an image we can read: the inpaint redraws everything
     c.prompt(required=False)
     return c.done()
 

@@ -41,6 +41,8 @@ def caption(job, paths: Iterable[Path] = ()) -> str:
     lines.extend(f"{n}. {text}" for n, text in enumerate(suggestions(job), start=1))
     if result is not None and result.seed and job.kind == "seed":
         lines.append(f"seed {result.seed}")
+    if result is not None:
+        lines.extend(f"video {n}: {url}" for n, url in enumerate(result.video_urls, start=1))
     lines.extend(str(path) for path in paths)
     return printable("\n".join(lines))   # the service's text: no key, no escape sequence
 
@@ -147,9 +149,14 @@ def picture_bundle(jpeg: bytes, size: tuple[int, int], alt: str, caption_markup:
 
 
 def twin_image(job) -> Path | None:
-    """The one picture that stands for a finished job: the grid, else its single image."""
+    """The one picture that stands for a finished job: the grid, else its single image; for
+    videos, the image they start from (their first frame)."""
     paths = job.image_paths or {}
-    return paths.get("grid") or paths.get("image") or paths.get("1")
+    found = paths.get("grid") or paths.get("image") or paths.get("1")
+    parent = getattr(job, "parent", None)
+    if found is None and job.result is not None and job.result.video_urls and parent is not None:
+        return twin_image(parent)
+    return found
 
 
 def jpeg_within(path: Path, max_side: int = DEFAULT_TWIN_SIZE,

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-GRID_KINDS = frozenset({"imagine", "reroll", "variations", "blend", "inpaint", "outpaint", "pan"})
-SINGLE_KINDS = frozenset({"upscale-1x", "upscale-alt", "upscale-highres", "faceswap"})
+from ..followup_checks import GRID_KINDS, IMAGE_KINDS as SINGLE_KINDS  # noqa: F401
 
 # What an action does when clicked: start a follow-up job, fill the prompt panel, or save.
 JOB, STYLE, SAVE = "job", "style", "save"

@@ -21,7 +21,7 @@ from ..prompt import PromptError, set_param
 from ..words import explain
 from . import history
 from .actions import prompt_with_sref
-from .panel_text import Check, common_params, image_prompt_items, once, written
+from .panel_text import Check, check_prompt, common_params, image_prompt_items, written
 
 ASPECT_RATIOS = ("1:1", "3:2", "2:3", "4:3", "3:4", "16:9", "9:16", "21:9")
 CUSTOM = "custom"
@@ -450,23 +450,9 @@ class ImaginePanel(widgets.VBox):
 
     def _validate(self) -> Check:
         """Check the text and image prompts; show every problem and the jobs and credits."""
-        from .. import submission
-
-        text = self.prompt.value
-        check = Check(empty=not text.strip())
+        check = check_prompt(self.prompt.value, version=self.ctx.version, store=self.ctx.store)
         check.image_prompts, image_errors = image_prompt_items(self.image_prompts.value)
         check.errors.extend(image_errors)
-        if not check.empty:
-            try:
-                plan = submission.plan(text, default_version=self.ctx.version, yes=True,
-                                       store=self.ctx.store)   # --sref @name -> its code
-            except PromptError as error:
-                check.errors[:0] = [str(problem) for problem in error.problems]
-            except ValueError as error:          # also an unknown @style name
-                check.errors.insert(0, str(error))
-            else:
-                check.prompts, check.text = plan.prompts, plan.text
-                check.warnings = once(plan.warnings) if len(plan.prompts) > 1 else plan.warnings
         self.check = check
         self._show_check(check)
         return check
@@ -481,7 +467,9 @@ class ImaginePanel(widgets.VBox):
         elif not check.ok:
             summary = "Fix the errors above to imagine."
         else:
-            summary = f"{_jobs_in_words(check.jobs, len(check.prompts))} · {check.credits} credits"
+            spend = self.ctx.manager.spend.words(check.credits)   # spent and budget beside it
+            summary = (f"{_jobs_in_words(check.jobs, len(check.prompts))} · {check.credits} "
+                       f"credits · {spend}")
         self.summary.value = f'<span class="amj-summary">{html.escape(summary)}</span>'
         # The count on the button itself: a 24-job permutation is never one careless click.
         many = check.ok and check.jobs > 1
@@ -524,6 +512,7 @@ class ImaginePanel(widgets.VBox):
             self._submitting = False
             self.imagine_button.disabled = not self.check.ok
         self._last_submit = (signature, self._clock())
+        self._show_check(self.check)                 # spent moved on
         self._show_jobs(jobs)
         count = len(jobs)
         self.status.value = (f'<span class="amj-muted">Submitted {count} '

@@ -10,7 +10,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..prompt import get_params
+from .. import submission
+from ..prompt import PromptError, get_params
 from ..settings import is_http_url
 from ..submission import count
 
@@ -40,6 +41,25 @@ class Check:
     @property
     def credits(self) -> int:
         return count(self.prompts).credits
+
+
+def check_prompt(text: str, *, version: str | None = None, store=None) -> Check:
+    """Every problem of `text`, or the jobs it makes: the one check behind the panel's Imagine
+    button and the Remix editor, by the magic's own rules (`submission.plan`)."""
+    check = Check(empty=not text.strip())
+    if check.empty:
+        return check
+    try:
+        plan = submission.plan(text, default_version=version, yes=True,
+                               store=store)      # --sref @name -> its code
+    except PromptError as error:
+        check.errors[:0] = [str(problem) for problem in error.problems]
+    except ValueError as error:                  # also an unknown @style name
+        check.errors.insert(0, str(error))
+    else:
+        check.prompts, check.text = plan.prompts, plan.text
+        check.warnings = once(plan.warnings) if len(plan.prompts) > 1 else plan.warnings
+    return check
 
 
 def common_params(prompts: list, text: str) -> tuple[dict, set[str]]:

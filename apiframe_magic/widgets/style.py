@@ -62,6 +62,9 @@ CSS = """
   margin: 0; min-height: 28px; }
 .amj-job .amj-tile-actions .jupyter-button.amj-button { height: 24px; line-height: 24px;
   padding: 0 8px; font-size: var(--jp-ui-font-size0, 12px); }
+.amj-job .amj-clip { display: block; width: auto; height: auto; max-width: 340px;
+  max-height: 200px; border-radius: 4px; }
+.amj-job .amj-clip-tile .jupyter-button.amj-button { width: auto; margin: 2px 0 0 0; }
 .amj-job .jupyter-button.amj-button.amj-open { position: absolute; left: 0; top: 0; right: 0;
   bottom: 28px; width: auto; height: auto; margin: 0; padding: 6px; border: 0; border-radius: 4px;
   display: flex; align-items: flex-end; justify-content: flex-start; line-height: 1.2;

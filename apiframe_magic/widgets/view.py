@@ -23,7 +23,9 @@ from .. import jobs, words
 from ..models import image_names
 from ..settings import is_http_url
 from . import actions as act
+from . import buttons as more
 from . import status
+from .media import media_html
 from .style import (
     COMPACT_BOX,
     SINGLE_BOX,
@@ -104,6 +106,8 @@ class JobView(widgets.VBox):
         self.enlarged: int | None = None
         self.tiles: list[Tile] = []
         self.grid_image: widgets.Image | None = None  # the one image of an upscale
+        self.clips: list[widgets.HTML] = []           # the four videos of an Animate
+        self.remix_switch: widgets.ToggleButton | None = None
         self.ratio = aspect_of(job)
 
         self.title = self._html("amj-title", "auto_layout")
@@ -172,7 +176,7 @@ class JobView(widgets.VBox):
         button = self._button(action.key, action.label, action.tooltip)
         self._actions[action.key] = action
         button.on_click(lambda _b, key=action.key: self.click(key))
-        button.disabled = True  # until the job has finished (Save: until the images are on disk)
+        button.disabled = True  # until the job has finished (Save...: until its files are on disk)
         return button
 
     def _nav_button(self, key: str, label: str, tooltip: str, fn) -> widgets.Button:
@@ -207,11 +211,12 @@ class JobView(widgets.VBox):
                                           lambda k=k: self._open(k))
                 opener.add_class("amj-open")
                 opener.disabled = True  # until the image is there
-                more = [self._action_button(a) for a in act.enlarged_tile_actions(k)]
-                for button in more:
+                extra = [self._action_button(a)   # Use, Save: while the tile is large
+                         for a in act.enlarged_tile_actions(k) + more.tile_actions(k)]
+                for button in extra:
                     button.layout = shared("hidden_layout")
                 tile = Tile(image, opener, [self._action_button(a) for a in act.tile_actions(k)],
-                            more, shared("auto_layout"))
+                            extra, shared("auto_layout"))
                 self._owned += [tile, tile.row]
                 self.tiles.append(tile)
             self.tiles_box = self._box(widgets.Box, self.tiles, "amj-tiles", "auto_layout")
@@ -221,8 +226,9 @@ class JobView(widgets.VBox):
                                       lambda: self.enlarge(self.enlarged % 4 + 1))]
             for button in pager:
                 button.layout = shared("hidden_layout")
-            self.toolbar = self._toolbar(act.grid_actions() + act.style_actions(kind))
-            self.toolbar.children = (*pager, *self.toolbar.children)
+            self.toolbar = self._toolbar(act.grid_actions() + act.style_actions(kind)
+                                         + more.use_actions(kind, False))
+            self.toolbar.children = (*pager, *self.toolbar.children, self._remix_switch())
             slots += [self.tiles_box, self.toolbar]
         elif kind in act.SINGLE_KINDS:
             self._early = True
@@ -233,14 +239,27 @@ class JobView(widgets.VBox):
                               "auto_layout")
             groups = act.single_action_rows(kind)
             self.toolbar = self._toolbar([a for row in groups for a in row]
-                                         + act.style_actions(kind))
+                                         + more.image_actions(kind) + act.style_actions(kind)
+                                         + more.use_actions(kind, True))
+            if kind == "upscale-1x":                  # its Vary (Strong/Subtle) remix too
+                self.toolbar.children = (*self.toolbar.children, self._remix_switch())
             slots += [frame, self.toolbar]
+        elif kind in more.VIDEO_KINDS:             # Animate, Extend: four clips, each extendable
+            self.clips = [self._html("amj-clip-cell", "auto_layout") for _ in range(4)]
+            cells = [self._box(widgets.VBox, [clip, self._action_button(action)], "amj-clip-tile",
+                               "auto_layout")
+                     for clip, action in zip(self.clips, more.video_actions())]
+            slots.append(self._box(widgets.Box, cells, "amj-tiles", "auto_layout"))
         if self.tiles and self.compact:  # a matrix cell: its full view on demand
             self._nav_button("full", "All actions", "Show this job with all its buttons",
                              lambda: self.set_compact(not self.compact))
             self.toolbar.children = (*self.toolbar.children, self.buttons["full"])
         slots.append(self.details)
         return slots
+
+    def _remix_switch(self) -> widgets.ToggleButton:
+        self.remix_switch = self._own(more.remix_switch(shared("button_layout")))
+        return self.remix_switch
 
     def _sections(self) -> tuple:
         """The view's rows: the result slots from the start when they have a final size (and
@@ -321,6 +340,8 @@ class JobView(widgets.VBox):
             if action.image is None:  # the job's own toolbar buttons
                 self.buttons[key].layout = shared("hidden_layout" if self.compact
                                                   else "button_layout")
+        if self.remix_switch is not None:
+            self.remix_switch.layout = shared("hidden_layout" if self.compact else "button_layout")
         self._show_reuse_style()
         if "full" in self.buttons:
             self.buttons["full"].description = "All actions" if self.compact else "Compact"
@@ -378,7 +399,8 @@ class JobView(widgets.VBox):
         self.apply(prepend)
 
     def remove_child(self, widget) -> None:
-        """Take `widget` (the prompt panel moving nearer a later click) out of this view."""
+        """Take `widget` out of this view: the prompt panel moving nearer a later click, or a
+        Remix or Vary (Region) editor before it is closed."""
         self.apply(lambda: setattr(self.children_box, "children", tuple(
             w for w in self.children_box.children if w is not widget)))
 
@@ -442,7 +464,9 @@ class JobView(widgets.VBox):
             for tile in self.tiles:
                 tile.opener.disabled = not tile.image.value
             self._images_state = "ready" if paths else "missing"
-            self.buttons["save"].disabled = not paths
+            for key, action in self._actions.items():
+                if action.does in more.NEEDS_IMAGES:
+                    self.buttons[key].disabled = not paths
             if problems:
                 self._note = "; ".join(problems)
             self._refresh()
@@ -517,12 +541,16 @@ class JobView(widgets.VBox):
         """On finish: enable the buttons; offer "Reuse style" only with an sref code."""
         self._result_shown = True
         for key in self._actions:
-            if key != "save" and key not in self.started and key not in self._in_flight:
+            if (self._actions[key].does not in more.NEEDS_IMAGES and key not in self.started
+                    and key not in self._in_flight):
                 self.buttons[key].disabled = False
         self._show_reuse_style()
         self.details.value = self._details_html()
         if getattr(self, "full_size_link", None) is not None:
             self.full_size_link.value = self._full_size_link_html()
+        for k, (clip, url) in enumerate(zip(self.clips, self.job.result.video_urls
+                                            if self.job.result else ()), start=1):
+            clip.value = media_html(url, f"video {k}")
         self.children = self._sections()
         self._refresh()
 
@@ -582,24 +610,36 @@ class JobView(widgets.VBox):
 
     def _click(self, key: str) -> None:
         action = self._actions[key]
-        if action.does == act.STYLE:
+        if action.does in more.EXTRA:
+            more.perform(self, action)
+        elif self.remix_switch is not None and self.remix_switch.value \
+                and more.remix_starter(key) is not None:
+            more.open_remix(self, action)
+        elif action.does == act.STYLE:
             self._reuse_style(action)
         elif action.does == act.SAVE:
             self._save()
         else:
             self._start(action)
 
-    def _start(self, action: act.Action) -> None:
+    def start_action(self, action: act.Action, start: Callable | None = None):
+        """Start `action`'s follow-up with `start(job)` (an editor's remixed prompt or mask);
+        returns the new job, or None when it was not started (the reason is shown)."""
+        result: list = []
+        self._safely(action.label, lambda: result.append(self._start(action, start)))
+        return result[0] if result else None
+
+    def _start(self, action: act.Action, start: Callable | None = None):
         """Start a follow-up once: ignore clicks while it is being sent or after it started."""
         key = action.key
         with self._lock:
             if key in self._in_flight or key in self.started:
-                return
+                return None
             self._in_flight.add(key)
         button = self.buttons[key]
         self.apply(lambda: setattr(button, "disabled", True))
         try:
-            child = action.start(self.job)
+            child = (start or action.start)(self.job)
         except Exception as exc:
             uncertain = bool(getattr(exc, "maybe_created", False))
             with self._lock:
@@ -614,7 +654,7 @@ class JobView(widgets.VBox):
                 note = f"{action.label} failed: {exc}"
                 self.apply(lambda: setattr(button, "disabled", False))
             self._show_note(note)
-            return
+            return None
         with self._lock:
             self._in_flight.discard(key)
             self.started[key] = child
@@ -631,6 +671,7 @@ class JobView(widgets.VBox):
         view.reveal()
         child.on_failed(weakly(self, "_child_failed", key))
         self._record_follow_up(child)
+        return child
 
     def _record_follow_up(self, child) -> None:
         """Give the follow-up a lasting record too: the root view's static twin takes it in."""
@@ -689,19 +730,14 @@ class JobView(widgets.VBox):
         self._show_note("")
 
     def _save(self) -> None:
-        job = self.job
-        paths = {_save_name(name): path for name, path in job.image_paths.items()}
-        if not paths:
-            raise ValueError("the images are not on disk yet")
-        key = job.task_id or job.job_id or "job"
-        if self.ctx.images is not None:
-            saved = self.ctx.images.save(key, paths, self.ctx.save_dir)
-        else:
-            from ..images import save
+        """Save all: every image, named from the prompt (`filenames.save_images`)."""
+        from ..filenames import save_images
 
-            saved = save(key, paths, self.ctx.save_dir)
-        self._saved = [str(p) for p in saved]
+        self.show_saved(save_images(self.job, self.ctx.save_dir))
 
+    def show_saved(self, paths) -> None:
+        """List saved files in the details (after the ones saved before)."""
+        self._saved = list(dict.fromkeys([*self._saved, *(str(p) for p in paths)]))
         self.apply(lambda: setattr(self.details, "value", self._details_html()))
         self._show_note("")
 
@@ -822,6 +858,3 @@ def _link(url: str, text: str) -> str:
     return (f'<a href="{html.escape(url, quote=True)}" target="_blank" '
             f'rel="noopener noreferrer">{html.escape(text)}</a>')
 
-
-def _save_name(name: str) -> str:
-    return "upscale" if name == "image" else name
