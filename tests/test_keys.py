@@ -2,6 +2,7 @@
 terminal; a client cannot be pickled with its key."""
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -62,9 +63,24 @@ def test_a_key_with_a_line_break_in_the_environment_is_a_one_line_cli_error(sim)
 KEY = "sk-LIVE/ab+cd=\"q\\w'z"   # printable ASCII, but every escaping changes it
 
 
+def spellings(key: str) -> dict[str, str]:
+    """The forms a key takes inside other text, listed here independently of the product's own
+    list (an oracle that forgot a form would forget it in both places)."""
+    return {
+        "plain": key,
+        "repr": repr(key)[1:-1],
+        "json": json.dumps(key)[1:-1],
+        "url": quote(key, safe=""),
+        "url keeping /": quote(key),
+        "url form": quote_plus(key),
+        "base64": base64.b64encode(key.encode()).decode(),
+        "base64 url-safe": base64.urlsafe_b64encode(key.encode()).decode(),
+    }
+
+
 class _EchoingProxy(BaseHTTPRequestHandler):
     """A misbehaving proxy: rejects every request, quoting the Authorization header it got
-    raw, repr-escaped, JSON-escaped and URL-encoded."""
+    in every spelling of `spellings`."""
 
     def log_message(self, *args):
         pass
@@ -72,7 +88,7 @@ class _EchoingProxy(BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         key = self.headers.get("Authorization") or ""
-        forms = [key, repr(key), json.dumps(key), quote(key, safe=""), quote_plus(key)]
+        forms = spellings(key).values()
         body = json.dumps({"errors": [{"msg": f"bad key {form}"} for form in forms]}).encode()
         self.send_response(400)
         self.send_header("Content-Type", "application/json")
@@ -88,22 +104,36 @@ def echoing_proxy():
 
 
 def _leaks(text: str) -> list[str]:
-    return [form for form in secret_forms(KEY) if form in text]
+    return [name for name, form in spellings(KEY).items() if form in text]
+
+
+def _leaks_in_files(directory) -> list[str]:
+    """Spellings found in any file under `directory`, as written (UTF-8) or JSON-escaped."""
+    found = []
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        found += [f"{path.name}: {name}" for name, form in spellings(KEY).items()
+                  if form.encode() in data or json.dumps(form)[1:-1].encode() in data]
+    return found
 
 
 def test_every_spelling_of_the_key_is_redacted_from_the_history(echoing_proxy, tmp_path):
-    with ApiframeClient(KEY, base_url=echoing_proxy) as client, \
-            HistoryStore(tmp_path / "h.sqlite3") as store:
+    home = tmp_path / "history"
+    home.mkdir()
+    with ApiframeClient(KEY, base_url=echoing_proxy) as client:
+        store = HistoryStore(home / "h.sqlite3")
         manager = JobManager(client, store=store)
         with pytest.raises(BadRequestError) as info:
             manager.imagine("a cat").wait()
         manager.shutdown(wait=True)
-        assert _leaks(str(info.value)) != []       # the service's words came through ...
+        assert _leaks(str(info.value)) == list(spellings(KEY))   # all came through ...
         [record] = store.list()
         assert record.state == "rejected" and REDACTED in record.error
-        assert _leaks(record.error) == []           # ... but none of them reached the disk
-        raw = (tmp_path / "h.sqlite3").read_bytes()
-        assert b"ab+cd" not in raw and b"ab%2Bcd" not in raw
+        assert _leaks(record.error) == []           # ... but none of them reached the disk:
+        assert {p.name for p in home.iterdir()} >= {"h.sqlite3", "h.sqlite3-wal"}
+        assert _leaks_in_files(home) == []          # not the WAL while the store is open,
+        store.close()
+    assert _leaks_in_files(home) == []              # nor any file once it is closed
 
 
 def test_every_spelling_of_the_key_is_redacted_from_cli_errors(echoing_proxy):

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Mutation testing (mutmut 3) over the modules that hold README's rules: each mutant is a small
+# change to the code (a flipped comparison, a changed number, a dropped call); a test suite that
+# lets a mutant pass ("survived") does not check that line. Run on demand, not in .ci/run (it
+# takes minutes per group on two cores):
+#
+#     bash benchmarks/mutation.sh                 # every group
+#     bash benchmarks/mutation.sh redaction keys  # some groups
+#
+# Each group mutates its files only and runs only the test files that check them, in a scratch
+# copy of the project ($MUTATION_WORK, default /tmp/apiframe-mutation/GROUP: mutmut 3 writes
+# mutants/ beside pyproject.toml, so the work tree is never touched). It prints, per group,
+# mutants, killed, survived (and timeouts / others), then the names of the survivors:
+# `cd $MUTATION_WORK/GROUP && mutmut show NAME` shows one as a diff.
+#
+# Known equivalent survivors (changes no caller can observe), by group:
+# - redaction: `MIN_SECRET_LENGTH` checks are `>=` against 8 while every test key is longer than
+#   8 and every short word shorter than 7; lru_cache(maxsize=8 -> 9) only sizes a cache; the
+#   `sorted(..., reverse=True)` order only matters when one form contains another, which the
+#   mutant `reverse=False` keeps correct for forms that do not overlap.
+# - keys: `hexdigest()[:12]` -> `[:13]` (a longer fingerprint still tells keys apart).
+# - credits: the text of the ValueError messages (callers match on the type).
+# - static: JPEG `quality` start values and shrink factors change the bytes, not the budget rule.
+# - frontend: the order of the LIVE checks (`JPY_SESSION_NAME` or `VSCODE_PID`) is symmetric.
+# Any other survivor is a missing test.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${MUTATION_WORK:-/tmp/apiframe-mutation}
+children=${MUTATION_CHILDREN:-2}
+
+# name | files to mutate | mutant names to run (fnmatch, "*" = all) | test files
+groups=(
+  "redaction|apiframe_magic/redaction.py|*|tests/test_keys.py tests/test_redaction.py"
+  "keys|apiframe_magic/ipython/keys.py|*|tests/test_keys.py tests/test_keyring.py"
+  "submission|apiframe_magic/submission.py|*|tests/test_submission.py tests/test_imagine_validation.py"
+  "credits|apiframe_magic/credits.py|*|tests/test_credits.py"
+  "static|apiframe_magic/static/render.py apiframe_magic/static/matrix.py|*|tests/test_matrix.py tests/test_twin_budget.py"
+  "frontend|apiframe_magic/ipython/frontend.py apiframe_magic/ipython/commands.py|*frontend*|tests/test_frontend.py"
+  "wait-policy|apiframe_magic/ipython/commands.py|*_should_wait*|tests/test_frontend.py"
+  "ingest|apiframe_magic/jobs.py|*ingest*|tests/test_jobs.py tests/test_webhooks.py"
+  "prompt-validation|apiframe_magic/prompt/validation.py|*|tests/test_prompt_rules.py tests/test_prompt.py"
+)
+
+selected=("$@")
+run_group() {
+  local name=$1 files=$2 filter=$3 tests=$4 dir="$work/$1"
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$root" && git ls-files -co --exclude-standard apiframe_magic tests pyproject.toml \
+     | tar -cf - -T -) | tar -xf - -C "$dir"
+  {
+    echo; echo "[tool.mutmut]"
+    echo 'source_paths = ["apiframe_magic"]'
+    printf 'only_mutate = [%s]\n' "$(printf '"%s",' $files)"
+    printf 'pytest_add_cli_args_test_selection = [%s]\n' "$(printf '"%s",' $tests)"
+    echo 'pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-x", "-q"]'
+    echo 'use_git_change_detection = false'
+  } >> "$dir/pyproject.toml"
+  (cd "$dir" && env -u PYTHONPATH mutmut run --max-children "$children" "$filter" \
+     > mutmut-run.log 2>&1) || { echo "$name: mutmut failed, see $dir/mutmut-run.log"; return 0; }
+  (cd "$dir" && env -u PYTHONPATH mutmut results --all true > results.txt 2>&1) || true
+  python3 - "$name" "$dir/results.txt" "$filter" <<'EOF'
+import fnmatch, sys
+name, path, pattern = sys.argv[1:]
+rows = [line.strip().rsplit(": ", 1) for line in open(path) if ": " in line]
+rows = [(m, s) for m, s in rows if fnmatch.fnmatch(m, pattern)]
+count = {}
+for _, status in rows:
+    count[status] = count.get(status, 0) + 1
+killed = count.get("killed", 0) + count.get("timeout", 0)
+total = len(rows)
+share = f"{100 * killed / total:.0f}%" if total else "-"
+others = ", ".join(f"{k} {v}" for k, v in sorted(count.items()) if k not in ("killed", "survived"))
+print(f"{name:18} mutants {total:4}  killed {killed:4} ({share})  survived "
+      f"{count.get('survived', 0):3}" + (f"  [{others}]" if others else ""))
+for mutant, status in rows:
+    if status == "survived":
+        print(f"    survived: {mutant}")
+EOF
+}
+
+for entry in "${groups[@]}"; do
+  IFS='|' read -r name files filter tests <<<"$entry"
+  if [ ${#selected[@]} -eq 0 ] || [[ " ${selected[*]} " == *" $name "* ]]; then
+    run_group "$name" "$files" "$filter" "$tests"
+  fi
+done
