@@ -44,7 +44,7 @@ def secret_forms(key: str) -> set[str]:
 
 
 def _base64(key: str) -> str:
-    return base64.b64encode(key.encode("utf-8", "surrogatepass")).decode("ascii")
+    return base64.b64encode(key.encode()).decode()
 
 
 def _patterns() -> tuple[str, ...]:

@@ -88,3 +88,44 @@ def test_empty_and_none_texts_come_back_unchanged(monkeypatch):
 def test_every_occurrence_is_replaced(monkeypatch):
     monkeypatch.setenv("APIFRAME_API_KEY", "sk-0123456789")
     assert redact("sk-0123456789sk-0123456789") == REDACTED * 2
+
+
+# Every spelling, written out by hand for keys whose escapings all differ (the contract of
+# secret_forms: no form missing, none cut short).
+SPELLED_OUT = {
+    'sk-"q\\w\'/??>>>': {
+        'sk-"q\\w\'/??>>>',                            # as is
+        'sk-"q\\\\w\\\'/??>>>',                         # repr
+        'sk-\\"q\\\\w\'/??>>>',                         # JSON
+        'sk-"q\\\\w\'/??>>>',                           # unicode_escape, bytes repr
+        "sk-%22q%5Cw%27%2F%3F%3F%3E%3E%3E",              # quote(safe=""), quote_plus
+        "sk-%22q%5Cw%27/%3F%3F%3E%3E%3E",                # quote(), keeping "/"
+        "c2stInFcdycvPz8+Pj4=", "c2stInFcdycvPz8+Pj4",   # base64, unpadded
+        "c2stInFcdycvPz8-Pj4=",                          # url-safe base64
+    },
+    "sk-???>>>-0123": {
+        "sk-???>>>-0123",
+        "sk-%3F%3F%3F%3E%3E%3E-0123",
+        "c2stPz8/Pj4+LTAxMjM=", "c2stPz8/Pj4+LTAxMjM", "c2stPz8_Pj4-LTAxMjM=",
+    },
+    "sk-\u00e9\"0123456789\x7f": {
+        "sk-\u00e9\"0123456789\x7f",                     # as is
+        "sk-\u00e9\"0123456789\\x7f",                    # repr
+        "sk-\\u00e9\\\"0123456789\\u007f",              # JSON (ASCII)
+        "sk-\u00e9\\\"0123456789\x7f",                   # JSON (UTF-8)
+        "sk-\\xe9\"0123456789\\x7f",                     # unicode_escape
+        "sk-\\xc3\\xa9\"0123456789\\x7f",                # repr of the UTF-8 bytes
+        "sk-%C3%A9%220123456789%7F",                     # quote, quote_plus
+        "c2stw6kiMDEyMzQ1Njc4OX8=", "c2stw6kiMDEyMzQ1Njc4OX8",
+        '"0123456789',                                   # the piece after the break
+    },
+}
+
+
+@pytest.mark.parametrize("key", list(SPELLED_OUT))
+def test_secret_forms_are_every_spelling_and_nothing_cut_short(key):
+    assert secret_forms(key) == SPELLED_OUT[key]
+
+
+def test_a_key_with_surrounding_spaces_has_its_stripped_form():
+    assert "sk-0123456789" in secret_forms("  sk-0123456789  ")
