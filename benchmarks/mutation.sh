@@ -55,9 +55,9 @@ run_group() {
     echo 'pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-x", "-q"]'
     echo 'use_git_change_detection = false'
   } >> "$dir/pyproject.toml"
-  (cd "$dir" && env -u PYTHONPATH mutmut run --max-children "$children" "$filter" \
+  (cd "$dir" && env -u PYTHONPATH python -m mutmut run --max-children "$children" "$filter" \
      > mutmut-run.log 2>&1) || { echo "$name: mutmut failed, see $dir/mutmut-run.log"; return 0; }
-  (cd "$dir" && env -u PYTHONPATH mutmut results --all true > results.txt 2>&1) || true
+  (cd "$dir" && env -u PYTHONPATH python -m mutmut results --all true > results.txt 2>&1) || true
   python3 - "$name" "$dir/results.txt" "$filter" <<'EOF'
 import fnmatch, sys
 name, path, pattern = sys.argv[1:]
