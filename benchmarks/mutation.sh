@@ -35,7 +35,7 @@ groups=(
   "submission|apiframe_magic/submission.py|*|tests/test_submission.py tests/test_imagine_validation.py"
   "credits|apiframe_magic/credits.py|*|tests/test_credits.py"
   "static|apiframe_magic/static/render.py apiframe_magic/static/matrix.py|*|tests/test_matrix.py tests/test_twin_budget.py"
-  "frontend|apiframe_magic/ipython/frontend.py apiframe_magic/ipython/commands.py|*frontend*|tests/test_frontend.py"
+  "frontend|apiframe_magic/ipython/frontend.py|*|tests/test_frontend.py"
   "wait-policy|apiframe_magic/ipython/commands.py|*_should_wait*|tests/test_frontend.py"
   "ingest|apiframe_magic/jobs.py|*ingest*|tests/test_jobs.py tests/test_webhooks.py"
   "prompt-validation|apiframe_magic/prompt/validation.py|*|tests/test_prompt_rules.py tests/test_prompt.py"

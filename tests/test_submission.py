@@ -162,3 +162,52 @@ def test_plain_params_are_json_values():
 
 def test_plan_dataclass_counts_nothing_without_prompts():
     assert (Plan([]).jobs, Plan([]).credits, Plan([]).warnings) == (0, 0, [])
+
+
+def test_ten_jobs_is_the_default_confirmation_threshold():
+    assert plan(options(10)).jobs == 10
+    with pytest.raises(NeedsConfirmation, match="makes 11 jobs"):
+        plan(options(11))
+
+
+def test_the_empty_prompt_error_says_where_the_prompt_goes():
+    with pytest.raises(PromptError) as info:
+        plan(" ")
+    assert str(info.value) == ("the prompt is empty; write it in the cell under %%imagine "
+                               "(or after -- on the %imagine line)")
+
+
+def test_a_named_style_becomes_its_code_only_with_the_history(tmp_path):
+    from apiframe_magic.store import HistoryStore
+    from apiframe_magic.styles import name_style
+
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        name_style(store, "1234567", "dusk")
+        made = plan("a fox --sref @dusk", store=store)
+        assert made.text == "a fox --sref 1234567"
+        assert made.prompts[0].params["sref"][0].value == "1234567"
+        assert plan("an email to me@example.org", store=store).text == \
+            "an email to me@example.org"
+    with pytest.raises(PromptError):
+        plan("a fox --sref @dusk")                    # no history: not a style code
+
+
+def test_the_assumed_version_is_passed_to_validation():
+    assert plan("a fox --stop 50", default_version="7").warnings == [
+        "--stop 50 at character 6: --stop is not compatible with --version 7; --stop is legacy: "
+        "it works up to V6.1 (add --v 6.1)"]
+
+
+def test_a_two_job_run_and_a_fifty_job_run_have_matrices():
+    assert len(matrix_of(plan("a {calm, stormy} lake")).jobs) == 2
+    assert len(matrix_of(plan(options(50), yes=True)).jobs) == 50
+
+
+def test_submit_keeps_prompt_and_params_for_the_history(client, sim):
+    made = plan("a fox --ar 3:2 --no cats --tile",
+                image_prompts=["http://x/a.png", "https://x/b.png"])
+    with JobManager(client) as manager:
+        (job,) = submit(made, manager, client)
+    assert sim.request_counts.get("/upload", 0) == 0      # URLs are not uploaded
+    assert job.prompt == "http://x/a.png https://x/b.png a fox --ar 3:2 --no cats --tile"
+    assert job.params == {"aspect": "3:2", "no": ["cats"], "tile": True}
