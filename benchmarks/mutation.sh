@@ -20,7 +20,8 @@
 #   mutant `reverse=False` keeps correct for forms that do not overlap.
 # - keys: `hexdigest()[:12]` -> `[:13]` (a longer fingerprint still tells keys apart).
 # - credits: the text of the ValueError messages (callers match on the type).
-# - static: JPEG `quality` start values and shrink factors change the bytes, not the budget rule.
+# - twin-budget, matrix-budget: JPEG quality values and shrink factors change the bytes, not the
+#   budget rule.
 # - frontend: the order of the LIVE checks (`JPY_SESSION_NAME` or `VSCODE_PID`) is symmetric.
 # Any other survivor is a missing test.
 set -euo pipefail
@@ -28,13 +29,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=${MUTATION_WORK:-/tmp/apiframe-mutation}
 children=${MUTATION_CHILDREN:-2}
 
-# name | files to mutate | mutant names to run (fnmatch, "*" = all) | test files
+# name | files to mutate | functions to mutate (mutant-name patterns, "*" = all) | test files
 groups=(
   "redaction|apiframe_magic/redaction.py|*|tests/test_keys.py tests/test_redaction.py"
   "keys|apiframe_magic/ipython/keys.py|*|tests/test_keys.py tests/test_keyring.py"
   "submission|apiframe_magic/submission.py|*|tests/test_submission.py tests/test_imagine_validation.py"
   "credits|apiframe_magic/credits.py|*|tests/test_credits.py"
-  "static|apiframe_magic/static/render.py apiframe_magic/static/matrix.py|*|tests/test_matrix.py tests/test_twin_budget.py"
+  "twin-budget|apiframe_magic/static/render.py|*jpeg_within* *job_bundle* *group_bundle* *contact_sheet*|tests/test_twin_budget.py tests/test_matrix.py"
+  "matrix-budget|apiframe_magic/static/matrix.py|*composite_jpeg* *matrix_bundle* *job_cells*|tests/test_twin_budget.py tests/test_matrix.py"
   "frontend|apiframe_magic/ipython/frontend.py|*|tests/test_frontend.py"
   "wait-policy|apiframe_magic/ipython/commands.py|*_should_wait*|tests/test_frontend.py"
   "ingest|apiframe_magic/jobs.py|*ingest*|tests/test_jobs.py tests/test_webhooks.py"
@@ -55,14 +57,15 @@ run_group() {
     echo 'pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-x", "-q"]'
     echo 'use_git_change_detection = false'
   } >> "$dir/pyproject.toml"
-  (cd "$dir" && env -u PYTHONPATH python -m mutmut run --max-children "$children" "$filter" \
-     > mutmut-run.log 2>&1) || { echo "$name: mutmut failed, see $dir/mutmut-run.log"; return 0; }
+  # shellcheck disable=SC2086  # the patterns are words, not file names
+  (cd "$dir" && set -f && env -u PYTHONPATH python -m mutmut run --max-children "$children" \
+     $filter > mutmut-run.log 2>&1) || { echo "$name: mutmut failed, see $dir/mutmut-run.log"; return 0; }
   (cd "$dir" && env -u PYTHONPATH python -m mutmut results --all true > results.txt 2>&1) || true
   python3 - "$name" "$dir/results.txt" "$filter" <<'EOF'
 import fnmatch, sys
-name, path, pattern = sys.argv[1:]
+name, path, patterns = sys.argv[1:]
 rows = [line.strip().rsplit(": ", 1) for line in open(path) if ": " in line]
-rows = [(m, s) for m, s in rows if fnmatch.fnmatch(m, pattern)]
+rows = [(m, s) for m, s in rows if any(fnmatch.fnmatch(m, p) for p in patterns.split())]
 count = {}
 for _, status in rows:
     count[status] = count.get(status, 0) + 1
