@@ -2,24 +2,21 @@
 terminal; a client cannot be pickled with its key."""
 from __future__ import annotations
 
-import base64
 import copy
-import json
 import os
 import pickle
 import subprocess
 import sys
-from http.server import BaseHTTPRequestHandler
-from urllib.parse import quote, quote_plus
 
 import pytest
 
 from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import AuthenticationError, BadRequestError
 from apiframe_magic.jobs import JobManager
-from apiframe_magic.redaction import REDACTED, redact, secret_forms
+from apiframe_magic.redaction import REDACTED, redact
 from apiframe_magic.store import HistoryStore
 from localserver import local_server
+from secret_spellings import KEY, EchoingProxy, leaks, leaks_in_files, spellings
 
 PASTED = [
     ("sk-LIVE-0123456789\r\nabcdef", "control character (U+000D carriage return)", 19),
@@ -60,61 +57,10 @@ def test_a_key_with_a_line_break_in_the_environment_is_a_one_line_cli_error(sim)
 
 # ---------------------------------------------------------------------- escaped spellings
 
-KEY = "sk-LIVE/ab+cd=\"q\\w'z"   # printable ASCII, but every escaping changes it
-
-
-def spellings(key: str) -> dict[str, str]:
-    """The forms a key takes inside other text, listed here independently of the product's own
-    list (an oracle that forgot a form would forget it in both places)."""
-    return {
-        "plain": key,
-        "repr": repr(key)[1:-1],
-        "json": json.dumps(key)[1:-1],
-        "url": quote(key, safe=""),
-        "url keeping /": quote(key),
-        "url form": quote_plus(key),
-        "base64": base64.b64encode(key.encode()).decode(),
-        "base64 url-safe": base64.urlsafe_b64encode(key.encode()).decode(),
-    }
-
-
-class _EchoingProxy(BaseHTTPRequestHandler):
-    """A misbehaving proxy: rejects every request, quoting the Authorization header it got
-    in every spelling of `spellings`."""
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        key = self.headers.get("Authorization") or ""
-        forms = spellings(key).values()
-        body = json.dumps({"errors": [{"msg": f"bad key {form}"} for form in forms]}).encode()
-        self.send_response(400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture
 def echoing_proxy():
-    with local_server(_EchoingProxy) as url:
+    with local_server(EchoingProxy) as url:
         yield url
-
-
-def _leaks(text: str) -> list[str]:
-    return [name for name, form in spellings(KEY).items() if form in text]
-
-
-def _leaks_in_files(directory) -> list[str]:
-    """Spellings found in any file under `directory`, as written (UTF-8) or JSON-escaped."""
-    found = []
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        found += [f"{path.name}: {name}" for name, form in spellings(KEY).items()
-                  if form.encode() in data or json.dumps(form)[1:-1].encode() in data]
-    return found
 
 
 def test_every_spelling_of_the_key_is_redacted_from_the_history(echoing_proxy, tmp_path):
@@ -126,14 +72,14 @@ def test_every_spelling_of_the_key_is_redacted_from_the_history(echoing_proxy, t
         with pytest.raises(BadRequestError) as info:
             manager.imagine("a cat").wait()
         manager.shutdown(wait=True)
-        assert _leaks(str(info.value)) == list(spellings(KEY))   # all came through ...
+        assert leaks(str(info.value)) == list(spellings(KEY))   # all came through ...
         [record] = store.list()
         assert record.state == "rejected" and REDACTED in record.error
-        assert _leaks(record.error) == []           # ... but none of them reached the disk:
+        assert leaks(record.error) == []           # ... but none of them reached the disk:
         assert {p.name for p in home.iterdir()} >= {"h.sqlite3", "h.sqlite3-wal"}
-        assert _leaks_in_files(home) == []          # not the WAL while the store is open,
+        assert leaks_in_files(home) == []          # not the WAL while the store is open,
         store.close()
-    assert _leaks_in_files(home) == []              # nor any file once it is closed
+    assert leaks_in_files(home) == []              # nor any file once it is closed
 
 
 def test_every_spelling_of_the_key_is_redacted_from_cli_errors(echoing_proxy):
@@ -141,7 +87,7 @@ def test_every_spelling_of_the_key_is_redacted_from_cli_errors(echoing_proxy):
     done = subprocess.run([sys.executable, "-m", "apiframe_magic.cli", "fetch", "some-task"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "does not know this task" in done.stderr
-    assert REDACTED in done.stderr and _leaks(done.stderr + done.stdout) == []
+    assert REDACTED in done.stderr and leaks(done.stderr + done.stdout) == []
 
 
 def test_redact_knows_keys_given_to_a_client_not_only_the_environment(sim):

@@ -12,7 +12,6 @@ import threading
 import time
 
 import pytest
-from IPython.core.error import UsageError
 
 from apiframe_magic.ipython import frontend
 from apiframe_magic.simulator import Simulator
