@@ -28,6 +28,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${MUTATION_WORK:-/tmp/apiframe-mutation}
 children=${MUTATION_CHILDREN:-2}
+# Tests too slow to run once per mutant; faster tests check the same functions (the 40-job run
+# through the magic: test_a_noise_matrix_of_forty_jobs_is_at_most_400_kb checks its budget).
+deselect=${MUTATION_DESELECT:-not forty_job_run}
 
 # name | files to mutate | functions to mutate (mutant-name patterns, "*" = all) | test files
 groups=(
@@ -38,7 +41,7 @@ groups=(
   "twin-budget|apiframe_magic/static/render.py|*jpeg_within* *job_bundle* *group_bundle* *contact_sheet*|tests/test_twin_budget.py tests/test_matrix.py"
   "matrix-budget|apiframe_magic/static/matrix.py|*composite_jpeg* *matrix_bundle* *job_cells*|tests/test_twin_budget.py tests/test_matrix.py"
   "frontend|apiframe_magic/ipython/frontend.py|*|tests/test_frontend.py"
-  "wait-policy|apiframe_magic/ipython/commands.py|*_should_wait*|tests/test_frontend.py"
+  "wait-policy|apiframe_magic/ipython/commands.py|*x__should_wait__mutmut*|tests/test_frontend.py"
   "ingest|apiframe_magic/jobs.py|*ingest*|tests/test_jobs.py tests/test_webhooks.py"
   "prompt-validation|apiframe_magic/prompt/validation.py|*|tests/test_prompt_rules.py tests/test_prompt.py"
 )
@@ -54,7 +57,7 @@ run_group() {
     echo 'source_paths = ["apiframe_magic"]'
     printf 'only_mutate = [%s]\n' "$(printf '"%s",' $files)"
     printf 'pytest_add_cli_args_test_selection = [%s]\n' "$(printf '"%s",' $tests)"
-    echo 'pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-x", "-q"]'
+    echo "pytest_add_cli_args = [\"-p\", \"no:randomly\", \"-p\", \"no:cacheprovider\", \"-x\", \"-q\", \"-k\", \"$deselect\"]"
     echo 'use_git_change_detection = false'
   } >> "$dir/pyproject.toml"
   # shellcheck disable=SC2086  # the patterns are words, not file names

@@ -53,6 +53,13 @@ def test_a_vscode_notebook_is_live_by_its_namespace_marker():
     assert frontend.detect(shell, {"JPY_PARENT_PID": "1"}) == frontend.LIVE
 
 
+def test_a_kernel_without_a_namespace_is_judged_by_its_environment():
+    class ZMQInteractiveShell:          # noqa: N801 - the name is what is looked for
+        pass
+
+    assert frontend.detect(ZMQInteractiveShell(), {"JPY_PARENT_PID": "1"}) == frontend.HEADLESS
+
+
 def test_a_subclass_of_the_kernel_shell_is_a_kernel():
     assert frontend.detect(kernel(cls=SubclassOfTheKernelShell), {"JPY_PARENT_PID": "1"}) == \
         frontend.HEADLESS

@@ -84,6 +84,7 @@ def test_a_noise_matrix_of_forty_jobs_is_at_most_400_kb(tmp_path):
 
 
 def test_a_forty_job_run_is_one_output_with_a_matrix_under_400_kb(static_shell):
+    static_shell.run_line_magic("config", "Imagine.sim_speed = 5.0")   # deadline: 3 minutes
     text = "a {red, blue, green, gold, grey} fox in {1, 2, 3, 4, 5, 6, 7, 8}"
     group = static_shell.run_cell_magic("imagine", "--yes --wait", text)
     assert len(group) == 40
@@ -97,3 +98,143 @@ def test_a_forty_job_run_is_one_output_with_a_matrix_under_400_kb(static_shell):
         noise(1024, 1024, seed=hash(job.task_id) % 1000).save(job.image_paths["grid"], "PNG")
     data, _ = matrix_bundle(group.matrix, list(group))
     assert len(base64.b64decode(data["image/jpeg"])) <= MATRIX_BUDGET
+
+
+# ---------------------------------------------------------------------- jpeg_within edges
+
+
+def test_a_transparent_or_palette_picture_becomes_an_rgb_jpeg(tmp_path):
+    for mode, color in (("RGBA", (0, 255, 0, 128)), ("P", 3)):
+        picture = tmp_path / f"{mode}.png"
+        Image.new(mode, (64, 48), color).save(picture)
+        data, size = render.jpeg_within(picture, 768)
+        with Image.open(io.BytesIO(data)) as decoded:
+            assert (decoded.format, decoded.mode, decoded.size) == ("JPEG", "RGB", (64, 48))
+
+
+def test_what_fits_is_kept_at_the_best_quality(tmp_path):
+    picture = tmp_path / "small.png"
+    source = noise(64, 64)
+    source.save(picture)
+    best = io.BytesIO()
+    source.save(best, format="JPEG", quality=82, optimize=True)
+    assert render.jpeg_within(picture, 768)[0] == best.getvalue()
+
+
+def test_each_quality_is_tried_before_the_side_shrinks(tmp_path):
+    picture = tmp_path / "grid.png"
+    source = noise(256, 256)
+    source.save(picture)
+    for quality in (72, 60, 45):
+        expected = io.BytesIO()
+        source.save(expected, format="JPEG", quality=quality, optimize=True)
+        data, size = render.jpeg_within(picture, 256, budget=expected.tell())
+        assert (data, size) == (expected.getvalue(), (256, 256))
+
+
+def test_the_smallest_side_is_128_pixels_even_when_nothing_fits(tmp_path):
+    picture = tmp_path / "grid.png"
+    noise(300, 300).save(picture)
+    assert render.jpeg_within(picture, 128, budget=1)[1] == (128, 128)
+    assert render.jpeg_within(picture, 129, budget=1)[1] == (96, 96)    # 129 * 0.75
+
+
+def test_a_budget_is_an_inclusive_limit(tmp_path):
+    picture = tmp_path / "grid.png"
+    source = noise(100, 100)
+    source.save(picture)
+    exact = io.BytesIO()
+    source.save(exact, format="JPEG", quality=82, optimize=True)
+    assert render.jpeg_within(picture, 768, budget=exact.tell())[1] == (100, 100)
+
+
+# ---------------------------------------------------------------------- job and group bundles
+
+
+@pytest.fixture
+def done_jobs(sim, client, tmp_path):
+    """A finished grid, a describe (a text result) and a failed job, with images on disk."""
+    from apiframe_magic.images import ImageCache
+    from apiframe_magic.jobs import JobManager, PollingPolicy
+
+    sim.set_faults(fail_prompts=("doomed",))
+    with JobManager(client, images=ImageCache(tmp_path / "images"),
+                    policy=PollingPolicy().scaled(100)) as manager:
+        grid = manager.imagine("a <b>bold</b> fox")
+        grid.wait(30, images=True)
+        described = manager.submit("describe", {"image_url": grid.result.original_image_url})
+        described.wait(30)
+        failed = manager.imagine("a doomed fox")
+        with pytest.raises(Exception):
+            failed.wait(30)
+        yield grid, described, failed
+
+
+def _decoded_size(data: dict) -> tuple[int, int]:
+    with Image.open(io.BytesIO(base64.b64decode(data["image/jpeg"]))) as picture:
+        return picture.size
+
+
+def test_a_finished_grid_is_a_jpeg_with_its_caption_and_size(done_jobs):
+    grid, _, _ = done_jobs
+    data, metadata = render.job_bundle(grid, 300)
+    assert set(data) == {"image/jpeg", "text/plain"}
+    assert max(_decoded_size(data)) == 300
+    assert metadata == {"image/jpeg": dict(zip(("width", "height"), _decoded_size(data)))}
+    assert data["text/plain"].splitlines()[:2] == [
+        "imagine: a <b>bold</b> fox", f"task {grid.task_id} · finished in {grid.seconds:.0f} s"]
+    assert all(str(path) in data["text/plain"] for path in grid.image_paths.values())
+
+
+def test_a_text_result_is_its_lines_without_a_picture(done_jobs):
+    _, described, _ = done_jobs
+    data, metadata = render.job_bundle(described)
+    assert set(data) == {"text/plain", "text/html"} and metadata == {}
+    assert "1. " in data["text/plain"] and "4. " in data["text/plain"]
+    assert 'class="amj-twin amj-finished"' in data["text/html"]
+    assert "<b>describe" in data["text/html"]          # the first line is the title
+
+
+def test_a_failed_job_is_an_escaped_failure_block(done_jobs):
+    _, _, failed = done_jobs
+    data, metadata = render.job_bundle(failed)
+    assert set(data) == {"text/plain", "text/html"} and metadata == {}
+    assert 'class="amj-twin amj-failed"' in data["text/html"]
+    assert data["text/html"].count("<div>") == len(data["text/plain"].splitlines()) - 1
+
+
+def test_a_finished_job_whose_picture_is_gone_falls_back_to_text(done_jobs):
+    grid, _, _ = done_jobs
+    grid.image_paths["grid"].unlink()
+    data, _ = render.job_bundle(grid)
+    assert set(data) == {"text/plain", "text/html"}
+    assert "&lt;b&gt;bold&lt;/b&gt;" in data["text/html"] and "<b>bold" not in data["text/html"]
+
+
+def test_a_group_is_one_contact_sheet_and_a_table_once_all_are_done(done_jobs):
+    grid, described, failed = done_jobs
+    data, metadata = render.group_bundle([grid, failed], max_side=256)
+    assert set(data) == {"image/jpeg", "text/plain"}
+    assert metadata == {"image/jpeg": dict(zip(("width", "height"), _decoded_size(data)))}
+    lines = data["text/plain"].splitlines()
+    assert lines[0] == "2 jobs, 2 done"
+    assert lines[1].startswith(f" 1. {grid.task_id}") and lines[1].endswith("a <b>bold</b> fox")
+    assert lines[2].startswith(f" 2. {failed.task_id}") and "failed" in lines[2]
+    assert _decoded_size(data) == (2 * 256, 256 + 18)             # two cells of 256 px a row
+
+
+def test_a_group_still_running_is_text_and_escaped_html(done_jobs):
+    from apiframe_magic import ApiframeClient
+    from apiframe_magic.jobs import JobManager
+    from apiframe_magic.simulator import Simulator
+
+    grid, _, _ = done_jobs
+    with Simulator(speed=0.01) as slow, \
+            ApiframeClient(slow.api_key, base_url=slow.url) as client, \
+            JobManager(client) as manager:
+        running = manager.imagine("a <i>slow</i> whale")       # cannot end during the test
+        data, metadata = render.group_bundle([grid, running])
+    assert set(data) == {"text/plain", "text/html"} and metadata == {}
+    assert data["text/plain"].splitlines()[0] == "2 jobs, 1 done"
+    assert "&lt;i&gt;slow&lt;/i&gt;" in data["text/html"] and "<i>" not in data["text/html"]
+    assert 'class="amj-twin amj-running"' in data["text/html"]
