@@ -20,8 +20,12 @@
 #   mutant `reverse=False` keeps correct for forms that do not overlap.
 # - keys: `hexdigest()[:12]` -> `[:13]` (a longer fingerprint still tells keys apart).
 # - credits: the text of the ValueError messages (callers match on the type).
-# - twin-budget, matrix-budget: JPEG quality values and shrink factors change the bytes, not the
-#   budget rule.
+# - twin-budget, matrix-budget: the mutants of the budget functions only (jpeg_within, job_bundle,
+#   group_bundle, composite_jpeg, matrix_bundle); the drawing inside contact_sheet and _draw
+#   (positions, colours, fonts) is layout, checked by test_matrix's pixel tests, not budget.
+#   Equivalent: thumbnail's resampling filter, "JPEG"/"jpeg", "ascii"/"ASCII", the JPEG
+#   `optimize` flag and qualities one step off (sizes move, every budget still holds), a wider
+#   `max_width` by one pixel or `min(257, ...)` (the next cell size down is the same).
 # - frontend: the order of the LIVE checks (`JPY_SESSION_NAME` or `VSCODE_PID`) is symmetric.
 # Any other survivor is a missing test.
 set -euo pipefail
@@ -38,11 +42,11 @@ groups=(
   "keys|apiframe_magic/ipython/keys.py|*|tests/test_keys.py tests/test_keyring.py"
   "submission|apiframe_magic/submission.py|*|tests/test_submission.py tests/test_imagine_validation.py"
   "credits|apiframe_magic/credits.py|*|tests/test_credits.py"
-  "twin-budget|apiframe_magic/static/render.py|*jpeg_within* *job_bundle* *group_bundle* *contact_sheet*|tests/test_twin_budget.py tests/test_matrix.py"
-  "matrix-budget|apiframe_magic/static/matrix.py|*composite_jpeg* *matrix_bundle* *job_cells*|tests/test_twin_budget.py tests/test_matrix.py"
+  "twin-budget|apiframe_magic/static/render.py|*jpeg_within* *job_bundle* *group_bundle*|tests/test_twin_budget.py tests/test_matrix.py"
+  "matrix-budget|apiframe_magic/static/matrix.py|*composite_jpeg* *matrix_bundle*|tests/test_twin_budget.py tests/test_matrix.py"
   "frontend|apiframe_magic/ipython/frontend.py|*|tests/test_frontend.py"
   "wait-policy|apiframe_magic/ipython/commands.py|*x__should_wait__mutmut*|tests/test_frontend.py"
-  "ingest|apiframe_magic/jobs.py|*ingest*|tests/test_jobs.py tests/test_webhooks.py"
+  "ingest|apiframe_magic/jobs.py|*ingest*|tests/test_webhooks.py tests/test_jobs.py::test_ingest_checks_the_secret_dedupes_and_ignores_late_progress tests/test_jobs.py::test_webhooks_finish_a_job_without_polling"
   "prompt-validation|apiframe_magic/prompt/validation.py|*|tests/test_prompt_rules.py tests/test_prompt.py"
 )
 

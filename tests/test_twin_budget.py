@@ -83,8 +83,9 @@ def test_a_noise_matrix_of_forty_jobs_is_at_most_400_kb(tmp_path):
     assert len(data) <= MATRIX_BUDGET
 
 
+@pytest.mark.timeout(600)      # 40 grids drawn and downloaded: minutes on a loaded machine
 def test_a_forty_job_run_is_one_output_with_a_matrix_under_400_kb(static_shell):
-    static_shell.run_line_magic("config", "Imagine.sim_speed = 5.0")   # deadline: 3 minutes
+    static_shell.run_line_magic("config", "Imagine.sim_speed = 10.0")   # job deadline: 90 s
     text = "a {red, blue, green, gold, grey} fox in {1, 2, 3, 4, 5, 6, 7, 8}"
     group = static_shell.run_cell_magic("imagine", "--yes --wait", text)
     assert len(group) == 40
@@ -238,3 +239,51 @@ def test_a_group_still_running_is_text_and_escaped_html(done_jobs):
     assert data["text/plain"].splitlines()[0] == "2 jobs, 1 done"
     assert "&lt;i&gt;slow&lt;/i&gt;" in data["text/html"] and "<i>" not in data["text/html"]
     assert 'class="amj-twin amj-running"' in data["text/html"]
+
+
+def test_a_group_row_says_how_each_job_stands(done_jobs):
+    from apiframe_magic import ApiframeClient
+    from apiframe_magic.jobs import JobManager
+    from apiframe_magic.simulator import Simulator
+
+    grid, _, failed = done_jobs
+    with Simulator(speed=0.01) as slow, \
+            ApiframeClient(slow.api_key, base_url=slow.url) as client, \
+            JobManager(client) as manager:
+        running = manager.imagine("a slow whale")
+        data, _ = render.group_bundle([grid, failed, running])
+        rows = data["text/plain"].splitlines()
+        assert rows[1].split()[2:3] == ["finished"] and rows[2].split()[2:3] == ["failed"]
+        assert rows[3] == f" 3. {running.task_id:<36} {render.status_words(running)}  a slow whale"
+        assert "<b>3 jobs, 2 done</b>" in data["text/html"]
+
+
+def test_a_matrix_twin_marks_failures_and_draws_a_failure_only_matrix(done_jobs):
+    grid, _, failed = done_jobs
+    matrix = layout("a {bold, doomed} fox")
+    data, metadata = matrix_bundle(matrix, [grid, failed])
+    assert f"{failed.task_id} (failed)" in data["text/plain"]
+    assert f"{grid.task_id} (failed)" not in data["text/plain"]
+    assert metadata == {"image/jpeg": dict(zip(("width", "height"), _decoded_size(data)))}
+    only_failed, _ = matrix_bundle(matrix, [failed])
+    assert "image/jpeg" in only_failed                 # a failure is drawn, with its reason
+
+
+@pytest.mark.parametrize("columns, cell", [(11, 200), (60, 40)])
+def test_the_first_cell_size_fits_the_width(columns, cell):
+    from apiframe_magic.static.matrix import render_composite
+
+    matrix = layout("{" + ", ".join(f"o{i}" for i in range(columns)) + "}", max_jobs=200)
+    images = {job: Image.new("RGB", (32, 32), (9, 9, 9)) for job in range(columns)}
+    data = composite_jpeg(matrix, images)               # small: fits at the first size tried
+    expected, _ = render_composite(matrix, images, cell=cell)
+    with Image.open(io.BytesIO(data)) as picture:
+        assert picture.size == expected.size
+
+
+def test_a_matrix_that_cannot_fit_says_so():
+    matrix = layout("{a, b} {c, d}")
+    images = {job: noise(256, 256, seed=job) for job in range(4)}
+    with pytest.raises(ValueError, match="^a 2x2 matrix does not fit in 100 bytes even at the "
+                                         "smallest cell size$"):
+        composite_jpeg(matrix, images, max_bytes=100)
