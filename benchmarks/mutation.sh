@@ -47,7 +47,7 @@ groups=(
   "frontend|apiframe_magic/ipython/frontend.py|*|tests/test_frontend.py"
   "wait-policy|apiframe_magic/ipython/commands.py|*x__should_wait__mutmut*|tests/test_frontend.py"
   "ingest|apiframe_magic/jobs.py|*ingest*|tests/test_webhooks.py tests/test_jobs.py::test_ingest_checks_the_secret_dedupes_and_ignores_late_progress tests/test_jobs.py::test_webhooks_finish_a_job_without_polling"
-  "prompt-validation|apiframe_magic/prompt/validation.py|*|tests/test_prompt_rules.py tests/test_prompt.py"
+  "prompt-validation|apiframe_magic/prompt/validation.py|*|tests/test_prompt_counts.py tests/test_prompt_rules.py tests/test_prompt.py"
 )
 
 selected=("$@")

@@ -287,3 +287,16 @@ def test_a_matrix_that_cannot_fit_says_so():
     with pytest.raises(ValueError, match="^a 2x2 matrix does not fit in 100 bytes even at the "
                                          "smallest cell size$"):
         composite_jpeg(matrix, images, max_bytes=100)
+
+
+def test_a_group_row_of_an_unsent_job_and_of_a_job_without_a_prompt(done_jobs, client):
+    from apiframe_magic.jobs import JobManager, PollingPolicy
+
+    _, described, _ = done_jobs
+    with JobManager(client, policy=PollingPolicy(max_in_flight=1)) as manager:
+        manager.imagine("sent first")
+        unsent = manager.imagine("waits for a slot")
+        data, _ = render.group_bundle([unsent, described])
+    rows = data["text/plain"].splitlines()
+    assert rows[1] == f" 1. {'(not sent)':<36} {render.status_words(unsent)}  waits for a slot"
+    assert rows[2] == f" 2. {described.task_id:<36} finished  "

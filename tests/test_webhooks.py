@@ -55,13 +55,15 @@ def test_the_secret_of_one_job_does_not_open_another(manager):
     assert first.state == "finished"
 
 
-def test_a_manager_wide_secret_guards_jobs_without_their_own(client):
+def test_a_manager_wide_secret_guards_jobs_without_their_own(client, caplog):
     with JobManager(client, policy=NO_POLLING, webhook_secret="manager-secret",
                     download_images=False) as manager:
         job = manager.imagine("a fox")
         assert manager.ingest(finished(job.task_id), {"x-webhook-secret": "wrong"}) is False
         assert manager.ingest(finished(job.task_id), {}) is False
         assert job.state == "active"
+        assert caplog.messages.count(
+            "webhook payload with a wrong or missing x-webhook-secret ignored") == 2
         assert manager.ingest(finished(job.task_id), {"x-webhook-secret": "manager-secret"})
         assert job.state == "finished"
 
