@@ -269,7 +269,7 @@ def test_a_matrix_twin_marks_failures_and_draws_a_failure_only_matrix(done_jobs)
     assert "image/jpeg" in only_failed                 # a failure is drawn, with its reason
 
 
-@pytest.mark.parametrize("columns, cell", [(11, 200), (60, 40)])
+@pytest.mark.parametrize("columns, cell", [(11, 200), (12, 160), (60, 40)])
 def test_the_first_cell_size_fits_the_width(columns, cell):
     from apiframe_magic.static.matrix import render_composite
 
@@ -300,3 +300,35 @@ def test_a_group_row_of_an_unsent_job_and_of_a_job_without_a_prompt(done_jobs, c
     rows = data["text/plain"].splitlines()
     assert rows[1] == f" 1. {'(not sent)':<36} {render.status_words(unsent)}  waits for a slot"
     assert rows[2] == f" 2. {described.task_id:<36} finished  "
+
+
+def test_a_matrix_that_fits_at_once_is_saved_at_the_best_quality_inclusively():
+    from apiframe_magic.static.matrix import render_composite
+
+    matrix = layout("{a, b} {c, d}")
+    images = {job: noise(64, 64, seed=job) for job in range(4)}
+    canvas, _ = render_composite(matrix, images, cell=256)
+    best = io.BytesIO()
+    canvas.save(best, format="JPEG", quality=85, optimize=True)
+    assert composite_jpeg(matrix, images) == best.getvalue()
+    assert composite_jpeg(matrix, images, max_bytes=best.tell()) == best.getvalue()
+
+
+def test_a_matrix_twin_draws_the_failed_cell_and_keeps_its_budget(done_jobs):
+    from apiframe_magic.static.matrix import render_composite
+
+    grid, _, failed = done_jobs
+    noise(1024, 1024).save(grid.image_paths["grid"], "PNG")
+    matrix = layout("a {bold, doomed} fox")
+    data, _ = matrix_bundle(matrix, [grid, failed], max_bytes=20_000)
+    jpeg = base64.b64decode(data["image/jpeg"])
+    assert len(jpeg) <= 20_000
+    with Image.open(io.BytesIO(jpeg)) as picture:
+        for cell in (256, 200, 160, 128, 96, 72, 56, 40):     # the size it was drawn at
+            reference, boxes = render_composite(matrix, {0: grid.image_paths["grid"]},
+                                                {1: "failed"}, cell=cell)
+            if reference.width == picture.width:
+                break
+        left, top, right, bottom = boxes[1]
+        r, g, b = picture.convert("RGB").getpixel((right - 3, bottom - 3))
+        assert abs(r - 250) + abs(g - 226) + abs(b - 226) < 40       # the failure colour
