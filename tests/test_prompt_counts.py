@@ -33,7 +33,7 @@ def test_past_the_expansion_limit_the_count_is_the_permutations():
 
 def test_problems_of_two_jobs_say_which_job():
     with pytest.raises(PromptError) as info:
-        validate("a {red, blue} fox --chaos {5, 500}")
+        validate("a fox --chaos {5, 500}")
     assert [problem.job for problem in info.value.problems] == [2]
 
 
@@ -68,3 +68,16 @@ def test_the_assumed_version_only_warns():
 def test_permutations_past_max_jobs_are_refused():
     with pytest.raises(PromptError):
         validate("a {a, b, c} fox", max_jobs=2)
+
+
+def test_the_repeat_token_is_its_flag_and_value_only():
+    with pytest.raises(PromptError) as info:
+        validate("a {red, blue} fox --repeat 30 --ar 3:2", max_jobs=40)
+    assert info.value.problems[0].token == "--repeat 30"
+
+
+def test_max_jobs_above_the_default_lets_more_permutations_through():
+    text = "a {" + ", ".join(f"c{i}" for i in range(41)) + "} fox"
+    assert len(validate(text, max_jobs=200)) == 41
+    with pytest.raises(PromptError):
+        validate(text)                                   # the default limit is 40
