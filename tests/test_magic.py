@@ -464,28 +464,6 @@ def test_panel_needs_a_widget_frontend(ip):
         ip.run_line_magic("imagine", "panel")
 
 
-# ---------------------------------------------------------------------- frontends
-
-
-def test_frontend_detection(monkeypatch):
-    from IPython.core.interactiveshell import InteractiveShell
-
-    from apiframe_magic.ipython import frontend
-
-    class ZMQInteractiveShell(InteractiveShell):
-        pass
-
-    kernel = ZMQInteractiveShell.__new__(ZMQInteractiveShell)
-    kernel.__dict__["user_ns"] = {}
-    assert frontend.detect(None, {}) == frontend.TERMINAL
-    assert frontend.detect(kernel, {"JPY_SESSION_NAME": "x.ipynb"}) == frontend.LIVE
-    assert frontend.detect(kernel, {"JPY_PARENT_PID": "12"}) == frontend.HEADLESS
-    assert frontend.detect(kernel, {"VSCODE_PID": "9", "JPY_PARENT_PID": "1"}) == frontend.LIVE
-    monkeypatch.setitem(sys.modules, "google.colab", object())
-    assert frontend.detect(kernel, {"JPY_SESSION_NAME": "x"}) == frontend.COLAB
-    assert frontend.waits_by_default(frontend.COLAB) and not frontend.waits_by_default(frontend.LIVE)
-
-
 def test_expand_fills_notebook_variables_and_leaves_permutations(ip, capsys):
     ip.user_ns["style"] = type("S", (), {"code": "12345"})()
     ip.run_cell_magic("imagine", "--dry-run --expand", "a {red, blue} fox --sref {{style.code}}")
