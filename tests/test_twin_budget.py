@@ -331,6 +331,8 @@ def test_a_matrix_twin_draws_the_failed_cell_and_keeps_its_budget(done_jobs):
                 break
         left, top, right, bottom = boxes[1]
         seen = picture.convert("RGB").getpixel((right - 3, bottom - 3))
+        grid_cell = picture.convert("L").crop(boxes[0])
+        assert sum(grid_cell.getdata()) / (grid_cell.width * grid_cell.height) < 200   # drawn
 
     def distance(colour):
         return sum(abs(a - b) for a, b in zip(seen, colour))
