@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Mutation testing (mutmut 3) over the modules that hold README's rules: each mutant is a small
 # change to the code (a flipped comparison, a changed number, a dropped call); a test suite that
-# lets a mutant pass ("survived") does not check that line. Run on demand, not in .ci/run (it
-# takes minutes per group on two cores):
+# lets a mutant pass ("survived") does not check that line. Run on demand, with the project's
+# virtualenv active (`pip install -e '.[test]'` brings mutmut), not in .ci/run (it takes minutes
+# per group on two cores):
 #
 #     bash benchmarks/mutation.sh                 # every group
 #     bash benchmarks/mutation.sh redaction keys  # some groups
@@ -17,7 +18,8 @@
 # - redaction: secret_forms lists overlapping spellings on purpose (repr, JSON, unicode_escape and
 #   the bytes repr coincide for most keys; quote(safe="") and quote_plus coincide without spaces),
 #   so dropping or bending one that another still covers survives: `ensure_ascii=None` (falsy, as
-#   False), `quote(key, safe="XXXX")` (letters are safe anyway), codec and error-handler names in
+#   False), `quote(key, safe="XXXX")` (letters are safe anyway), `quote(key, )` (then the same as
+#   quote(key); quote_plus still gives the %2F spelling), codec and error-handler names in
 #   another case ("UTF-8", "ASCII", "BACKSLASHREPLACE") or unknown ones that only matter for a lone
 #   surrogate, `rstrip("XX=XX")` (base64 never ends in X here); `_patterns`' default "XXXX" for
 #   an unset variable is shorter than MIN_SECRET_LENGTH, so it is dropped like "".
