@@ -2,7 +2,7 @@
 
 Nothing should put a key into a message in the first place; this catches it if something does,
 in the forms a key takes inside other text: as is, repr- or JSON-escaped (a key with a control
-character or non-ASCII letter), URL-encoded, or cut into pieces at the characters that escaping
+character or non-ASCII letter), URL-encoded, base64-encoded (a Basic header echoed back), or cut into pieces at the characters that escaping
 or a header parser would break it on. Keys are known from `APIFRAME_API_KEY` and from every
 `ApiframeClient` built in this process (`remember_key`). A password written into a URL
 (`https://user:pass@host`, say in APIFRAME_BASE_URL) is redacted wherever it appears too.
@@ -13,6 +13,7 @@ clipboard write or any other escape sequence in a task's fields cannot act on th
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -56,11 +57,17 @@ def secret_forms(key: str) -> set[str]:
     """Every spelling of `key` that may appear inside a text, longest first when sorted."""
     key = str(key)   # a HiddenKey's repr would hide the escaped spelling
     forms = {key, key.strip(), repr(key)[1:-1], json.dumps(key)[1:-1],
-             json.dumps(key, ensure_ascii=False)[1:-1], quote(key, safe=""), quote_plus(key),
+             json.dumps(key, ensure_ascii=False)[1:-1], quote(key, safe=""), quote(key),
+             quote_plus(key), _base64(key), _base64(key).rstrip("="),
+             _base64(key).replace("+", "-").replace("/", "_"),
              key.encode("unicode_escape").decode("ascii"),
              repr(key.encode("utf-8", "backslashreplace"))[2:-1]}
     forms.update(piece for piece in _BREAKS.split(key))
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+def _base64(key: str) -> str:
+    return base64.b64encode(key.encode()).decode()
 
 
 def _patterns() -> tuple[str, ...]:

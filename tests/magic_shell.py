@@ -46,12 +46,17 @@ class TestingShell(InteractiveShell):
         return result
 
 
-def make_shell(**imagine_config) -> TestingShell:
+class ZMQInteractiveShell(TestingShell):
+    """Named as ipykernel's shell, so the extension sees a kernel: with `JPY_SESSION_NAME` in
+    the environment, a live notebook (`frontend.detect`)."""
+
+
+def make_shell(shell_class=TestingShell, **imagine_config) -> TestingShell:
     config = Config()
     config.HistoryAccessor.enabled = False
     for name, value in {"sim_speed": 200.0, **imagine_config}.items():
         setattr(config.Imagine, name, value)
-    shell = TestingShell(config=config)
+    shell = shell_class(config=config)
     InteractiveShell._instance = shell   # IPython's display() goes to "the" shell
     shell.display_pub = RecordingPublisher(shell=shell)
     shell.extension_manager.load_extension("apiframe_magic")

@@ -48,3 +48,14 @@ def test_the_simulator_charges_what_the_table_says(client):
     charged("seed", None, lambda: client.seed(grid.task_id))
     charged("shorten", None, lambda: client.shorten("a very long and detailed prompt"))
     assert set(COSTS) >= {"imagine", "pan", "seed", "shorten", "upscale-alt"}
+
+
+def test_only_a_leading_slash_is_stripped_from_a_kind():
+    assert credits_for(" /Imagine ") == 4
+    with pytest.raises(ValueError, match="no known credit cost for 'Ximagine'"):
+        credits_for("Ximagine")
+
+
+def test_the_unknown_kind_error_lists_the_known_kinds():
+    with pytest.raises(ValueError, match="known: imagine, blend, reroll, variations, "):
+        credits_for("fetch")

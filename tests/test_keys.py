@@ -3,22 +3,20 @@ terminal; a client cannot be pickled with its key."""
 from __future__ import annotations
 
 import copy
-import json
 import os
 import pickle
 import subprocess
 import sys
-from http.server import BaseHTTPRequestHandler
-from urllib.parse import quote, quote_plus
 
 import pytest
 
 from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import AuthenticationError, BadRequestError
 from apiframe_magic.jobs import JobManager
-from apiframe_magic.redaction import REDACTED, redact, secret_forms
+from apiframe_magic.redaction import REDACTED, redact
 from apiframe_magic.store import HistoryStore
 from localserver import local_server
+from secret_spellings import KEY, EchoingProxy, leaks, leaks_in_files, spellings
 
 PASTED = [
     ("sk-LIVE-0123456789\r\nabcdef", "control character (U+000D carriage return)", 19),
@@ -59,51 +57,29 @@ def test_a_key_with_a_line_break_in_the_environment_is_a_one_line_cli_error(sim)
 
 # ---------------------------------------------------------------------- escaped spellings
 
-KEY = "sk-LIVE/ab+cd=\"q\\w'z"   # printable ASCII, but every escaping changes it
-
-
-class _EchoingProxy(BaseHTTPRequestHandler):
-    """A misbehaving proxy: rejects every request, quoting the Authorization header it got
-    raw, repr-escaped, JSON-escaped and URL-encoded."""
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        key = self.headers.get("Authorization") or ""
-        forms = [key, repr(key), json.dumps(key), quote(key, safe=""), quote_plus(key)]
-        body = json.dumps({"errors": [{"msg": f"bad key {form}"} for form in forms]}).encode()
-        self.send_response(400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture
 def echoing_proxy():
-    with local_server(_EchoingProxy) as url:
+    with local_server(EchoingProxy) as url:
         yield url
 
 
-def _leaks(text: str) -> list[str]:
-    return [form for form in secret_forms(KEY) if form in text]
-
-
 def test_every_spelling_of_the_key_is_redacted_from_the_history(echoing_proxy, tmp_path):
-    with ApiframeClient(KEY, base_url=echoing_proxy) as client, \
-            HistoryStore(tmp_path / "h.sqlite3") as store:
+    home = tmp_path / "history"
+    home.mkdir()
+    with ApiframeClient(KEY, base_url=echoing_proxy) as client:
+        store = HistoryStore(home / "h.sqlite3")
         manager = JobManager(client, store=store)
         with pytest.raises(BadRequestError) as info:
             manager.imagine("a cat").wait()
         manager.shutdown(wait=True)
-        assert _leaks(str(info.value)) != []       # the service's words came through ...
+        assert leaks(str(info.value)) == list(spellings(KEY))   # all came through ...
         [record] = store.list()
         assert record.state == "rejected" and REDACTED in record.error
-        assert _leaks(record.error) == []           # ... but none of them reached the disk
-        raw = (tmp_path / "h.sqlite3").read_bytes()
-        assert b"ab+cd" not in raw and b"ab%2Bcd" not in raw
+        assert leaks(record.error) == []           # ... but none of them reached the disk:
+        assert {p.name for p in home.iterdir()} >= {"h.sqlite3", "h.sqlite3-wal"}
+        assert leaks_in_files(home) == []          # not the WAL while the store is open,
+        store.close()
+    assert leaks_in_files(home) == []              # nor any file once it is closed
 
 
 def test_every_spelling_of_the_key_is_redacted_from_cli_errors(echoing_proxy):
@@ -111,7 +87,7 @@ def test_every_spelling_of_the_key_is_redacted_from_cli_errors(echoing_proxy):
     done = subprocess.run([sys.executable, "-m", "apiframe_magic.cli", "fetch", "some-task"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "does not know this task" in done.stderr
-    assert REDACTED in done.stderr and _leaks(done.stderr + done.stdout) == []
+    assert REDACTED in done.stderr and leaks(done.stderr + done.stdout) == []
 
 
 def test_redact_knows_keys_given_to_a_client_not_only_the_environment(sim):

@@ -13,23 +13,46 @@ QUICKSTART = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.
 BUDGET_PER_GRID = 250_000
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("quickstart")
+def _execute(workdir: Path, speed: str = "40", **environ: str):
+    """Run the quickstart in a fresh kernel whose environment has `environ` and no live marker
+    unless `environ` sets one; returns the notebook and where it was saved."""
     mp = pytest.MonkeyPatch()
     mp.setenv("APIFRAME_MAGIC_HOME", str(workdir / "home"))
-    mp.setenv("APIFRAME_SIM_SPEED", "40")
+    mp.setenv("APIFRAME_SIM_SPEED", speed)
     for name in ("APIFRAME_API_KEY", "JPY_SESSION_NAME", "VSCODE_PID", "APIFRAME_MAGIC_WAIT"):
         mp.delenv(name, raising=False)
+    for name, value in environ.items():
+        mp.setenv(name, value)
     try:
         nb = nbformat.read(QUICKSTART, as_version=4)
-        NotebookClient(nb, timeout=300, kernel_name="python3",
+        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(workdir)}}).execute()
     finally:
         mp.undo()
     saved = workdir / "executed.ipynb"
     nbformat.write(nb, saved)
     return nb, saved
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """As `jupyter execute` and papermill run it: no live frontend, every cell waits."""
+    return _execute(tmp_path_factory.mktemp("quickstart"))
+
+
+@pytest.fixture(scope="module")
+def executed_live(tmp_path_factory):
+    """As "Run All" in JupyterLab runs it: the kernel has a Jupyter server's session marker, so
+    every %%imagine cell returns at once and the next cells run while its jobs go on."""
+    return _execute(tmp_path_factory.mktemp("quickstart-live"), speed="10",   # ~4 s a grid
+                    JPY_SESSION_NAME="quickstart.ipynb")
+
+
+def _errors(nb):
+    return [(cell.source[:40], output.get("ename") or output.get("text", "")[:200])
+            for cell in nb.cells for output in cell.get("outputs", [])
+            if output.output_type == "error"
+            or (output.output_type == "stream" and output.text.startswith("UsageError"))]
 
 
 def _imagine_cells(nb):
@@ -40,10 +63,27 @@ def _imagine_cells(nb):
 
 def test_quickstart_runs_without_errors(executed):
     nb, _ = executed
-    errors = [(cell.source[:40], output.get("ename"), output.get("evalue"))
-              for cell in nb.cells for output in cell.get("outputs", [])
-              if output.output_type == "error"]
-    assert errors == []
+    assert _errors(nb) == []
+
+
+@pytest.mark.xfail(strict=True, reason="in a live frontend `fox.upscale(2)` runs while fox is "
+                   "still running and the service refuses it (parent task not finished): "
+                   "README's 'run all cells' in JupyterLab fails at the U2 cell")
+def test_quickstart_runs_without_errors_in_a_live_frontend(executed_live):
+    nb, _ = executed_live
+    assert _errors(nb) == []
+
+
+def test_in_a_live_frontend_the_first_cell_returns_a_live_view_and_the_next_runs_at_once(
+        executed_live):
+    nb, _ = executed_live
+    first = _imagine_cells(nb)[0]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               for o in first.outputs)
+    following = nb.cells[nb.cells.index(first) + 1]
+    assert following.source.startswith("print(fox.task_id, fox.state)")
+    state = following.outputs[0].text.split()[1]
+    assert state == "active"             # the grid (about 4 s away) had not arrived yet
 
 
 def test_every_imagine_cell_keeps_its_final_image(executed):

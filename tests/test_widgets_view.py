@@ -441,9 +441,10 @@ def test_save_writes_the_full_size_images_and_shows_where(ctx, tmp_path):
 
 
 def test_close_releases_every_model_of_the_tree(ctx):
-    warm = settled(imagine(ctx))  # the shared layouts and styles (one per slot size) exist
-    warm.buttons["U1"].click()     # from here on
-    settled(warm.child_views[0])
+    warm = settled(imagine(ctx, "a red fox --sref random"))   # the same tree once, so the
+    warm.buttons["U1"].click()                                 # shared layouts and styles
+    warm.buttons["reuse-style"].click()                        # exist from here on, whatever
+    settled(warm.child_views[0])                               # ran before this test
     warm.close()
     baseline, baseline_ids = instances(), set(_registry())
     view = settled(imagine(ctx, "a red fox --sref random"))
@@ -459,8 +460,10 @@ def test_close_releases_every_model_of_the_tree(ctx):
         (type(w).__name__, getattr(w, "description", None) or getattr(w, "value", "")[:40])
         for k, w in _registry().items() if k not in baseline_ids]
     assert ctx.views == [] and view.closed and is_closed(view.children_box)
-    view._on_progress(view.job)  # a late callback on a closed view does nothing
-    assert view.status.value  # kept, not re-sent
+    shown = (view.title.value, view.status.value, view.control.description)
+    view.job.state = "timed_out"    # a refresh would now say so and offer Resume
+    view._on_progress(view.job)     # a late callback on a closed view does nothing
+    assert (view.title.value, view.status.value, view.control.description) == shown
 
 
 def test_old_finished_trees_are_closed_past_the_limit(ctx):

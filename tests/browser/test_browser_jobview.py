@@ -24,6 +24,7 @@ GRID_MAX, UPSCALE_MAX, MATRIX_MAX = 560, 700, 900   # CSS pixels, issue 15
 # releases it, so "the grid arrived while it ran" is an ordering, not a race against a sleep.
 BUSY = '''
 import pathlib, time
+print("started while the grid was", job.state, flush=True)   # `job`: the cell above, returned
 release, deadline = pathlib.Path("release-{ui}"), time.monotonic() + 120
 while not release.exists() and time.monotonic() < deadline:
     sum(i * i for i in range(20_000))
@@ -73,7 +74,7 @@ def test_imagine_shows_progress_then_grid_while_another_cell_computes(
     # The simulator's default clock (an imagine takes about 4 s): enough polls to see the bar move
     jupyter_server.write_notebook(name, [
         LOAD + "\n%config Imagine.sim_speed = 10",
-        "%%imagine\na lighthouse on a cliff at dawn --ar 3:2", BUSY.format(ui=ui)])
+        "%%imagine --as job\na lighthouse on a cliff at dawn --ar 3:2", BUSY.format(ui=ui)])
     nb = open_notebook(name, None, ui, init_scripts=[jv.PROGRESS_RECORDER, HEIGHT_RECORDER])
     nb.page.set_viewport_size(WINDOW)
     nb.run_all()
@@ -84,10 +85,12 @@ def test_imagine_shows_progress_then_grid_while_another_cell_computes(
     assert 0 <= int(bar.get_attribute("aria-valuenow")) < 100
     assert bar.get_attribute("aria-valuetext")
 
-    jv.wait_grid(view)
     busy_output = nb.outputs(2).locator(".jp-OutputArea-output")
+    # the next cell ran before the grid arrived: the imagine cell returned at once
+    expect(busy_output.first).to_have_text("started while the grid was active", timeout=60_000)
+    jv.wait_grid(view)
     assert "long computation" not in " ".join(busy_output.all_text_contents())
-    assert nb.kernel_status() == "busy"  # the third cell is still computing
+    assert nb.kernel_status() == "busy"  # ... and the grid came while it was still computing
 
     widths = next(iter(jv.progress_seen(nb.page).values()))
     assert any(0 < w < 100 for w in widths), f"the bar jumped straight to the end: {widths}"
@@ -270,7 +273,9 @@ def test_twin_shows_every_final_image_after_a_reopen(open_notebook, jupyter_serv
     jv.wait_grid(kites.nth(1))
     ids = [jv.task_id(v) for v in (first, kites.nth(0), kites.nth(1))]
     twins = nb.panel.locator("figure.amj-twin")
-    expect(twins.first).to_be_hidden()   # the live view hides its twin
+    expect(twins).to_have_count(2, timeout=60_000)   # one twin per cell, there ...
+    expect(twins.nth(0)).to_be_hidden()              # ... and hidden by the live views
+    expect(twins.nth(1)).to_be_hidden()
     nb.wait_idle()
     nb.save()
     nb.close()
