@@ -323,8 +323,6 @@ def test_jobs_and_credits_are_counted(panel, text, summary, jobs, credits, butto
     assert panel.imagine_button.description == button
 
 
-@pytest.mark.xfail(strict=True, reason="the panel counts prompts, not prompts times --repeat; "
-                                       "the 'leaves' helper fixes the count")
 @pytest.mark.parametrize("text, jobs, credits", [
     ("a fox --repeat 3", 3, 12),
     ("a {red, blue} fox --repeat 2", 4, 16),

@@ -495,7 +495,8 @@ def do_config(magics, sub, rest):
     sub.words(rest, 0, 0)
     for name in sorted(magics.class_own_traits(config=True)):
         trait = magics.traits()[name]
-        value = printable(repr(getattr(magics, name)))   # a password in base_url's URL
+        value = getattr(magics, name)
+        value = "unset" if value is None else printable(repr(value))   # a password in base_url
         print(f"Imagine.{name:<16} = {value:<28} # {trait.help}")
     choice = magics.keys.current()
     print(f"API key: {'set, from ' + choice.source if choice.key else 'not set (offline simulator)'}")
