@@ -111,14 +111,18 @@ def code_kind(code: str) -> str:
                          "image URL; only those can be named")
 
 
-def name_style(store: HistoryStore, code: str, name: str) -> str:
+def name_style(store: HistoryStore, code: str, name: str, *, move: bool = False) -> str:
     """Name (or rename) the style `code`; returns the name as stored (a slug).
 
-    A name another code already holds is refused; free it first with `unname_style`."""
+    A name another code already holds is refused, unless `move`: then it leaves that code for
+    this one (`%imagine styles name` says so; a notebook run again names its new code)."""
     code = str(code).strip()
     code_kind(code)
     slug = slugify(name)
     holder = store.set_style_name(code, slug)
+    if holder is not None and move:
+        store.remove_style_name(holder)
+        holder = store.set_style_name(code, slug)
     if holder is not None:
         raise StyleNameError(f"the style name @{slug} already belongs to {_short(holder)}; "
                              "choose another name or rename that style first")

@@ -227,3 +227,14 @@ def test_the_library_never_shows_a_key_or_an_escape_sequence_an_old_history_hold
     assert "1234567" in text and "[redacted]" in text and "\\u001b]0;title" in text
     for shown in (text, data["text/plain"], data["text/html"]):
         assert key not in shown and "\x1b" not in shown
+
+
+def test_the_magic_moves_a_name_to_a_new_code_and_says_so(ip, capsys):
+    """A notebook run again gets a new --sref random code: naming it with the same name must not
+    stop Run All; the name moves, and the line says what it meant before."""
+    ip.run_line_magic("imagine", "styles name 1111111111 golden fox")
+    ip.run_line_magic("imagine", "styles name 2222222222 golden fox")
+    out = capsys.readouterr().out
+    assert "--sref @golden-fox now means --sref 2222222222 (it meant --sref 1111111111 before)" in out
+    ip.run_line_magic("imagine", "styles name 2222222222 golden fox")
+    assert capsys.readouterr().out.strip().endswith("now means --sref 2222222222")

@@ -456,8 +456,11 @@ def do_styles(magics, sub, rest):
     rt = magics.current_runtime()
     try:
         if words[:1] == ["name"] and len(words) >= 3:
-            slug = name_style(rt.store, words[1], " ".join(words[2:]))
-            print(f"--sref @{slug} now means --sref {words[1]}")
+            before = {name: code for code, name in rt.store.style_names().items()}
+            slug = name_style(rt.store, words[1], " ".join(words[2:]), move=True)
+            was = before.get(slug)
+            moved = f" (it meant --sref {was} before)" if was and was != words[1] else ""
+            print(printable(f"--sref @{slug} now means --sref {words[1]}{moved}"))
             return
         if words[:1] == ["unname"] and len(words) == 2:
             print(f"{unname_style(rt.store, words[1])} has no name now")
