@@ -9,6 +9,7 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from apiframe_magic.ipython import frontend
@@ -145,10 +146,11 @@ def test_the_environment_forces_not_waiting_over_the_configuration(monkeypatch, 
         is False
 
 
-def test_an_unknown_environment_value_leaves_the_configuration_to_decide(monkeypatch):
+def test_an_unknown_environment_value_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("APIFRAME_MAGIC_WAIT", "sometimes")
-    assert _should_wait(magics(wait="always"), args()) is True
-    assert _should_wait(magics(wait="auto", kind=frontend.LIVE), args()) is False
+    with pytest.raises(UsageError, match="^APIFRAME_MAGIC_WAIT must be one of 1, true, yes, "
+                                         "always, 0, false, no, never, got 'sometimes'$"):
+        _should_wait(magics(wait="auto", kind=frontend.LIVE), args())
 
 
 @pytest.mark.parametrize("wait, kind, expected", [

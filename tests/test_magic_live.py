@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from IPython.core.error import UsageError
 
 from apiframe_magic.ipython import frontend
 from apiframe_magic.simulator import Simulator
@@ -99,8 +100,8 @@ def test_ctrl_c_during_the_submit_records_it_uncertain_and_never_sends_it_again(
 
     helper = threading.Thread(target=interrupt_once_created, daemon=True)
     helper.start()
-    with pytest.raises(KeyboardInterrupt):
-        live.run_cell_magic("imagine", "", FOX)
+    with pytest.raises(UsageError, match="^interrupted while submitting the prompt: 1 job"):
+        live.run_cell_magic("imagine", "", FOX)   # one line, no traceback
     helper.join(10)
     store = magics_of(live).runtime.store
     [record] = store.list()

@@ -8,7 +8,9 @@ import pytest
 from apiframe_magic import submission
 from apiframe_magic.jobs import JobManager
 from apiframe_magic.prompt import PromptError
-from apiframe_magic.submission import NeedsConfirmation, Plan, matrix_of, plan, submit
+from apiframe_magic.spend import SpendLedger
+from apiframe_magic.static.matrix import matrix_of
+from apiframe_magic.submission import NeedsConfirmation, Plan, plan, submit
 
 
 def options(n: int) -> str:
@@ -141,6 +143,7 @@ class _RefusesTheSecond:
 
     def __init__(self):
         self.sent = []
+        self.spend = SpendLedger()   # no budget
 
     def submit(self, kind, payload, **options):
         if len(self.sent) == 1:

@@ -12,6 +12,7 @@ import random
 import pytest
 from PIL import Image, ImageStat
 
+from apiframe_magic import words
 from apiframe_magic.static import render
 from apiframe_magic.static.matrix import composite_jpeg, layout, matrix_bundle
 from magic_shell import make_shell
@@ -179,11 +180,11 @@ def _decoded_size(data: dict) -> tuple[int, int]:
 def test_a_finished_grid_is_a_jpeg_with_its_caption_and_size(done_jobs):
     grid, _, _ = done_jobs
     data, metadata = render.job_bundle(grid, 300)
-    assert set(data) == {"image/jpeg", "text/plain"}
+    assert set(data) == {"image/jpeg", "text/html", "text/plain"}   # the figure, its JPEG, text
     assert max(_decoded_size(data)) == 300
     assert metadata == {"image/jpeg": dict(zip(("width", "height"), _decoded_size(data)))}
     assert data["text/plain"].splitlines()[:2] == [
-        "imagine: a <b>bold</b> fox", f"task {grid.task_id} · finished in {grid.seconds:.0f} s"]
+        "imagine: a <b>bold</b> fox", f"task {grid.task_id} · {words.describe(grid).words}"]
     assert all(str(path) in data["text/plain"] for path in grid.image_paths.values())
 
 
@@ -215,13 +216,15 @@ def test_a_finished_job_whose_picture_is_gone_falls_back_to_text(done_jobs):
 def test_a_group_is_one_contact_sheet_and_a_table_once_all_are_done(done_jobs):
     grid, described, failed = done_jobs
     data, metadata = render.group_bundle([grid, failed], max_side=256)
-    assert set(data) == {"image/jpeg", "text/plain"}
+    assert set(data) == {"image/jpeg", "text/html", "text/plain"}
     assert metadata == {"image/jpeg": dict(zip(("width", "height"), _decoded_size(data)))}
     lines = data["text/plain"].splitlines()
     assert lines[0] == "2 jobs, 2 done"
-    assert lines[1].startswith(f" 1. {grid.task_id}") and lines[1].endswith("a <b>bold</b> fox")
-    assert lines[2].startswith(f" 2. {failed.task_id}") and "failed" in lines[2]
-    assert _decoded_size(data) == (2 * 256, 256 + 18)             # two cells of 256 px a row
+    assert lines[1].startswith(f"{'grid':<14} {grid.task_id}")
+    assert lines[1].endswith("a <b>bold</b> fox")
+    assert lines[2].startswith(f"{'grid':<14} {failed.task_id} Failed")
+    width, height = _decoded_size(data)
+    assert width > 1.5 * height          # the two tiles side by side in one labelled row
 
 
 def test_a_group_still_running_is_text_and_escaped_html(done_jobs):
@@ -253,8 +256,9 @@ def test_a_group_row_says_how_each_job_stands(done_jobs):
         running = manager.imagine("a slow whale")
         data, _ = render.group_bundle([grid, failed, running])
         rows = data["text/plain"].splitlines()
-        assert rows[1].split()[2:3] == ["finished"] and rows[2].split()[2:3] == ["failed"]
-        assert rows[3] == f" 3. {running.task_id:<36} {render.status_words(running)}  a slow whale"
+        assert rows[1].split()[2:4] == ["Finished", "in"] and rows[2].split()[2] == "Failed:"
+        assert rows[3] == (f"{'grid':<14} {running.task_id:<36} "
+                           f"{words.describe(running).words}  a slow whale")
         assert "<b>3 jobs, 2 done</b>" in data["text/html"]
 
 
@@ -298,8 +302,9 @@ def test_a_group_row_of_an_unsent_job_and_of_a_job_without_a_prompt(done_jobs, c
         unsent = manager.imagine("waits for a slot")
         data, _ = render.group_bundle([unsent, described])
     rows = data["text/plain"].splitlines()
-    assert rows[1] == f" 1. {'(not sent)':<36} {render.status_words(unsent)}  waits for a slot"
-    assert rows[2] == f" 2. {described.task_id:<36} finished  "
+    assert rows[1] == (f"{'grid':<14} {'(not sent)':<36} {words.describe(unsent).words}  "
+                       "waits for a slot")
+    assert rows[2].startswith(f"{'Describe':<14} {described.task_id:<36} Finished in ")
 
 
 def test_a_matrix_that_fits_at_once_is_saved_at_the_best_quality_inclusively():
