@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from .images import save
+from .settings import is_http_url
 
 SLUG_WORDS = 6
 SLUG_CHARS = 48
@@ -23,7 +24,7 @@ def slug(prompt: str | None) -> str:
     for token in (prompt or "").split():
         if token.startswith(("--", "—")):
             break
-        if token.startswith(("http://", "https://", "<")):
+        if token.startswith("<") or is_http_url(token):
             continue
         words += _WORD.findall(token.lower())
     text = "-".join(words[:SLUG_WORDS])[:SLUG_CHARS].strip("-")

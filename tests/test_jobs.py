@@ -15,7 +15,7 @@ import pytest
 from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import JobCancelledError, JobTimeoutError, TaskFailedError
 from apiframe_magic.images import ImageCache
-from apiframe_magic.jobs import JobManager, PollingPolicy
+from apiframe_magic.jobs import Job, JobManager, PollingPolicy
 from apiframe_magic.poller import _Track, eta_interval
 from apiframe_magic.store import HistoryStore
 
@@ -103,18 +103,21 @@ def test_more_than_twenty_jobs_go_in_chunks_of_twenty(sim, recording, store):
 
 
 def test_interval_stays_between_the_floor_and_the_ceiling(manager):
+    poller = manager.poller
     manager.policy = PollingPolicy(first_poll=2, floor=1, ceiling=10, growth=1.5)
     job = Job(manager, "imagine", {"prompt": "x"})
-    job.status, job._interval = "processing", 2.0
-    job._history = [(0.0, 80), (2.0, 96)]           # 0.5 s left: the ETA says 0.25 s
-    manager._reschedule(job, changed=True)
-    assert job._interval == 1.0                       # the floor
-    job._interval = 8.0
-    manager._reschedule(job, changed=False)           # nothing changed: grow, up to the ceiling
-    assert job._interval == 10.0
-    job._interval = 4.0
-    manager._reschedule(job, changed=False)
-    assert job._interval == 6.0
+    job.status = "processing"
+    poller._tracks[job] = track = _Track(interval=2.0, next_poll=0.0, deadline_at=None)
+    track.readings = [(0.0, 80), (2.0, 96)]         # 0.5 s left: the ETA says 0.25 s
+    poller._reschedule(job, changed=True)
+    assert track.interval == 1.0                      # the floor
+    track.interval = 8.0
+    poller._reschedule(job, changed=False)            # nothing changed: grow, up to the ceiling
+    assert track.interval == 10.0
+    track.interval = 4.0
+    poller._reschedule(job, changed=False)
+    assert track.interval == 6.0
+    poller._tracks.pop(job)
 
 
 def test_interval_grows_when_nothing_changes_and_shrinks_near_the_end():

@@ -379,12 +379,14 @@ def test_configured_key_variable_name(ip, service, monkeypatch):
 
 @pytest.mark.parametrize("assignment, message", [
     ("twin_size = 5", "twin_size must be between 128 and 2048; got 5"),
-    ("base_url = 'ftp://x'", "base_url must be an http(s) address without query or fragment, "
-                             "like https://api.apiframe.pro; got 'ftp://x'"),
-    ("base_url = 'https://api.apiframe.pro/?a=1'", "base_url must be an http(s) address without "
-                                                   "query or fragment"),
+    ("base_url = 'ftp://x'", "base_url must be the API's address: The base URL must start with "
+                             "http:// or https://, got 'ftp://x'"),
+    ("base_url = 'https://api.apiframe.pro/?a=1'", "The base URL 'https://api.apiframe.pro/' has a "
+                                                   "query (?...); give only scheme, host, port "
+                                                   "and path"),
     ("wait = 'sometimes'", "expected any of ['auto', 'always', 'never'], not the str 'sometimes'"),
-    ("sim_speed = -1.0", "sim_speed must be a number above 0 and at most 10000; got -1.0"),
+    ("sim_speed = -1.0", "sim_speed must be a finite number > 0 (10 makes an imagine take "
+                         "about 4 s), got -1.0"),
     ("confirm_above = 0", "confirm_above must be between 1 and 200; got 0"),
     ("default_version = '99'", "default_version '99' is not a Midjourney version"),
     ("api_key_env = 'not a name'", "api_key_env must be an environment variable name, "

@@ -90,7 +90,7 @@ def test_one_rule_names_the_images_of_every_kind_of_result():
 
 
 def test_the_engine_the_saver_and_the_gallery_name_images_by_the_models_rule():
-    from apiframe_magic import jobs, models, saving
+    from apiframe_magic import downloads, models, saving
     from apiframe_magic.static import export
 
-    assert jobs.image_names is saving.image_names is export.image_names is models.image_names
+    assert downloads.image_names is saving.image_names is export.image_names is models.image_names

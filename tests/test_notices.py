@@ -101,7 +101,7 @@ def test_a_rejected_key_pauses_every_job_at_once_and_resume_picks_them_up(sim, s
         assert all("API key was rejected" in job.notice for job in jobs)
         assert "resume" in str(jobs[0].error)
         with manager._lock:        # nothing is left for the poller to ask about, or to send
-            assert manager._active_jobs() == [] and manager._queue == []
+            assert manager.poller._active() == [] and manager._queue == []
         assert [store.get(j.job_id).state for j in jobs] == ["active", "active", "queued"]
 
         sim.api_key = good_key

@@ -9,6 +9,7 @@ their clicks to `perform`; follow-ups still start through the view's one `_start
 from __future__ import annotations
 
 from ..followup_checks import VIDEO_KINDS  # noqa: F401 - for the view
+from ..settings import is_http_url
 from .actions import SAVE, Action
 
 USE_PROMPT, USE_IMAGE, SAVE_IMAGE, REGION = "use-prompt", "use-image", "save-image", "region"
@@ -90,7 +91,7 @@ def prompt_with_image(prompt: str | None, url: str) -> str:
     """`prompt` with `url` as its image prompt (first, as Midjourney writes them), replacing the
     image prompts it had."""
     words = (prompt or "").split()
-    while words and words[0].startswith(("http://", "https://")):
+    while words and is_http_url(words[0]):
         words.pop(0)
     return " ".join([url, *words])
 
