@@ -330,10 +330,12 @@ class Job:
     def show(self) -> None:
         """Display the job again: live where widgets render, else its static form."""
         presenter = presenting.current()
-        if presenter is None:
-            print(repr(self))
-        else:
+        if presenter is not None:
             presenter.present([self])
+        elif threading.current_thread() is threading.main_thread():
+            print(repr(self))   # never from the poller: its output would land in another cell
+        else:
+            log.info("%r", self)
 
     def save(self, directory: str | os.PathLike) -> list:
         """Copy the job's images into `directory` (waits for them); returns the paths."""
