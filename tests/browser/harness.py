@@ -262,7 +262,16 @@ class NotebookPage:
             "data-status")
 
     def wait_idle(self, timeout: float = 120_000) -> None:
-        self.page.wait_for_function(KERNEL_IDLE, timeout=timeout)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(KERNEL_IDLE, timeout=timeout)
+        except PlaywrightTimeout:   # say whether the kernel or the page is behind
+            kernels = [k.get("execution_state") for k in self.server.api("/api/kernels")]
+            seen = self.page.evaluate("window.__kstat")
+            raise AssertionError(f"the page's kernel indicator stayed busy for {timeout} ms; "
+                                 f"the server says the kernels are {kernels}; the page saw "
+                                 f"{seen[-6:]}") from None
 
     def save(self, timeout: float = 30) -> None:
         """File > Save, then wait until the file on disk has outputs."""
