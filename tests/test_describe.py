@@ -100,3 +100,16 @@ def test_bad_files_are_refused_before_anything_is_sent(manager, sim, tmp_path):
     with pytest.raises(InvalidArgumentError, match="upload limit"):
         check_image_file(big, max_bytes=50)
     assert sim.tasks_created == before and manager.jobs == []
+
+
+def test_describe_of_a_saved_picture_tells_what_it_shows(manager, tmp_path):
+    """A picture saved from a job and uploaded again is described by its own subject and shape
+    (the simulator, like Midjourney, writes the prompt and job id into each PNG it serves)."""
+    grid = manager.imagine("an owl on a branch at night --ar 2:3", aspect_ratio="2:3")
+    finish(grid)
+    saved = grid.save(tmp_path)
+    job = describe_image(manager, saved[2])
+    job.wait(timeout=30)
+    assert "/uploads/" in job.payload["image_url"]
+    assert all("an owl on a branch at night" in p and p.endswith("--ar 2:3")
+               for p in job.prompts), job.prompts

@@ -3,13 +3,20 @@
 Renders are cached in a byte-bounded LRU, so a notebook re-displaying a grid costs nothing and
 memory stays flat in long demos. In the realistic style (realistic.py) task images get
 Midjourney's real sizes and weight; the cache is larger then (a 4x upscale is 30-40 MB).
+
+Like Midjourney's own files, every task PNG carries its prompt and job id in a `Description` text
+chunk, so a picture saved and uploaded again is known for what it shows (describe tells its
+subject).
 """
 from __future__ import annotations
 
 import base64
 import io
+import re
+import struct
 import threading
 import uuid
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
@@ -25,6 +32,20 @@ MAX_UPLOAD_PIXELS = 25_000_000            # a 6000x4000 photo; a 2 MB PNG can cl
 UPLOADS_BYTES = 64 * 1024 * 1024          # uploads kept; the oldest are forgotten first
 _FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
             "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
+_JOB_ID = re.compile(r"Job ID: ([0-9a-f-]{36})(?: Image: (\w+))?")
+
+
+def with_description(png: bytes, text: str) -> bytes:
+    """`png` with a `Description` tEXt chunk right after its header: no re-encoding."""
+    data = b"Description\0" + text.encode("latin-1", "replace")
+    chunk = (struct.pack(">I", len(data)) + b"tEXt" + data
+             + struct.pack(">I", zlib.crc32(b"tEXt" + data)))
+    header_end = 8 + 25       # the signature, then IHDR: length, type, 13 bytes, crc
+    return png[:header_end] + chunk + png[header_end:]
+
+
+def description_of(task: Task, name: str) -> str:
+    return f"{task.prompt} Job ID: {task.task_id} Image: {name}"
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,7 @@ class ImageStore:
         try:
             with Image.open(io.BytesIO(data)) as img:   # reads the header, draws nothing
                 fmt, size = img.format, img.size
+                made_here = _JOB_ID.search(str(img.info.get("Description", "")))
                 if size[0] * size[1] > MAX_UPLOAD_PIXELS:
                     raise UploadError(f"image must not have more than {MAX_UPLOAD_PIXELS:,} "
                                       f"pixels (this one is {size[0]}x{size[1]})")
@@ -113,11 +135,12 @@ class ImageStore:
             raise UploadError("image must be a PNG, JPEG, WEBP or GIF file")
         ext, content_type = _FORMATS[fmt]
         name = f"{uuid.uuid4()}.{ext}"
+        source = (made_here[1], made_here[2] or "image") if made_here else None
         with self._lock:
-            self._uploads[name] = (data, content_type, size)
+            self._uploads[name] = (data, content_type, size, source)
             self._uploaded += len(data)
             while self._uploaded > self.upload_bytes and len(self._uploads) > 1:
-                _, (old, _, _) = self._uploads.popitem(last=False)
+                _, (old, *_) = self._uploads.popitem(last=False)
                 self._uploaded -= len(old)
         return name
 
@@ -131,25 +154,34 @@ class ImageStore:
             found = self._uploads.get(name)
         return found[2] if found else None
 
+    def upload_source(self, name: str) -> tuple[str, str] | None:
+        """(task id, image name) an uploaded file's Description names, if one of ours."""
+        with self._lock:
+            found = self._uploads.get(name)
+        return found[3] if found else None
+
     # --- task images ----------------------------------------------------------------------
     def task_png(self, task: Task, name: str) -> bytes | None:
         """PNG bytes of `grid`, `1`..`4` (grid tasks) or `image` (single-image tasks)."""
         if task.kind == GRID:
             if name == "grid":
-                return self._cached_render((task.task_id, "grid"), lambda: art.grid_png(
-                    [Image.open(io.BytesIO(self.task_png(task, str(i)))) for i in range(1, 5)]))
+                return self._cached_render((task.task_id, "grid"), lambda: with_description(
+                    art.grid_png([Image.open(io.BytesIO(self.task_png(task, str(i))))
+                                  for i in range(1, 5)]), description_of(task, name)))
             if name in ("1", "2", "3", "4"):
                 return self._cached_render((task.task_id, name),
-                                           lambda: self._render(task, task.images[int(name) - 1]))
+                                           lambda: self._render(task, task.images[int(name) - 1],
+                                                                name))
             return None
         if name == "image" and task.images and task.kind != VIDEO:
             return self._cached_render((task.task_id, name),
-                                       lambda: self._render(task, task.images[0]))
+                                       lambda: self._render(task, task.images[0], name))
         return None
 
-    def _render(self, task: Task, recipe) -> bytes:
+    def _render(self, task: Task, recipe, name: str) -> bytes:
         light = self.render_recipe(recipe)
-        return realistic.render_png(light, task) if self.style == realistic.REALISTIC else light
+        png = realistic.render_png(light, task) if self.style == realistic.REALISTIC else light
+        return with_description(png, description_of(task, name))
 
     def task_gif(self, task: Task, name: str) -> bytes | None:
         """A short animated GIF standing in for a video (Pillow cannot write MP4)."""

@@ -145,6 +145,14 @@ class RecipeBook:
         palette = palette_for(" ".join(parts.path.replace("/", " ").split()) + parts.netloc)
         return ArtSpec(palette, _hash_int(url), size_for_aspect("1:1", VARIANT_SIDE)), None
 
+    def _maker_of_upload(self, url: str) -> Task | None:
+        """The task whose picture an uploaded file is (from its Description), if known."""
+        segments = urlsplit(url).path.strip("/").split("/")
+        if len(segments) != 2 or segments[0] != "uploads":
+            return None
+        made_by = self.images.upload_source(segments[1])
+        return self.find_task(made_by[0]) if made_by else None
+
     # --- grid producers -------------------------------------------------------------------
     def _imagine(self, f: dict) -> Draft:
         draft, flags = self._grid_draft("imagine", f["prompt"], f.get("aspect_ratio"), None)
@@ -277,6 +285,8 @@ class RecipeBook:
     def _describe(self, f: dict) -> Draft:
         url = f["image_url"]
         recipe, source = self.resolve_url(url)
+        if source is None:   # an upload of a picture made here: its own subject and shape
+            source = self._maker_of_upload(url)
         subject = parse_flags(source.prompt).text if source is not None else None
         motif = recipe.palette.motif if isinstance(recipe, ArtSpec) else "hills"
         aspect = source.aspect if source is not None else \
