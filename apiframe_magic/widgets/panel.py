@@ -40,6 +40,8 @@ NUMBERS = {
 DOUBLE_CLICK_SECONDS = 1.0
 HISTORY_ROWS = 50
 
+# The focus ring: ipywidgets draws none on its inputs (`outline: none !important`, a 1-px border
+# of --jp-brand-color2 instead, 2.2:1 on white), hence `!important` here, on the panel's own class.
 CSS = """
 .amj-panel { border: 1px solid var(--jp-border-color2, #d0d0d0); border-radius: 4px;
   padding: 6px 8px; margin: 4px 0; max-width: 100%; color: var(--jp-ui-font-color1, #1f1f1f); }
@@ -56,6 +58,12 @@ CSS = """
 .amj-panel .amj-history { border-top: 1px solid var(--jp-border-color2, #d0d0d0);
   margin-top: 6px; padding-top: 4px; }
 .amj-panel .amj-history select { font-family: var(--jp-code-font-family, monospace); }
+.amj-panel .jupyter-button:focus, .amj-panel input:focus, .amj-panel textarea:focus,
+.amj-panel select:focus { outline: 2px solid var(--jp-brand-color1, #1976d2) !important;
+  outline-offset: 1px; }
+body.vscode-dark .amj-panel .jupyter-button:focus, body.vscode-dark .amj-panel input:focus,
+body.vscode-dark .amj-panel textarea:focus, body.vscode-dark .amj-panel select:focus {
+  outline-color: var(--jp-brand-color1, #64b5f6) !important; }
 html[theme=dark] .amj-panel, body.vscode-dark .amj-panel,
 body[data-jp-theme-light="false"] .amj-panel {
   color: var(--jp-ui-font-color1, #e0e0e0); border-color: var(--jp-border-color2, #555555); }

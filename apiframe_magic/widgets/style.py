@@ -88,9 +88,7 @@ CSS = """
   background: var(--jp-layout-color2, #eeeeee); padding: 0 4px; border-radius: 3px; }
 .amj-job .amj-children { margin: 0; min-width: 0; }
 .amj-job .amj-children:empty { display: none; }
-.amj-job .jupyter-button.amj-button:focus, .amj-panel .jupyter-button:focus,
-.amj-panel textarea:focus, .amj-panel input:focus, .amj-panel select:focus,
-.amj-matrix .jupyter-button:focus {
+.amj-job .jupyter-button.amj-button:focus, .amj-matrix .jupyter-button:focus {
   outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
 html[theme=dark] .amj-job, body.vscode-dark .amj-job, body[data-jp-theme-light="false"] .amj-job {
   color: var(--jp-ui-font-color1, #e0e0e0); border-left-color: var(--jp-border-color2, #555555); }
@@ -103,8 +101,8 @@ body[data-jp-theme-light="false"] .amj-job .amj-details a {
   color: var(--jp-content-link-color, #90caf9); }
 html[theme=dark] .amj-job .amj-status .amj-error, body.vscode-dark .amj-job .amj-status .amj-error {
   color: var(--jp-error-color1, #ef9a9a); }
-body.vscode-dark .amj-job .jupyter-button.amj-button:focus, body.vscode-dark .amj-panel
-.jupyter-button:focus { outline-color: var(--jp-brand-color1, #64b5f6); }
+body.vscode-dark .amj-job .jupyter-button.amj-button:focus {
+  outline-color: var(--jp-brand-color1, #64b5f6); }
 .jp-OutputArea-child:has(.amj-live) + .jp-OutputArea-child:has(.jp-RenderedImage),
 .jp-OutputArea-child:has(.amj-live) + .jp-OutputArea-child:has(.amj-twin) { display: none; }
 """
