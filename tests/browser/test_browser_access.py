@@ -1,6 +1,12 @@
 """Access in a real browser (issue 15, "Access"): what a screen reader reads and what a keyboard
 user sees, in JupyterLab 4 and Notebook 7.
 
+- every control of a job view (with its Remix and Vary (Region) editors) and of the prompt panel
+  has a name, unique within its view or panel, and the panel does not overflow sideways;
+- the focus ring of every kind of control (toolbar, tile and header buttons; the panel's button,
+  text area, inputs and lists) is a solid 2-px outline of at least 3:1 against the colour behind
+  it, in JupyterLab's light and dark themes.
+
 Accessible names come from Chromium's own accessibility tree (the DevTools protocol), the way
 assistive technology gets them, not from the DOM text: a noUiSlider handle has text nowhere.
 """
@@ -96,6 +102,11 @@ def test_every_control_of_a_view_and_the_panel_has_its_own_name(open_notebook, u
         assert not shared, f"{owner} has controls sharing a name: {shared}"
     view_roles = {role for owner in owners for role, _name in found[owner]}
     assert {"textbox", "button", "link", "radio"} & view_roles >= {"textbox", "button", "link"}
+    sticking_out = panel.evaluate("""p => { const edge = p.getBoundingClientRect().right;
+      return [...p.querySelectorAll('*')].filter(e => e.offsetParent
+        && e.getBoundingClientRect().right > edge + 0.5).map(e => e.tagName + '.' + e.className)
+        .slice(0, 5); }""")
+    assert not sticking_out, f"the panel overflows sideways: {sticking_out}"
     panel_roles = {role for role, _name in found[next(o for o in owners if "panel" in o)]}
     assert {"textbox", "spinbutton", "checkbox", "combobox", "listbox"} <= panel_roles
 
