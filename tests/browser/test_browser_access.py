@@ -138,6 +138,7 @@ FOCUS_RINGS = """(root, selectors) => {
   });
 }"""
 RING_TARGETS = [".amj-toolbar button", ".amj-tile-actions button", ".amj-header button",
+                ".amj-remix textarea", ".amj-remix button",
                 ".amj-panel .amj-imagine", ".amj-panel textarea", ".amj-panel input[type=text]",
                 ".amj-panel input[type=number]", ".amj-panel select"]
 
@@ -167,6 +168,9 @@ def test_the_focus_ring_stands_out_three_to_one_in_light_and_dark(open_notebook,
     jv.button(view, f"Reuse style --sref {code}").click()
     panel = view.locator(".amj-panel")
     expect(panel.locator(".amj-prompt-input textarea")).to_be_focused(timeout=30_000)
+    jv.body(view).get_by_role("button", name="Remix", exact=True).click()
+    jv.button(view, "Reroll").click()                       # the Remix editor, in the view
+    expect(view.locator(".amj-remix textarea")).to_be_visible(timeout=30_000)
     panel.get_by_role("checkbox", name="Stylize").check()       # its number box, enabled
     expect(panel.get_by_role("spinbutton", name="--s", exact=True)).to_be_enabled(timeout=30_000)
     rings = view.evaluate(FOCUS_RINGS, RING_TARGETS)
