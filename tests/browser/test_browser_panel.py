@@ -3,7 +3,8 @@
 Issue 8, "Tested in a real browser": "Reuse style" fills the panel and the job submitted from it
 carries the same sref code; an invalid prompt shows its error inline and disables Imagine.
 Issue 15: the one panel opens right under the click with a heading and the keyboard focus in its
-prompt; a prompt the user edited is never replaced without asking.
+prompt, scrolled into the notebook's window (and moves under a later click the same way); a
+prompt the user edited is never replaced without asking.
 """
 import re
 
@@ -127,3 +128,24 @@ def test_an_edited_prompt_is_never_replaced_without_asking(open_notebook, ui):
     expect(prompt).to_have_value(re.compile(r"^a lighthouse in the fog --ar 3:2 --sref http"),
                                  timeout=30_000)
     expect(offer).to_be_hidden()
+
+
+@pytest.mark.parametrize("ui", UIS)
+def test_the_panel_moves_under_a_later_click_with_its_prompt_in_sight(open_notebook, ui):
+    nb = open_notebook(f"move-{ui}.ipynb", [LOAD, "%%imagine\na paper boat on a pond --ar 3:2",
+                                            "%%imagine\nan owl at night --ar 2:3"], ui)
+    nb.run_all()
+    first, second = jv.views(nb.outputs(1)).first, jv.views(nb.outputs(2)).first
+    jv.wait_grid(first)
+    jv.wait_grid(second)
+    jv.button(first, "Use prompt").click()
+    prompt = first.locator(":scope > .amj-children > .amj-panel .amj-prompt-input textarea")
+    expect(prompt).to_be_focused(timeout=30_000)
+    assert in_sight(prompt), "the prompt is not scrolled into the notebook's window"
+
+    jv.button(second, "Use prompt").click()                 # the one panel comes here
+    prompt = second.locator(":scope > .amj-children > .amj-panel .amj-prompt-input textarea")
+    expect(prompt).to_have_value("an owl at night --ar 2:3", timeout=30_000)
+    expect(prompt).to_be_focused(timeout=10_000)
+    assert in_sight(prompt), "the moved panel's prompt is not scrolled into the window"
+    expect(first.locator(".amj-panel")).to_have_count(0)
