@@ -40,6 +40,8 @@ NUMBERS = {
 DOUBLE_CLICK_SECONDS = 1.0
 HISTORY_ROWS = 50
 
+# The focus ring: ipywidgets draws none on its inputs (`outline: none !important`, a 1-px border
+# of --jp-brand-color2 instead, 2.2:1 on white), hence `!important` here, on the panel's own class.
 CSS = """
 .amj-panel { border: 1px solid var(--jp-border-color2, #d0d0d0); border-radius: 4px;
   padding: 6px 8px; margin: 4px 0; max-width: 100%; color: var(--jp-ui-font-color1, #1f1f1f); }
@@ -56,6 +58,12 @@ CSS = """
 .amj-panel .amj-history { border-top: 1px solid var(--jp-border-color2, #d0d0d0);
   margin-top: 6px; padding-top: 4px; }
 .amj-panel .amj-history select { font-family: var(--jp-code-font-family, monospace); }
+.amj-panel .jupyter-button:focus, .amj-panel input:focus, .amj-panel textarea:focus,
+.amj-panel select:focus { outline: 2px solid var(--jp-brand-color1, #1976d2) !important;
+  outline-offset: 1px; }
+body.vscode-dark .amj-panel .jupyter-button:focus, body.vscode-dark .amj-panel input:focus,
+body.vscode-dark .amj-panel textarea:focus, body.vscode-dark .amj-panel select:focus {
+  outline-color: var(--jp-brand-color1, #64b5f6) !important; }
 html[theme=dark] .amj-panel, body.vscode-dark .amj-panel,
 body[data-jp-theme-light="false"] .amj-panel {
   color: var(--jp-ui-font-color1, #e0e0e0); border-color: var(--jp-border-color2, #555555); }
@@ -198,10 +206,13 @@ class ImaginePanel(widgets.VBox):
                 value=False, description=label, indent=False,
                 layout=widgets.Layout(width="auto")),
                 f"Write {tip.split(':')[0]} into the prompt (unticked: Midjourney's default)")
-            slider = self._add(name, widgets.IntSlider(
-                value=default, min=low, max=high, disabled=True, continuous_update=False,
-                readout=True, layout=widgets.Layout(width="16em")), tip)
-            numbers.append(self._row([on, slider]))
+            # A number box, not an IntSlider: a slider's handle cannot be given a name from
+            # Python (ipywidgets passes no attributes to noUiSlider), a box is named by its
+            # visible description, the flag it writes.
+            number = self._add(name, widgets.BoundedIntText(
+                value=default, min=low, max=high, disabled=True, description=tip.split(":")[0],
+                style=short, layout=widgets.Layout(width="9em")), tip)
+            numbers.append(self._row([on, number]))
         raw = self._add("raw", widgets.Checkbox(value=False, description="Raw", indent=False,
                                                 layout=widgets.Layout(width="auto")),
                         "--style raw: fewer of Midjourney's automatic embellishments")
@@ -233,7 +244,8 @@ class ImaginePanel(widgets.VBox):
             description="Search history", style={"description_width": "initial"}),
             "Filter past jobs by prompt text, sref code or task id")
         self.history_select = _tip(widgets.Select(
-            options=[], rows=6, layout=widgets.Layout(width="100%")),
+            options=[], rows=6, description="Past jobs", style={"description_width": "initial"},
+            layout=widgets.Layout(width="100%")),
             "Past jobs, newest first; pick one and press Open")
         self.open_button = widgets.Button(description="Open", disabled=True,
                                           tooltip="Show the selected past job below the form")
@@ -306,11 +318,18 @@ class ImaginePanel(widgets.VBox):
             _close_tree(widget)
 
     def focus_prompt(self) -> None:
-        """Give the prompt the keyboard focus; the browser scrolls it into view. (ipywidgets 7
-        has no `focus()`: nothing happens there.)"""
-        focus = getattr(self.prompt, "focus", None)
-        if focus is not None:
-            focus()
+        """Scroll the form into the window and give the prompt the keyboard focus.
+
+        Chromium scrolls a focused textarea only as far as its caret line: a prompt cut by the
+        window's lower edge stays cut (Notebook 7, where the panel opens near the bottom). A
+        focused input that is out of sight is centred, so the image-prompts box, a few rows
+        under the prompt and never disabled, takes the focus first and brings the form up;
+        the prompt then takes it without moving. ipywidgets 7 has no `focus()`: nothing
+        happens there."""
+        for widget in (self.image_prompts, self.prompt):
+            focus = getattr(widget, "focus", None)
+            if focus is not None:
+                focus()
 
     def _text_changed(self, _change) -> None:
         if self._syncing:
@@ -378,7 +397,7 @@ class ImaginePanel(widgets.VBox):
             dropdown.value = current
 
     def _enable_dependents(self) -> None:
-        """Lock controls whose parameter a permutation sets; grey out an unticked number's slider
+        """Lock controls whose parameter a permutation sets; grey out an unticked number's box
         and the custom ratio box unless "custom" is chosen."""
         c, locked = self.controls, self._locked
         for name, control in c.items():

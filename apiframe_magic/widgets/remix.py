@@ -19,7 +19,7 @@ class RemixEditor(widgets.VBox):
 
     def __init__(self, view, action, starter):
         self.view, self.action, self.starter = view, action, starter
-        self.text = widgets.Textarea(value=view.job.prompt or "", rows=3,
+        self.text = widgets.Textarea(value=view.job.prompt or "", rows=3, description="Prompt",
                                      layout=widgets.Layout(width="100%"))
         self.text.add_class("amj-remix-input")
         self.messages = widgets.HTML()

@@ -5,7 +5,8 @@ per job instead of about 40, widget-ui.md "Models"). The shared models here are 
 kernel, re-created if something closed them, and never closed by a view's recursive close.
 
 The CSS only targets the project's own classes (rule 10): `var(--jp-..., fallback)` colours with
-overrides for JupyterLab's and VS Code's dark themes. It also holds the rule that hides a job's
+overrides for JupyterLab's and VS Code's dark themes. The focus ring is `!important` because
+ipywidgets removes the outline of its inputs that way (leaving a 1-px border, 2.2:1 on white). It also holds the rule that hides a job's
 static twin while its live view is on the page.
 """
 from __future__ import annotations
@@ -88,10 +89,9 @@ CSS = """
   background: var(--jp-layout-color2, #eeeeee); padding: 0 4px; border-radius: 3px; }
 .amj-job .amj-children { margin: 0; min-width: 0; }
 .amj-job .amj-children:empty { display: none; }
-.amj-job .jupyter-button.amj-button:focus, .amj-panel .jupyter-button:focus,
-.amj-panel textarea:focus, .amj-panel input:focus, .amj-panel select:focus,
-.amj-matrix .jupyter-button:focus {
-  outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
+.amj-job .jupyter-button:focus, .amj-job input:focus, .amj-job textarea:focus,
+.amj-job select:focus, .amj-matrix .jupyter-button:focus {
+  outline: 2px solid var(--jp-brand-color1, #1976d2) !important; outline-offset: 1px; }
 html[theme=dark] .amj-job, body.vscode-dark .amj-job, body[data-jp-theme-light="false"] .amj-job {
   color: var(--jp-ui-font-color1, #e0e0e0); border-left-color: var(--jp-border-color2, #555555); }
 html[theme=dark] .amj-job .amj-muted, body.vscode-dark .amj-job .amj-muted,
@@ -103,8 +103,9 @@ body[data-jp-theme-light="false"] .amj-job .amj-details a {
   color: var(--jp-content-link-color, #90caf9); }
 html[theme=dark] .amj-job .amj-status .amj-error, body.vscode-dark .amj-job .amj-status .amj-error {
   color: var(--jp-error-color1, #ef9a9a); }
-body.vscode-dark .amj-job .jupyter-button.amj-button:focus, body.vscode-dark .amj-panel
-.jupyter-button:focus { outline-color: var(--jp-brand-color1, #64b5f6); }
+body.vscode-dark .amj-job .jupyter-button:focus, body.vscode-dark .amj-job input:focus,
+body.vscode-dark .amj-job textarea:focus, body.vscode-dark .amj-job select:focus {
+  outline-color: var(--jp-brand-color1, #64b5f6) !important; }
 .jp-OutputArea-child:has(.amj-live) + .jp-OutputArea-child:has(.jp-RenderedImage),
 .jp-OutputArea-child:has(.amj-live) + .jp-OutputArea-child:has(.amj-twin) { display: none; }
 """

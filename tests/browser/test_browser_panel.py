@@ -3,7 +3,8 @@
 Issue 8, "Tested in a real browser": "Reuse style" fills the panel and the job submitted from it
 carries the same sref code; an invalid prompt shows its error inline and disables Imagine.
 Issue 15: the one panel opens right under the click with a heading and the keyboard focus in its
-prompt; a prompt the user edited is never replaced without asking.
+prompt, scrolled into the notebook's window (and moves under a later click the same way); a
+prompt the user edited is never replaced without asking.
 """
 import re
 
@@ -30,12 +31,24 @@ def sref_code(view) -> str:
     return match.group(1)
 
 
+def in_sight(element) -> bool:
+    """True when the whole element shows: inside the window and inside every scrolling box
+    around it (the notebook scrolls in its own panel, under a header and above a status bar)."""
+    return element.evaluate("""e => {
+      let r = e.getBoundingClientRect();
+      if (r.top < 0 || r.bottom > window.innerHeight) return false;
+      for (let p = e.parentElement; p; p = p.parentElement) {
+        if (!/(auto|scroll)/.test(getComputedStyle(p).overflowY)
+            || p.scrollHeight <= p.clientHeight) continue;
+        const box = p.getBoundingClientRect();
+        if (r.top < box.top || r.bottom > box.top + p.clientHeight) return false;
+      }
+      return true; }""")
+
+
 @pytest.mark.parametrize("ui", UIS)
 def test_reuse_style_fills_the_panel_and_the_new_result_has_the_same_sref(
         open_notebook, screenshots, ui):
-    if ui == "nb7":
-        pytest.skip("open defect: in Notebook 7 the panel opens under the view but its prompt "
-                    "is not scrolled into the window; JupyterLab passes. See the closing note")
     nb = open_notebook(f"reuse-{ui}.ipynb",
                        [LOAD, "%%imagine\na paper boat on a pond --ar 3:2 --sref random"], ui)
     nb.run_all()
@@ -50,8 +63,7 @@ def test_reuse_style_fills_the_panel_and_the_new_result_has_the_same_sref(
     assert "random" not in prompt.input_value()
     expect(panel.locator(".amj-panel-heading")).to_contain_text("Prompt panel")
     expect(prompt).to_be_focused(timeout=10_000)     # near the click, ready to type
-    assert prompt.evaluate("e => { const r = e.getBoundingClientRect();"
-                           " return r.top >= 0 && r.bottom <= window.innerHeight; }")
+    assert in_sight(prompt), "the prompt is not scrolled into the notebook's window"
     expect(imagine_button(panel)).to_be_enabled()
     save_screenshot(panel, screenshots / f"{ui}-panel-reuse-style.png")
 
@@ -116,3 +128,24 @@ def test_an_edited_prompt_is_never_replaced_without_asking(open_notebook, ui):
     expect(prompt).to_have_value(re.compile(r"^a lighthouse in the fog --ar 3:2 --sref http"),
                                  timeout=30_000)
     expect(offer).to_be_hidden()
+
+
+@pytest.mark.parametrize("ui", UIS)
+def test_the_panel_moves_under_a_later_click_with_its_prompt_in_sight(open_notebook, ui):
+    nb = open_notebook(f"move-{ui}.ipynb", [LOAD, "%%imagine\na paper boat on a pond --ar 3:2",
+                                            "%%imagine\nan owl at night --ar 2:3"], ui)
+    nb.run_all()
+    first, second = jv.views(nb.outputs(1)).first, jv.views(nb.outputs(2)).first
+    jv.wait_grid(first)
+    jv.wait_grid(second)
+    jv.button(first, "Use prompt").click()
+    prompt = first.locator(":scope > .amj-children > .amj-panel .amj-prompt-input textarea")
+    expect(prompt).to_be_focused(timeout=30_000)
+    assert in_sight(prompt), "the prompt is not scrolled into the notebook's window"
+
+    jv.button(second, "Use prompt").click()                 # the one panel comes here
+    prompt = second.locator(":scope > .amj-children > .amj-panel .amj-prompt-input textarea")
+    expect(prompt).to_have_value("an owl at night --ar 2:3", timeout=30_000)
+    expect(prompt).to_be_focused(timeout=10_000)
+    assert in_sight(prompt), "the moved panel's prompt is not scrolled into the window"
+    expect(first.locator(".amj-panel")).to_have_count(0)
