@@ -98,3 +98,22 @@ def wait_single(view: Locator, timeout: float = 60) -> None:
 
 def progress_seen(page) -> dict[str, list[float]]:
     return page.evaluate("Object.fromEntries(window.__amjProgress)")
+
+
+# The whole element shows: inside the window and inside every scrolling box around it (the
+# notebook scrolls in its own panel, under a header and above a status bar).
+IN_SIGHT = """e => {
+  let r = e.getBoundingClientRect();
+  if (r.top < 0 || r.bottom > window.innerHeight) return false;
+  for (let p = e.parentElement; p; p = p.parentElement) {
+    if (!/(auto|scroll)/.test(getComputedStyle(p).overflowY)
+        || p.scrollHeight <= p.clientHeight) continue;
+    const box = p.getBoundingClientRect();
+    if (r.top < box.top || r.bottom > box.top + p.clientHeight) return false;
+  }
+  return true; }"""
+
+
+def in_sight(element: Locator) -> bool:
+    return element.evaluate(IN_SIGHT)
+

@@ -31,21 +31,6 @@ def sref_code(view) -> str:
     return match.group(1)
 
 
-def in_sight(element) -> bool:
-    """True when the whole element shows: inside the window and inside every scrolling box
-    around it (the notebook scrolls in its own panel, under a header and above a status bar)."""
-    return element.evaluate("""e => {
-      let r = e.getBoundingClientRect();
-      if (r.top < 0 || r.bottom > window.innerHeight) return false;
-      for (let p = e.parentElement; p; p = p.parentElement) {
-        if (!/(auto|scroll)/.test(getComputedStyle(p).overflowY)
-            || p.scrollHeight <= p.clientHeight) continue;
-        const box = p.getBoundingClientRect();
-        if (r.top < box.top || r.bottom > box.top + p.clientHeight) return false;
-      }
-      return true; }""")
-
-
 @pytest.mark.parametrize("ui", UIS)
 def test_reuse_style_fills_the_panel_and_the_new_result_has_the_same_sref(
         open_notebook, screenshots, ui):
@@ -63,7 +48,7 @@ def test_reuse_style_fills_the_panel_and_the_new_result_has_the_same_sref(
     assert "random" not in prompt.input_value()
     expect(panel.locator(".amj-panel-heading")).to_contain_text("Prompt panel")
     expect(prompt).to_be_focused(timeout=10_000)     # near the click, ready to type
-    assert in_sight(prompt), "the prompt is not scrolled into the notebook's window"
+    assert jv.in_sight(prompt), "the prompt is not scrolled into the notebook's window"
     expect(imagine_button(panel)).to_be_enabled()
     save_screenshot(panel, screenshots / f"{ui}-panel-reuse-style.png")
 
@@ -141,11 +126,11 @@ def test_the_panel_moves_under_a_later_click_with_its_prompt_in_sight(open_noteb
     jv.button(first, "Use prompt").click()
     prompt = first.locator(":scope > .amj-children > .amj-panel .amj-prompt-input textarea")
     expect(prompt).to_be_focused(timeout=30_000)
-    assert in_sight(prompt), "the prompt is not scrolled into the notebook's window"
+    assert jv.in_sight(prompt), "the prompt is not scrolled into the notebook's window"
 
     jv.button(second, "Use prompt").click()                 # the one panel comes here
     prompt = second.locator(":scope > .amj-children > .amj-panel .amj-prompt-input textarea")
     expect(prompt).to_have_value("an owl at night --ar 2:3", timeout=30_000)
     expect(prompt).to_be_focused(timeout=10_000)
-    assert in_sight(prompt), "the moved panel's prompt is not scrolled into the window"
+    assert jv.in_sight(prompt), "the moved panel's prompt is not scrolled into the window"
     expect(first.locator(".amj-panel")).to_have_count(0)
