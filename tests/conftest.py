@@ -1,4 +1,5 @@
-"""Shared fixtures: a private data directory for every test, and simulators on 127.0.0.1."""
+"""Shared fixtures: a private data directory for every test, simulators on 127.0.0.1 (fast, and
+at real speed for tests that move the clock), and a real history and JobManager on them."""
 from __future__ import annotations
 
 import os
@@ -16,21 +17,79 @@ def _isolated_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("APIFRAME_BASE_URL", raising=False)
 
 
+def _simulator(speed: float):
+    from apiframe_magic.simulator import Simulator
+
+    return Simulator(speed=speed)
+
+
+def _client_of(simulator):
+    from apiframe_magic import ApiframeClient
+
+    return ApiframeClient(simulator.api_key, base_url=simulator.url, backoff=0.01)
+
+
 @pytest.fixture
 def sim():
     """A fast simulator (100x: an imagine takes well under a second)."""
-    from apiframe_magic.simulator import Simulator
-
-    with Simulator(speed=100) as simulator:
+    with _simulator(100) as simulator:
         yield simulator
 
 
 @pytest.fixture
 def client(sim):
-    from apiframe_magic import ApiframeClient
-
-    with ApiframeClient(sim.api_key, base_url=sim.url, backoff=0.01) as c:
+    with _client_of(sim) as c:
         yield c
+
+
+@pytest.fixture
+def slow_sim():
+    """Real time: a task runs for simulated minutes unless the test moves the clock."""
+    with _simulator(1) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def slow_client(slow_sim):
+    with _client_of(slow_sim) as c:
+        yield c
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A real history on disk (a module may define its own)."""
+    from apiframe_magic.store import HistoryStore
+
+    with HistoryStore(tmp_path / "history.sqlite3") as opened:
+        yield opened
+
+
+@pytest.fixture
+def images(tmp_path):
+    from apiframe_magic.images import ImageCache
+
+    with ImageCache(tmp_path / "images") as cache:
+        yield cache
+
+
+@pytest.fixture
+def manager(client, store, images):
+    """The real JobManager on the fast simulator, polling at its pace."""
+    from apiframe_magic.jobs import JobManager
+    from history_fixtures import FAST
+
+    with JobManager(client, store=store, images=images, policy=FAST) as jobs:
+        yield jobs
+
+
+@pytest.fixture
+def slow_manager(slow_client, store):
+    """Polls often (the pace of a 100x simulator) a simulator that runs at 1x."""
+    from apiframe_magic.jobs import JobManager
+    from history_fixtures import FAST
+
+    with JobManager(slow_client, store=store, policy=FAST, download_images=False) as jobs:
+        yield jobs
 
 
 @pytest.fixture

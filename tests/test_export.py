@@ -8,7 +8,7 @@ import pytest
 
 from apiframe_magic.static.export import ExportError, export_gallery, is_gallery
 from apiframe_magic.styles import name_style
-from history_fixtures import finish, images, manager, store  # noqa: F401 - fixtures
+from history_fixtures import finish
 from test_cli import run_cli
 
 SCRIPT_PROMPT = 'a <script>alert("owned")</script> cat & "friends" --sref 123456 --ar 3:2'

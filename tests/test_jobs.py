@@ -14,12 +14,10 @@ import pytest
 
 from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import JobCancelledError, JobTimeoutError, TaskFailedError
-from apiframe_magic.images import ImageCache
 from apiframe_magic.jobs import Job, JobManager, PollingPolicy
 from apiframe_magic.poller import _Track, eta_interval
 from apiframe_magic.store import HistoryStore
-
-FAST = PollingPolicy().scaled(100)  # the simulator runs at 100x
+from history_fixtures import FAST
 
 
 class RecordingClient(ApiframeClient):
@@ -47,15 +45,8 @@ def recording(sim):
 
 
 @pytest.fixture
-def store(tmp_path):
-    with HistoryStore(tmp_path / "history.sqlite3") as s:
-        yield s
-
-
-@pytest.fixture
-def manager(recording, store, tmp_path):
-    with JobManager(recording, store=store, images=ImageCache(tmp_path / "images"),
-                    policy=FAST) as m:
+def manager(recording, store, images):
+    with JobManager(recording, store=store, images=images, policy=FAST) as m:
         yield m
 
 

@@ -8,29 +8,10 @@ import io
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from apiframe_magic.images import ImageCache
-from apiframe_magic.jobs import JobManager, PollingPolicy
 from apiframe_magic.masks import MaskError, make_mask
 from apiframe_magic.prompt import PromptError
-from apiframe_magic.store import HistoryStore
 
 from test_spend import submits
-
-FAST = PollingPolicy().scaled(200)
-
-
-@pytest.fixture
-def store(tmp_path):
-    with HistoryStore(tmp_path / "history.sqlite3") as s:
-        yield s
-
-
-@pytest.fixture
-def manager(client, store, tmp_path):
-    with JobManager(client, store=store, images=ImageCache(tmp_path / "images"),
-                    policy=FAST) as m:
-        yield m
-
 
 @pytest.fixture
 def grid(manager):
