@@ -56,6 +56,14 @@ def slow_client(slow_sim):
 
 
 @pytest.fixture
+def frozen_sim():
+    """A simulator at 1/100 of real time: an imagine takes over an hour, so no job ends unless the
+    test moves the clock (`frozen_sim.clock.advance`)."""
+    with _simulator(0.01) as simulator:
+        yield simulator
+
+
+@pytest.fixture
 def store(tmp_path):
     """A real history on disk (a module may define its own)."""
     from apiframe_magic.store import HistoryStore
