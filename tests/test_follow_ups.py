@@ -4,18 +4,17 @@ finishes; a failed parent fails it in words; a restart never sends it twice. Aga
 at real speed whose clock the tests move forward (no sleeping), over real HTTP."""
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 
 import pytest
 
 from apiframe_magic.errors import ApiframeError, TaskFailedError
-from apiframe_magic.jobs import WAITING, JobManager
+from apiframe_magic.jobs import WAITING, Job, JobManager
 from apiframe_magic.prompt import parse_prompt
 from apiframe_magic import words
 from history_fixtures import FAST, finish
+from interrupts import interrupt_main_when, main_thread_in
 
 LONG_ENOUGH = 600  # simulated seconds: any task of the simulator has ended by then
 
@@ -140,7 +139,8 @@ def test_ctrl_c_stops_waiting_for_prompts_never_the_describe(slow_sim, slow_mana
     grid.wait(timeout=30)
     described = slow_manager.submit("describe", {"image_url": grid.result.original_image_url})
     with pytest.raises(KeyboardInterrupt):
-        threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        interrupt_main_when(lambda: main_thread_in(Job._wait_for_value)
+                            and main_thread_in(threading.Event.wait))
         described.prompts
     assert not described.done
     slow_sim.clock.advance(LONG_ENOUGH)

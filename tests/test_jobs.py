@@ -3,9 +3,6 @@ deadline, webhook ingestion, faults, asyncio and KeyboardInterrupt."""
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
-import threading
 import time
 
 import pytest
@@ -16,6 +13,7 @@ from apiframe_magic.jobs import Job, JobManager, PollingPolicy
 from apiframe_magic.poller import _Track, eta_interval
 from apiframe_magic.store import HistoryStore
 from history_fixtures import FAST
+from interrupts import interrupt_main_when, main_thread_in
 
 
 class RecordingClient(ApiframeClient):
@@ -241,32 +239,6 @@ def test_await_a_job_from_asyncio(manager):
     assert asyncio.run(main()).finished
 
 
-def _interrupt_main_when(condition, timeout: float = 60.0) -> threading.Thread:
-    """SIGINT to the main thread (what Ctrl-C does) once `condition()` holds."""
-    main = threading.main_thread().ident
-
-    def watch():
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.01)
-        signal.pthread_kill(main, signal.SIGINT)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
-
-
-def _main_thread_is_in(function_name: str) -> bool:
-    frame = sys._current_frames().get(threading.main_thread().ident)
-    while frame is not None:
-        if frame.f_code.co_name == function_name and frame.f_code.co_filename.endswith("jobs.py"):
-            return True
-        frame = frame.f_back
-    return False
-
-
 def test_keyboard_interrupt_stops_the_waiting_not_the_job(store):
     from apiframe_magic.simulator import Simulator
 
@@ -275,7 +247,7 @@ def test_keyboard_interrupt_stops_the_waiting_not_the_job(store):
             JobManager(client, store=store, policy=FAST, download_images=False) as manager:
         job = manager.imagine("interrupt the wait")        # cannot end until the clock moves
         with pytest.raises(KeyboardInterrupt):
-            watcher = _interrupt_main_when(lambda: _main_thread_is_in("wait"))
+            watcher = interrupt_main_when(lambda: main_thread_in(Job.wait))
             job.wait(timeout=60)
         watcher.join(10)
         assert job.state == "active"
@@ -417,7 +389,7 @@ def test_ctrl_c_during_a_submit_leaves_an_uncertain_record(sim, manager, store):
     # the task is created, then the answer is held back while Ctrl-C arrives
     sim.fail_next(1, "slow", paths="/imagine", phase="after", delay=60)
     with pytest.raises(KeyboardInterrupt):
-        watcher = _interrupt_main_when(lambda: sim.tasks_created == 1)
+        watcher = interrupt_main_when(lambda: sim.tasks_created == 1)
         manager.imagine("interrupted submit")
     watcher.join(10)
     [record] = store.list()

@@ -7,7 +7,6 @@ cell `print("next")`, with the simulator slowed down; the second cell's output m
 the first cell's view still shows its progress bar, before any grid image is in the page."""
 from __future__ import annotations
 
-import signal
 import threading
 import time
 
@@ -16,6 +15,7 @@ from IPython.core.error import UsageError
 
 from apiframe_magic.ipython import frontend
 from apiframe_magic.simulator import Simulator
+from interrupts import interrupt_main_when
 from magic_shell import ZMQInteractiveShell, magics_of, make_shell
 
 FOX = "a red fox in the snow --ar 3:2"
@@ -84,14 +84,7 @@ def test_ctrl_c_during_the_submit_records_it_uncertain_and_never_sends_it_again(
     """The task is created, then the answer is held back; Ctrl-C arrives while the cell reads
     it. The job must be `uncertain` in the history, and `resume` must not send it again."""
     frozen_sim.fail_next(1, "slow", paths={"/imagine"}, phase="after", delay=60)
-    main = threading.main_thread().ident
-
-    def interrupt_once_created():
-        if wait_until(lambda: frozen_sim.tasks_created == 1):
-            signal.pthread_kill(main, signal.SIGINT)       # what Ctrl-C does to the kernel
-
-    helper = threading.Thread(target=interrupt_once_created, daemon=True)
-    helper.start()
+    helper = interrupt_main_when(lambda: frozen_sim.tasks_created == 1)
     with pytest.raises(UsageError, match="^interrupted while submitting the prompt: 1 job"):
         live.run_cell_magic("imagine", "", FOX)   # one line, no traceback
     helper.join(10)
