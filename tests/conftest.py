@@ -1,5 +1,5 @@
-"""Shared fixtures: a private data directory for every test, simulators on 127.0.0.1 (fast, and
-at real speed for tests that move the clock), and a real history and JobManager on them."""
+"""Shared fixtures: a private data directory for every test, simulators on 127.0.0.1 (fast, at
+real speed, and nearly stopped, for tests that move the clock), and a real history and JobManager on them."""
 from __future__ import annotations
 
 import os
@@ -17,10 +17,23 @@ def _isolated_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("APIFRAME_BASE_URL", raising=False)
 
 
-def _simulator(speed: float):
-    from apiframe_magic.simulator import Simulator
+def _simulator_at(speed: float, name: str, doc: str):
+    """A fixture yielding a simulator on 127.0.0.1 running at `speed` times real time."""
+    def simulator():
+        from apiframe_magic.simulator import Simulator
 
-    return Simulator(speed=speed)
+        with Simulator(speed=speed) as made:
+            yield made
+
+    simulator.__doc__ = doc
+    return pytest.fixture(name=name)(simulator)
+
+
+sim = _simulator_at(100, "sim", "A fast simulator (100x: an imagine takes well under a second).")
+slow_sim = _simulator_at(1, "slow_sim", "Real time: a task runs for simulated minutes unless the "
+                                        "test moves the clock.")
+frozen_sim = _simulator_at(0.01, "frozen_sim", "1/100 of real time: an imagine takes over an hour, "
+                                               "so no job ends unless the test moves the clock.")
 
 
 def _client_of(simulator):
@@ -30,37 +43,15 @@ def _client_of(simulator):
 
 
 @pytest.fixture
-def sim():
-    """A fast simulator (100x: an imagine takes well under a second)."""
-    with _simulator(100) as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def client(sim):
     with _client_of(sim) as c:
         yield c
 
 
 @pytest.fixture
-def slow_sim():
-    """Real time: a task runs for simulated minutes unless the test moves the clock."""
-    with _simulator(1) as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def slow_client(slow_sim):
     with _client_of(slow_sim) as c:
         yield c
-
-
-@pytest.fixture
-def frozen_sim():
-    """A simulator at 1/100 of real time: an imagine takes over an hour, so no job ends unless the
-    test moves the clock (`frozen_sim.clock.advance`)."""
-    with _simulator(0.01) as simulator:
-        yield simulator
 
 
 @pytest.fixture
