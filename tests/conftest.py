@@ -2,7 +2,10 @@
 real speed, and nearly stopped, for tests that move the clock), and a real history and JobManager on them."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -11,10 +14,15 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path, monkeypatch):
-    """No test touches the real home directory or a real key."""
+    """No test touches the real home directory or a real key, and no test's IPython shell stays
+    "the" shell (`display()` of the next test would go to it)."""
     monkeypatch.setenv("APIFRAME_MAGIC_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("APIFRAME_API_KEY", raising=False)
     monkeypatch.delenv("APIFRAME_BASE_URL", raising=False)
+    yield
+    shells = sys.modules.get("IPython.core.interactiveshell")
+    if shells is not None:
+        shells.InteractiveShell.clear_instance()
 
 
 def _simulator_at(speed: float, name: str, doc: str):
@@ -104,11 +112,11 @@ def ip(tmp_path, monkeypatch):
 
 def pytest_sessionfinish(session, exitstatus):
     """Close the widgets tests left open, so that none is collected during interpreter
-    shutdown (ipywidgets' __del__ then fails on its cleared module globals)."""
-    import sys
-
+    shutdown (ipywidgets' __del__ then fails on its cleared module globals). A closed view
+    empties its live output, which with no shell left would be printed: nobody sees it."""
     if "ipywidgets" in sys.modules:
-        sys.modules["ipywidgets"].Widget.close_all()
+        with contextlib.redirect_stdout(io.StringIO()):
+            sys.modules["ipywidgets"].Widget.close_all()
 
 
 @pytest.fixture
