@@ -100,7 +100,7 @@ def test_bad_input_is_one_usage_error_and_sends_nothing(ip, line, cell, expected
     assert expected in str(caught.value)
     assert "Traceback" not in str(caught.value)
     assert sent(ip) == 0
-    assert magics_of(ip).runtime is None or magics_of(ip).runtime.store.list() == []
+    assert magics_of(ip).runtime is None          # nothing started, so nothing recorded either
 
 
 @pytest.mark.parametrize("line, expected", [
@@ -165,7 +165,7 @@ def test_help_prints_usage_and_sends_nothing(ip, capsys):
     ip.run_line_magic("imagine", "help")
     out = capsys.readouterr().out
     assert "--dry-run" in out and "describe" in out and "%config Imagine" in out
-    assert magics_of(ip).runtime is None
+    assert magics_of(ip).runtime is None          # nothing started, so nothing recorded either
 
 
 def test_help_and_usage_errors_come_from_the_one_subcommand_table(ip, capsys):
@@ -212,7 +212,7 @@ def test_dry_run_shows_requests_and_credits_and_sends_nothing(ip, capsys):
     assert out.count("POST /imagine") == 2
     assert "'process_mode': 'turbo'" in out and "'aspect_ratio': '3:2'" in out
     assert "2 jobs, 8 credits" in out
-    assert magics_of(ip).runtime is None
+    assert magics_of(ip).runtime is None          # nothing started, so nothing recorded either
 
 
 def test_permutations_above_the_threshold_need_yes(ip):
