@@ -1,32 +1,10 @@
-"""Fixtures for tests that need a real history: a HistoryStore filled through the real
-JobManager talking to the simulator (import the fixtures by name into a test module)."""
+"""Helpers for tests that fill a real history through the real JobManager talking to the
+simulator (the fixtures `store`, `images`, `manager` and `slow_manager` are in conftest.py)."""
 from __future__ import annotations
 
-import pytest
-
-from apiframe_magic.images import ImageCache
-from apiframe_magic.jobs import JobManager, PollingPolicy
-from apiframe_magic.store import HistoryStore
+from apiframe_magic.jobs import PollingPolicy
 
 FAST = PollingPolicy().scaled(100)  # the `sim` fixture runs at 100x
-
-
-@pytest.fixture
-def store(tmp_path):
-    with HistoryStore(tmp_path / "history.sqlite3") as opened:
-        yield opened
-
-
-@pytest.fixture
-def images(tmp_path):
-    with ImageCache(tmp_path / "images") as cache:
-        yield cache
-
-
-@pytest.fixture
-def manager(client, store, images):
-    with JobManager(client, store=store, images=images, policy=FAST) as jobs:
-        yield jobs
 
 
 def finish(*jobs):

@@ -1,11 +1,13 @@
-"""Test helpers that talk over real HTTP: a throwaway local server, and waiting for a task."""
+"""Test helpers that talk over real HTTP: a throwaway local server, one serving fixed PNG files,
+and waiting for a task."""
 from __future__ import annotations
 
 import contextlib
 import ssl
 import threading
 import time
-from http.server import ThreadingHTTPServer
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextlib.contextmanager
@@ -22,6 +24,26 @@ def local_server(handler_cls, context: ssl.SSLContext | None = None):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def serving_pngs(files: dict[str, bytes], hits: Counter | None = None):
+    """Serve `files` (path -> PNG bytes) on 127.0.0.1, counting each GET of a path in `hits`;
+    yields the base URL."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            if hits is not None:
+                hits[self.path] += 1
+            body = files[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    return local_server(Handler)
 
 
 def finish(client, task_id, timeout=20.0):

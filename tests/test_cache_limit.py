@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import gc
 import io
-import os
+import random
 from collections import Counter
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 from PIL import Image
@@ -15,7 +14,7 @@ from apiframe_magic.errors import InvalidArgumentError
 from apiframe_magic.images import ImageCache, save
 
 from clirun import run_cli
-from localserver import local_server
+from localserver import serving_pngs
 from magic_shell import magics_of
 
 HITS: Counter[str] = Counter()
@@ -24,31 +23,17 @@ HITS: Counter[str] = Counter()
 def noise_png(seed: int) -> bytes:
     """About 0.8 MB that PNG cannot compress: two fit a 2 MB limit, three do not."""
     output = io.BytesIO()
-    Image.frombytes("RGB", (520, 520), os.urandom(520 * 520 * 3)).save(output, format="PNG")
+    Image.frombytes("RGB", (520, 520), random.Random(seed).randbytes(520 * 520 * 3)).save(output, format="PNG")
     return output.getvalue()
 
 
 IMAGES = {f"/{name}.png": noise_png(n) for n, name in enumerate("abcd")}
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        HITS[self.path] += 1
-        body = IMAGES[self.path]
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def url():
     HITS.clear()
-    with local_server(Handler) as base:
+    with serving_pngs(IMAGES, HITS) as base:
         yield base
 
 

@@ -8,7 +8,7 @@ from apiframe_magic.describe import describe_image, suggested_prompts
 from apiframe_magic.uploads import check_image_file
 from apiframe_magic.errors import ApiframeError, InvalidArgumentError
 from apiframe_magic.prompt import parse_prompt
-from history_fixtures import finish, images, manager, store  # noqa: F401 - fixtures
+from history_fixtures import finish
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from apiframe_magic.static.export import ExportError, export_gallery, is_gallery
 from apiframe_magic.styles import name_style
-from history_fixtures import finish, images, manager, store  # noqa: F401 - fixtures
+from history_fixtures import finish
 from test_cli import run_cli
 
 SCRIPT_PROMPT = 'a <script>alert("owned")</script> cat & "friends" --sref 123456 --ar 3:2'
@@ -84,7 +84,11 @@ def test_gallery_is_self_contained_and_escaped(store, images, history, tmp_path)
     assert '<script>alert("owned")</script> cat & "friends"' in text
     assert "Banned prompt <b>detected</b>" in text and "<b>" not in page.tags
     assert "@dusk-watercolour" in text
-    assert len(page.sources) >= 5 * 2 + 1 * 3  # two grids with variants, three upscales
+    grids = [history[name].task_id for name in ("root", "other", "variation")]
+    singles = [history[name].task_id for name in ("upscale", "upscale_of_variation", "describe")]
+    assert sorted(page.sources) == sorted(   # every image of every finished job, each once
+        [f"images/{job}_{image}.png" for job in grids for image in ("grid", "1", "2", "3", "4")]
+        + [f"images/{job}_image.png" for job in singles])
     for source in page.sources:
         assert not source.startswith(("http:", "https:", "/", "data:"))
         assert (index.parent / source).is_file(), source

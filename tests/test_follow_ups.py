@@ -4,20 +4,17 @@ finishes; a failed parent fails it in words; a restart never sends it twice. Aga
 at real speed whose clock the tests move forward (no sleeping), over real HTTP."""
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 
 import pytest
 
-from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import ApiframeError, TaskFailedError
-from apiframe_magic.jobs import WAITING, JobManager
+from apiframe_magic.jobs import WAITING, Job, JobManager
 from apiframe_magic.prompt import parse_prompt
-from apiframe_magic.simulator import Simulator
 from apiframe_magic import words
-from history_fixtures import FAST, finish, images, manager, store  # noqa: F401 - fixtures
+from history_fixtures import FAST, finish
+from interrupts import interrupt_main_when, main_thread_in
 
 LONG_ENOUGH = 600  # simulated seconds: any task of the simulator has ended by then
 
@@ -32,28 +29,8 @@ def run_until_sent(sim, job, timeout: float = 30.0) -> None:
     sim.clock.advance(LONG_ENOUGH)
 
 
-@pytest.fixture
-def slow_sim():
-    """Real time: a task runs for simulated minutes unless the test moves the clock."""
-    with Simulator(speed=1) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def slow_client(slow_sim):
-    with ApiframeClient(slow_sim.api_key, base_url=slow_sim.url, backoff=0.01) as c:
-        yield c
-
-
-@pytest.fixture
-def slow_manager(slow_client, store):  # noqa: F811 - the fixture
-    """Polls often (the pace of a 100x simulator) a simulator that runs at 1x."""
-    with JobManager(slow_client, store=store, policy=FAST, download_images=False) as jobs:
-        yield jobs
-
-
 def test_an_upscale_of_a_running_grid_is_sent_when_the_grid_finishes(slow_sim, slow_manager,
-                                                                       store):  # noqa: F811
+                                                                       store):
     grid = slow_manager.imagine("a red fox in the snow")
     upscale = grid.upscale(2)                       # used to raise "parent ... not finished"
     assert upscale.state == WAITING and upscale.parent is grid
@@ -71,7 +48,7 @@ def test_an_upscale_of_a_running_grid_is_sent_when_the_grid_finishes(slow_sim, s
 
 
 def test_a_follow_up_of_a_failed_parent_ends_failed_with_the_reason(slow_sim, slow_manager,
-                                                                     store):  # noqa: F811
+                                                                     store):
     slow_sim.set_faults(fail_prompts=("doomed",))
     grid = slow_manager.imagine("a doomed ship")
     variation = grid.vary(3)
@@ -111,14 +88,14 @@ def test_a_describe_suggestion_is_imagined_once_the_describe_finishes(slow_sim, 
     assert slow_sim.tasks_created == 3
 
 
-def test_prompts_of_a_running_describe_wait_for_them(manager):  # noqa: F811
+def test_prompts_of_a_running_describe_wait_for_them(manager):
     grid = finish(manager.imagine("an owl at dusk"))[0]
     described = manager.submit("describe", {"image_url": grid.result.original_image_url})
     assert not described.done
     assert len(described.prompts) == 4              # used to be [] until it had finished
 
 
-def test_save_of_a_running_job_waits_for_its_images(manager, tmp_path):  # noqa: F811
+def test_save_of_a_running_job_waits_for_its_images(manager, tmp_path):
     job = manager.imagine("a cat on a windowsill")
     assert not job.done
     saved = job.save(tmp_path / "out")
@@ -126,7 +103,7 @@ def test_save_of_a_running_job_waits_for_its_images(manager, tmp_path):  # noqa:
 
 
 def test_a_waiting_follow_up_survives_a_restart_and_is_sent_once(slow_sim, slow_client,
-                                                                 store):  # noqa: F811
+                                                                 store):
     first = JobManager(slow_client, store=store, policy=FAST, download_images=False)
     grid = first.imagine("a castle in the clouds")
     upscale = grid.upscale(4)
@@ -145,7 +122,7 @@ def test_a_waiting_follow_up_survives_a_restart_and_is_sent_once(slow_sim, slow_
     assert record.state == "finished" and record.task_id == again.task_id
 
 
-def test_cancelling_a_waiting_follow_up_sends_nothing(slow_sim, slow_manager, store):  # noqa: F811
+def test_cancelling_a_waiting_follow_up_sends_nothing(slow_sim, slow_manager, store):
     grid = slow_manager.imagine("a quiet harbour")
     reroll = grid.reroll()
     reroll.cancel()
@@ -162,7 +139,8 @@ def test_ctrl_c_stops_waiting_for_prompts_never_the_describe(slow_sim, slow_mana
     grid.wait(timeout=30)
     described = slow_manager.submit("describe", {"image_url": grid.result.original_image_url})
     with pytest.raises(KeyboardInterrupt):
-        threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        interrupt_main_when(lambda: main_thread_in(Job._wait_for_value)
+                            and main_thread_in(threading.Event.wait))
         described.prompts
     assert not described.done
     slow_sim.clock.advance(LONG_ENOUGH)

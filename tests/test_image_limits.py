@@ -6,7 +6,6 @@ import io
 import subprocess
 import sys
 import textwrap
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 from PIL import Image
@@ -17,7 +16,7 @@ from apiframe_magic.images import (
     scaled_down,
 )
 
-from localserver import local_server
+from localserver import serving_pngs
 
 
 def png_of(size, mode="1") -> bytes:
@@ -31,24 +30,8 @@ BOMB = png_of((8000, 6000))                 # 48 Mpx in 8 KB: above the cap
 LARGEST_REAL = png_of((5824, 3264), "L")    # a 16:9 4x upscale: 19 Mpx, must pass
 
 
-def serving(files: dict[str, bytes]):
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            body = files[self.path]
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    return local_server(Handler)
-
-
 def test_a_decompression_bomb_is_refused_before_decoding_and_not_kept(tmp_path):
-    with serving({"/bomb.png": BOMB}) as url, ImageCache(tmp_path / "c") as cache:
+    with serving_pngs({"/bomb.png": BOMB}) as url, ImageCache(tmp_path / "c") as cache:
         with pytest.raises(ImageDownloadError, match=r"8000x6000 pixels .*40-megapixel limit"):
             cache.get(url + "/bomb.png")
         assert cache.cached_path(url + "/bomb.png") is None
@@ -56,7 +39,7 @@ def test_a_decompression_bomb_is_refused_before_decoding_and_not_kept(tmp_path):
 
 
 def test_the_largest_real_output_passes_the_pixel_cap(tmp_path):
-    with serving({"/upscale-4x.png": LARGEST_REAL}) as url, ImageCache(tmp_path / "c") as cache:
+    with serving_pngs({"/upscale-4x.png": LARGEST_REAL}) as url, ImageCache(tmp_path / "c") as cache:
         path = cache.get(url + "/upscale-4x.png")
         with Image.open(io.BytesIO(cache.thumbnail(path, 512))) as thumb:
             assert thumb.size == (512, 287)
@@ -118,7 +101,7 @@ def test_a_picture_shrunk_once_is_not_decoded_again_for_a_smaller_side(tmp_path,
 
 
 def test_the_cache_can_make_a_thumbnail_as_each_image_arrives(tmp_path):
-    with serving({"/v.png": png_of((1024, 1024), "RGB")}) as url, \
+    with serving_pngs({"/v.png": png_of((1024, 1024), "RGB")}) as url, \
             ImageCache(tmp_path / "c", thumbnail_side=256) as cache:
         path = cache.get(url + "/v.png")
         assert [thumb.name for thumb in cache.thumbs_dir.iterdir()] == [f"{path.stem}_256.jpg"]

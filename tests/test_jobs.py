@@ -3,23 +3,17 @@ deadline, webhook ingestion, faults, asyncio and KeyboardInterrupt."""
 from __future__ import annotations
 
 import asyncio
-import json
-import signal
-import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from apiframe_magic import ApiframeClient
 from apiframe_magic.errors import JobCancelledError, JobTimeoutError, TaskFailedError
-from apiframe_magic.images import ImageCache
 from apiframe_magic.jobs import Job, JobManager, PollingPolicy
 from apiframe_magic.poller import _Track, eta_interval
 from apiframe_magic.store import HistoryStore
-
-FAST = PollingPolicy().scaled(100)  # the simulator runs at 100x
+from history_fixtures import FAST
+from interrupts import interrupt_main_when, main_thread_in
 
 
 class RecordingClient(ApiframeClient):
@@ -47,15 +41,8 @@ def recording(sim):
 
 
 @pytest.fixture
-def store(tmp_path):
-    with HistoryStore(tmp_path / "history.sqlite3") as s:
-        yield s
-
-
-@pytest.fixture
-def manager(recording, store, tmp_path):
-    with JobManager(recording, store=store, images=ImageCache(tmp_path / "images"),
-                    policy=FAST) as m:
+def manager(recording, store, images):
+    with JobManager(recording, store=store, images=images, policy=FAST) as m:
         yield m
 
 
@@ -226,8 +213,10 @@ def test_ambiguous_submit_is_recorded_uncertain_and_never_resent(sim, manager, s
     with pytest.raises(Exception, match="may have been created"):
         manager.imagine("maybe")
     assert [r.state for r in store.list()] == ["uncertain"]
-    time.sleep(0.2)
-    assert sim.tasks_created == 1
+    other = manager.imagine("sent after it")    # the poller runs rounds while this one finishes
+    assert other.wait(timeout=20).finished
+    assert sim.request_counts["/imagine"] == 2 and sim.tasks_created == 2
+    assert [r.state for r in store.list()].count("uncertain") == 1
 
 
 def test_next_actions_chain_from_a_finished_grid(manager):
@@ -250,32 +239,6 @@ def test_await_a_job_from_asyncio(manager):
     assert asyncio.run(main()).finished
 
 
-def _interrupt_main_when(condition, timeout: float = 60.0) -> threading.Thread:
-    """SIGINT to the main thread (what Ctrl-C does) once `condition()` holds."""
-    main = threading.main_thread().ident
-
-    def watch():
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.01)
-        signal.pthread_kill(main, signal.SIGINT)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
-
-
-def _main_thread_is_in(function_name: str) -> bool:
-    frame = sys._current_frames().get(threading.main_thread().ident)
-    while frame is not None:
-        if frame.f_code.co_name == function_name and frame.f_code.co_filename.endswith("jobs.py"):
-            return True
-        frame = frame.f_back
-    return False
-
-
 def test_keyboard_interrupt_stops_the_waiting_not_the_job(store):
     from apiframe_magic.simulator import Simulator
 
@@ -284,7 +247,7 @@ def test_keyboard_interrupt_stops_the_waiting_not_the_job(store):
             JobManager(client, store=store, policy=FAST, download_images=False) as manager:
         job = manager.imagine("interrupt the wait")        # cannot end until the clock moves
         with pytest.raises(KeyboardInterrupt):
-            watcher = _interrupt_main_when(lambda: _main_thread_is_in("wait"))
+            watcher = interrupt_main_when(lambda: main_thread_in(Job.wait))
             job.wait(timeout=60)
         watcher.join(10)
         assert job.state == "active"
@@ -293,42 +256,6 @@ def test_keyboard_interrupt_stops_the_waiting_not_the_job(store):
 
 
 # ------------------------------------------------------------------------------ webhooks
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.received.append(body)
-        self.server.manager.ingest(body, dict(self.headers))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_webhooks_finish_a_job_without_polling(sim, recording, store, receiver):
-    policy = PollingPolicy(first_poll=60, floor=60, ceiling=60)
-    url = f"http://127.0.0.1:{receiver.server_port}/hook"
-    with JobManager(recording, store=store, policy=policy, webhook_url=url,
-                    webhook_secret="s3cret", download_images=False) as m:
-        receiver.manager = m
-        job = m.imagine("delivered by webhook")
-        assert job.wait(timeout=20).finished
-    assert recording.polls == []
-    assert receiver.received and receiver.received[-1]["status"] == "finished"
-    assert "s3cret" not in json.dumps(store.get(job.job_id).payload)
 
 
 def test_ingest_checks_the_secret_dedupes_and_ignores_late_progress(recording, store):
@@ -462,7 +389,7 @@ def test_ctrl_c_during_a_submit_leaves_an_uncertain_record(sim, manager, store):
     # the task is created, then the answer is held back while Ctrl-C arrives
     sim.fail_next(1, "slow", paths="/imagine", phase="after", delay=60)
     with pytest.raises(KeyboardInterrupt):
-        watcher = _interrupt_main_when(lambda: sim.tasks_created == 1)
+        watcher = interrupt_main_when(lambda: sim.tasks_created == 1)
         manager.imagine("interrupted submit")
     watcher.join(10)
     [record] = store.list()

@@ -7,7 +7,6 @@ cell `print("next")`, with the simulator slowed down; the second cell's output m
 the first cell's view still shows its progress bar, before any grid image is in the page."""
 from __future__ import annotations
 
-import signal
 import threading
 import time
 
@@ -16,6 +15,7 @@ from IPython.core.error import UsageError
 
 from apiframe_magic.ipython import frontend
 from apiframe_magic.simulator import Simulator
+from interrupts import interrupt_main_when
 from magic_shell import ZMQInteractiveShell, magics_of, make_shell
 
 FOX = "a red fox in the snow --ar 3:2"
@@ -32,14 +32,6 @@ def wait_until(condition, timeout: float = 60.0) -> bool:
     return True
 
 
-@pytest.fixture
-def slow_service():
-    """A stand-in for the service at 1/100 of real time: an imagine takes over an hour, so no job
-    ends unless the test moves the clock."""
-    with Simulator(speed=0.01) as sim:
-        yield sim
-
-
 def _shell(service, monkeypatch, tmp_path, **environ):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("APIFRAME_API_KEY", service.api_key)
@@ -52,17 +44,17 @@ def _shell(service, monkeypatch, tmp_path, **environ):
 
 
 @pytest.fixture
-def live(slow_service, monkeypatch, tmp_path):
-    shell = _shell(slow_service, monkeypatch, tmp_path, JPY_SESSION_NAME="quickstart.ipynb")
+def live(frozen_sim, monkeypatch, tmp_path):
+    shell = _shell(frozen_sim, monkeypatch, tmp_path, JPY_SESSION_NAME="quickstart.ipynb")
     yield shell
     shell.extension_manager.unload_extension("apiframe_magic")
 
 
-def test_a_live_notebook_cell_returns_before_the_grid_and_the_grid_follows(live, slow_service):
+def test_a_live_notebook_cell_returns_before_the_grid_and_the_grid_follows(live, frozen_sim):
     assert magics_of(live).presenter.frontend == frontend.LIVE
     # If the cell waited (the rule broken), this deadline lets it end so that the test fails
     # on the assertion below instead of hanging.
-    watchdog = threading.Timer(60, slow_service.clock.advance, [FOREVER])
+    watchdog = threading.Timer(60, frozen_sim.clock.advance, [FOREVER])
     watchdog.start()
     try:
         job = live.run_cell_magic("imagine", "", FOX)          # no --wait / --no-wait
@@ -70,7 +62,7 @@ def test_a_live_notebook_cell_returns_before_the_grid_and_the_grid_follows(live,
         watchdog.cancel()
     assert job.state == "active"                 # returned while the job still runs
     assert live.display_pub.images() == []       # no grid yet: the placeholder twin only
-    slow_service.clock.advance(FOREVER)
+    frozen_sim.clock.advance(FOREVER)
     assert job.wait(60, images=True).finished
     assert wait_until(lambda: len(live.display_pub.images()) == 1)
 
@@ -88,18 +80,11 @@ def test_a_headless_kernel_cell_waits_for_the_grid(monkeypatch, tmp_path):
 
 
 def test_ctrl_c_during_the_submit_records_it_uncertain_and_never_sends_it_again(
-        live, slow_service, capsys):
+        live, frozen_sim, capsys):
     """The task is created, then the answer is held back; Ctrl-C arrives while the cell reads
     it. The job must be `uncertain` in the history, and `resume` must not send it again."""
-    slow_service.fail_next(1, "slow", paths={"/imagine"}, phase="after", delay=60)
-    main = threading.main_thread().ident
-
-    def interrupt_once_created():
-        if wait_until(lambda: slow_service.tasks_created == 1):
-            signal.pthread_kill(main, signal.SIGINT)       # what Ctrl-C does to the kernel
-
-    helper = threading.Thread(target=interrupt_once_created, daemon=True)
-    helper.start()
+    frozen_sim.fail_next(1, "slow", paths={"/imagine"}, phase="after", delay=60)
+    helper = interrupt_main_when(lambda: frozen_sim.tasks_created == 1)
     with pytest.raises(UsageError, match="^interrupted while submitting the prompt: 1 job"):
         live.run_cell_magic("imagine", "", FOX)   # one line, no traceback
     helper.join(10)
@@ -109,4 +94,4 @@ def test_ctrl_c_during_the_submit_records_it_uncertain_and_never_sends_it_again(
     assert "interrupted" in record.error
     live.run_line_magic("imagine", "resume --send-queued")
     assert store.get(record.job_id).state == "uncertain"
-    assert slow_service.request_counts["/imagine"] == 1 and slow_service.tasks_created == 1
+    assert frozen_sim.request_counts["/imagine"] == 1 and frozen_sim.tasks_created == 1

@@ -8,8 +8,6 @@ how fast the machine is.
 """
 from __future__ import annotations
 
-import signal
-import sys
 import threading
 import time
 
@@ -21,32 +19,15 @@ from apiframe_magic.errors import Interrupted, StoppedWaiting
 from apiframe_magic.ipython.presenter import wait_for
 from apiframe_magic.jobs import Job
 from history_fixtures import FAST
+from interrupts import interrupt_main_when, main_thread_in, when
 from magic_shell import magics_of, make_shell
 
 KEY = "sk-waiting-test-0123456789abcdef"
 STOPPED = str(StoppedWaiting())
 LONG_ENOUGH = 600   # simulated seconds: every simulator task has ended by then
-WAITS = (wait_for.__code__, Job.wait.__code__)
-
-
-def when_waiting(action, deadline: float = 60.0) -> threading.Thread:
+def when_waiting(action) -> threading.Thread:
     """Run `action()` in a thread once the main thread waits in `wait_for` or `Job.wait`."""
-    main = threading.main_thread().ident
-
-    def watch():
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            frame = sys._current_frames().get(main)
-            while frame is not None:
-                if frame.f_code in WAITS:
-                    action()
-                    return
-                frame = frame.f_back
-            time.sleep(0.01)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
+    return when(lambda: main_thread_in(wait_for, Job.wait), action)
 
 
 def finish_when_waiting(sim, *jobs: Job) -> threading.Thread:
@@ -62,8 +43,7 @@ def finish_when_waiting(sim, *jobs: Job) -> threading.Thread:
 
 
 def interrupt_when_waiting() -> threading.Thread:
-    main = threading.main_thread().ident
-    return when_waiting(lambda: signal.pthread_kill(main, signal.SIGINT))
+    return interrupt_main_when(lambda: main_thread_in(wait_for, Job.wait))
 
 
 def slow_shell(**config):

@@ -22,7 +22,7 @@ from apiframe_magic.static.matrix import (
 from apiframe_magic.prompt import PromptError, expand_permutations
 from apiframe_magic.simulator import Simulator
 from apiframe_magic.simulator.faults import Faults
-from history_fixtures import FAST, images, store  # noqa: F401 - fixtures
+from history_fixtures import FAST
 
 
 def rebuilt(text: str, matrix, job: int) -> str:

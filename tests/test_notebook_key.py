@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from apiframe_magic.simulator import Simulator
+from headless import execute
 from localserver import local_server
 from secret_spellings import KEY, EchoingProxy, leaks, leaks_in_files
 
@@ -30,16 +30,7 @@ def saved(tmp_path_factory):
             "%%imagine --wait\na cat on a proxy that repeats the key",   # the service's error
         ]
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-        mp = pytest.MonkeyPatch()
-        mp.setenv("APIFRAME_API_KEY", KEY)
-        mp.setenv("APIFRAME_MAGIC_HOME", str(workdir / "home"))
-        for name in ("JPY_SESSION_NAME", "VSCODE_PID", "APIFRAME_MAGIC_WAIT", "APIFRAME_BASE_URL"):
-            mp.delenv(name, raising=False)
-        try:
-            NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": str(workdir)}}).execute()
-        finally:
-            mp.undo()
+        execute(nb, workdir, timeout=120, APIFRAME_API_KEY=KEY)
     path = workdir / "keyed.ipynb"
     nbformat.write(nb, path)
     return nb, workdir

@@ -11,7 +11,6 @@ from apiframe_magic.client import read_retry
 from apiframe_magic.errors import ApiTimeoutError, AuthenticationError
 from apiframe_magic.jobs import JobManager, PollingPolicy
 from apiframe_magic.words import progress_line
-from history_fixtures import store  # noqa: F401 - the fixture
 
 
 @pytest.fixture

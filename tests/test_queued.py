@@ -7,7 +7,6 @@ import pytest
 
 from apiframe_magic import ApiframeClient
 from apiframe_magic.jobs import JobManager, PollingPolicy
-from history_fixtures import store  # noqa: F401 - the fixture
 
 
 def _policy(in_flight: int) -> PollingPolicy:

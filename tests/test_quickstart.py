@@ -7,7 +7,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from headless import execute
 
 QUICKSTART = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
 BUDGET_PER_GRID = 250_000
@@ -16,19 +17,8 @@ BUDGET_PER_GRID = 250_000
 def _execute(workdir: Path, speed: str = "40", **environ: str):
     """Run the quickstart in a fresh kernel whose environment has `environ` and no live marker
     unless `environ` sets one; returns the notebook and where it was saved."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("APIFRAME_MAGIC_HOME", str(workdir / "home"))
-    mp.setenv("APIFRAME_SIM_SPEED", speed)
-    for name in ("APIFRAME_API_KEY", "JPY_SESSION_NAME", "VSCODE_PID", "APIFRAME_MAGIC_WAIT"):
-        mp.delenv(name, raising=False)
-    for name, value in environ.items():
-        mp.setenv(name, value)
-    try:
-        nb = nbformat.read(QUICKSTART, as_version=4)
-        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(workdir)}}).execute()
-    finally:
-        mp.undo()
+    nb = execute(nbformat.read(QUICKSTART, as_version=4), workdir,
+                 APIFRAME_SIM_SPEED=speed, **environ)
     saved = workdir / "executed.ipynb"
     nbformat.write(nb, saved)
     return nb, saved

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from history_fixtures import images, store  # noqa: F401 - fixtures
 
 SUBMIT_THEN_HANG = """
 import time
@@ -89,13 +88,13 @@ def _manager(client, store, images):
     return JobManager(client, store=store, images=images, policy=PollingPolicy().scaled(100))
 
 
-def test_reopen_gives_the_tracked_job_itself(client, store, images):  # noqa: F811
+def test_reopen_gives_the_tracked_job_itself(client, store, images):
     with _manager(client, store, images) as manager:
         job = manager.imagine("a fox in this kernel")
         assert manager.reopen(store.get(job.job_id)) is job
 
 
-def test_reopen_rebuilds_an_ended_job_from_disk_with_its_images(client, store, images):  # noqa: F811
+def test_reopen_rebuilds_an_ended_job_from_disk_with_its_images(client, store, images):
     with _manager(client, store, images) as first:
         ended = first.imagine("a fox from yesterday")
         ended.wait(timeout=30, images=True)
@@ -112,7 +111,7 @@ def test_reopen_rebuilds_an_ended_job_from_disk_with_its_images(client, store, i
 
 
 def test_reopen_polls_a_task_still_running_that_no_one_tracks(sim, client, store,
-                                                              images):  # noqa: F811
+                                                              images):
     with _manager(client, store, images) as first:
         sent = first.imagine("a fox left running")
     assert store.get(sent.job_id).state == "active"     # the kernel went away mid-job
@@ -123,7 +122,7 @@ def test_reopen_polls_a_task_still_running_that_no_one_tracks(sim, client, store
     assert store.get(sent.job_id).state == "finished" and sim.tasks_created == 1
 
 
-def test_reopen_of_a_job_never_sent_says_how_to_send_it(client, store, images):  # noqa: F811
+def test_reopen_of_a_job_never_sent_says_how_to_send_it(client, store, images):
     from apiframe_magic.errors import ApiframeError
 
     job_id = store.record_queued("imagine", {"prompt": "a fox not sent"}, prompt="a fox not sent")

@@ -4,13 +4,11 @@ its record says so, written in the same update that claims it for sending. Over 
 against a simulator whose clock the tests move."""
 from __future__ import annotations
 
-from history_fixtures import store  # noqa: F401 - fixture
-from test_follow_ups import (LONG_ENOUGH, run_until_sent, slow_client, slow_manager,  # noqa: F401
-                             slow_sim)
+from test_follow_ups import LONG_ENOUGH, run_until_sent
 
 
-def test_a_follow_up_sent_later_is_recorded_with_its_parent_task_id(  # noqa: F811
-        slow_sim, slow_manager, store):  # noqa: F811
+def test_a_follow_up_sent_later_is_recorded_with_its_parent_task_id(
+        slow_sim, slow_manager, store):
     grid = slow_manager.imagine("a red fox in the snow")
     upscale = grid.upscale(2)
     assert "parent_task_id" not in store.get(upscale.job_id).payload   # not known yet
@@ -21,8 +19,8 @@ def test_a_follow_up_sent_later_is_recorded_with_its_parent_task_id(  # noqa: F8
     assert record.payload["index"] == "2"
 
 
-def test_a_suggestion_imagined_later_is_recorded_with_its_prompt(  # noqa: F811
-        slow_sim, slow_manager, store):  # noqa: F811
+def test_a_suggestion_imagined_later_is_recorded_with_its_prompt(
+        slow_sim, slow_manager, store):
     grid = slow_manager.imagine("a lighthouse on a cliff")
     slow_sim.clock.advance(LONG_ENOUGH)
     grid.wait(timeout=30)

@@ -136,11 +136,11 @@ def test_body_without_json_content_type_is_ignored_like_express(sim, http):
 
 # ------------------------------------------------------------------------------ life cycle
 
-def test_life_cycle_goes_staged_pending_starting_processing_finished(sim, http):
-    task_id = submit(sim, http, "/imagine", {"prompt": "a quiet lake"})
+def test_life_cycle_goes_staged_pending_starting_processing_finished(frozen_sim, http):
+    task_id = submit(frozen_sim, http, "/imagine", {"prompt": "a quiet lake"})
     seen, percentages = [], []
     for _ in range(400):
-        state = fetch(sim, http, task_id)
+        state = fetch(frozen_sim, http, task_id)
         if not seen or seen[-1] != state["status"]:
             seen.append(state["status"])
         if state["status"] == "processing":
@@ -150,7 +150,7 @@ def test_life_cycle_goes_staged_pending_starting_processing_finished(sim, http):
             assert state["status"] == "finished" or "percentage" not in state
         if state["status"] == "finished":
             break
-        sim.clock.advance(0.25)
+        frozen_sim.clock.advance(0.25)
     assert seen == ["staged", "pending", "starting", "processing", "finished"]
     assert percentages == sorted(percentages) and percentages[0] < 10 and percentages[-1] > 90
     assert state["percentage"] == "100" and state["task_type"] == "imagine"
@@ -176,14 +176,16 @@ def test_real_time_drives_the_clock_and_finished_at_follows_it(http):
 
 
 def test_concurrency_limit_keeps_excess_tasks_staged_until_a_slot_frees(http):
-    with Simulator(speed=1, concurrency=2, seed=1) as sim:
+    with Simulator(speed=0.01, concurrency=2, seed=1) as sim:   # only the test moves the clock
         ids = [submit(sim, http, "/imagine", {"prompt": f"job {i}"}) for i in range(3)]
         sim.clock.advance(1.0)
         statuses = [fetch(sim, http, i)["status"] for i in ids]
         assert statuses == ["pending", "pending", "staged"]
-        first_done = min(sim.finished_at(i) for i in ids[:2])
-        assert sim.finished_at(ids[2]) > first_done + 20 / sim.speed   # waited for the slot
-        sim.clock.advance((first_done - time.time()) * sim.speed - 1.0)
+        timelines = [sim.store.task(i).timeline for i in ids]
+        first_done = min(t.ends_at for t in timelines[:2])
+        assert timelines[2].queued_at == pytest.approx(first_done)    # waited for the slot
+        assert timelines[2].ends_at > first_done + 20
+        sim.clock.advance(first_done - sim.clock.now() - 1.0)
         assert fetch(sim, http, ids[2])["status"] == "staged"
         sim.clock.advance(1.5)
         assert fetch(sim, http, ids[2])["status"] == "pending"

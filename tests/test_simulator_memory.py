@@ -17,16 +17,19 @@ def _client(sim):
 
 def test_tasks_survive_a_restart_and_finish_while_it_was_down(tmp_path):
     state = tmp_path / "sim"
-    with Simulator(speed=100, state_dir=state) as first:
+    with Simulator(speed=1, state_dir=state) as first:     # real time: the test moves its clock
         client = _client(first)
         done_id = client.imagine("a lighthouse in fog")
+        first.clock.advance(600)
         grid_url = _wait_finished(client, done_id).original_image_url
         grid = requests.get(grid_url, timeout=10).content
-        described = _wait_finished(client, client.describe(grid_url)).content
-        running_id = client.imagine("a lighthouse at night")
+        describe_id = client.describe(grid_url)
+        first.clock.advance(600)
+        described = _wait_finished(client, describe_id).content
+        running_id = client.imagine("a lighthouse at night")   # runs 30-50 s of real time
         assert client.fetch(running_id).status != "finished"
         credits = first.credits
-    time.sleep(0.6)  # 60 simulated seconds pass while nothing runs
+    time.sleep(0.6)  # at the next one's speed (100x), 60 simulated seconds pass while it is down
 
     with Simulator(speed=100, state_dir=state) as second:
         client = _client(second)

@@ -9,7 +9,7 @@ from PIL import Image
 from apiframe_magic.describe import describe_image
 from apiframe_magic.simulator.art import ArtSpec, render
 from apiframe_magic.simulator.palettes import palette_for
-from history_fixtures import finish, images, manager, store  # noqa: F401 - fixtures
+from history_fixtures import finish
 
 BINS = 4  # per channel: a coarse colour histogram is what "the palette" means here
 
@@ -34,14 +34,14 @@ def palette_distance(first, second) -> float:
     return sum(abs(a - b) for a, b in zip(colour_histogram(first), colour_histogram(second))) / 2
 
 
-def grid_variant(manager, prompt: str):  # noqa: F811 - the fixture
+def grid_variant(manager, prompt: str):
     job = manager.imagine(prompt, aspect_ratio="3:2")
     finish(job)
     job.wait(timeout=30, images=True)
     return job.image_paths["1"]
 
 
-def test_one_style_code_looks_alike_across_prompts(manager):  # noqa: F811
+def test_one_style_code_looks_alike_across_prompts(manager):
     fox = grid_variant(manager, "a red fox in a snowy forest, golden hour --ar 3:2 --sref 1234567")
     lighthouse = grid_variant(manager, "a lighthouse on a cliff at dusk --ar 3:2 --sref 1234567")
     other_style = grid_variant(manager, "a lighthouse on a cliff at dusk --ar 3:2 --sref 7654321")
@@ -50,7 +50,7 @@ def test_one_style_code_looks_alike_across_prompts(manager):  # noqa: F811
     assert same < 0.5 * different, (same, different)
 
 
-def test_a_random_style_code_is_drawn_as_that_code(manager):  # noqa: F811
+def test_a_random_style_code_is_drawn_as_that_code(manager):
     """--sref random gets a code from the service; reusing it gives the same colours."""
     job = manager.imagine("a red fox in a snowy forest --ar 3:2 --sref random", aspect_ratio="3:2")
     finish(job)
@@ -82,7 +82,7 @@ def test_different_subjects_draw_different_shapes(first, second):
     assert _changed_fraction(one, other) > 0.5 * min(added_one, added_other)
 
 
-def test_describe_suggests_a_ratio_a_person_would_write(manager, tmp_path):  # noqa: F811
+def test_describe_suggests_a_ratio_a_person_would_write(manager, tmp_path):
     path = tmp_path / "thumbnail.png"
     Image.new("RGB", (512, 341), (200, 120, 40)).save(path)
     job = describe_image(manager, path)

@@ -19,7 +19,7 @@ from apiframe_magic.styles import (
     styles_text,
     unname_style,
 )
-from history_fixtures import finish, images, manager, store  # noqa: F401 - fixtures
+from history_fixtures import finish
 
 STYLE_URL = "https://example.com/styles/dusk.png"
 

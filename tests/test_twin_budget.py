@@ -96,8 +96,8 @@ def test_a_forty_job_run_is_one_output_with_a_matrix_under_400_kb(static_shell):
     (final,) = outputs
     assert len(base64.b64decode(final["data"]["image/jpeg"])) <= MATRIX_BUDGET
     assert all(job.task_id in final["data"]["text/plain"] for job in group)
-    for job in group:                                     # now make every cell incompressible
-        noise(1024, 1024, seed=hash(job.task_id) % 1000).save(job.image_paths["grid"], "PNG")
+    for n, job in enumerate(group):                       # now make every cell incompressible
+        noise(1024, 1024, seed=n).save(job.image_paths["grid"], "PNG")
     data, _ = matrix_bundle(group.matrix, list(group))
     assert len(base64.b64decode(data["image/jpeg"])) <= MATRIX_BUDGET
 
@@ -227,39 +227,36 @@ def test_a_group_is_one_contact_sheet_and_a_table_once_all_are_done(done_jobs):
     assert width > 1.5 * height          # the two tiles side by side in one labelled row
 
 
-def test_a_group_still_running_is_text_and_escaped_html(done_jobs):
+@pytest.fixture
+def frozen_manager(frozen_sim):
+    """A JobManager whose jobs cannot end during the test."""
     from apiframe_magic import ApiframeClient
     from apiframe_magic.jobs import JobManager
-    from apiframe_magic.simulator import Simulator
 
-    grid, _, _ = done_jobs
-    with Simulator(speed=0.01) as slow, \
-            ApiframeClient(slow.api_key, base_url=slow.url) as client, \
+    with ApiframeClient(frozen_sim.api_key, base_url=frozen_sim.url) as client, \
             JobManager(client) as manager:
-        running = manager.imagine("a <i>slow</i> whale")       # cannot end during the test
-        data, metadata = render.group_bundle([grid, running])
+        yield manager
+
+
+def test_a_group_still_running_is_text_and_escaped_html(done_jobs, frozen_manager):
+    grid, _, _ = done_jobs
+    running = frozen_manager.imagine("a <i>slow</i> whale")
+    data, metadata = render.group_bundle([grid, running])
     assert set(data) == {"text/plain", "text/html"} and metadata == {}
     assert data["text/plain"].splitlines()[0] == "2 jobs, 1 done"
     assert "&lt;i&gt;slow&lt;/i&gt;" in data["text/html"] and "<i>" not in data["text/html"]
     assert 'class="amj-twin amj-running"' in data["text/html"]
 
 
-def test_a_group_row_says_how_each_job_stands(done_jobs):
-    from apiframe_magic import ApiframeClient
-    from apiframe_magic.jobs import JobManager
-    from apiframe_magic.simulator import Simulator
-
+def test_a_group_row_says_how_each_job_stands(done_jobs, frozen_manager):
     grid, _, failed = done_jobs
-    with Simulator(speed=0.01) as slow, \
-            ApiframeClient(slow.api_key, base_url=slow.url) as client, \
-            JobManager(client) as manager:
-        running = manager.imagine("a slow whale")
-        data, _ = render.group_bundle([grid, failed, running])
-        rows = data["text/plain"].splitlines()
-        assert rows[1].split()[2:4] == ["Finished", "in"] and rows[2].split()[2] == "Failed:"
-        assert rows[3] == (f"{'grid':<14} {running.task_id:<36} "
-                           f"{words.describe(running).words}  a slow whale")
-        assert "<b>3 jobs, 2 done</b>" in data["text/html"]
+    running = frozen_manager.imagine("a slow whale")
+    data, _ = render.group_bundle([grid, failed, running])
+    rows = data["text/plain"].splitlines()
+    assert rows[1].split()[2:4] == ["Finished", "in"] and rows[2].split()[2] == "Failed:"
+    assert rows[3] == (f"{'grid':<14} {running.task_id:<36} "
+                       f"{words.describe(running).words}  a slow whale")
+    assert "<b>3 jobs, 2 done</b>" in data["text/html"]
 
 
 def test_a_matrix_twin_marks_failures_and_draws_a_failure_only_matrix(done_jobs):
