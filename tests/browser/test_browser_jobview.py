@@ -7,6 +7,7 @@ tile shown large, access (progress values, image names, unique button names, foc
 sideways overflow), and the static twin after a reopen.
 """
 import base64
+import io
 
 import pytest
 from playwright.sync_api import expect
@@ -44,6 +45,18 @@ new MutationObserver(() => {
   if (h && seen[seen.length - 1] !== h) seen.push(h);
 }).observe(document, {subtree: true, childList: true, attributes: true});
 """
+
+
+def mean_colour(pictures: list[bytes]) -> tuple[float, ...]:
+    """The average RGB of some pictures (PNG or JPEG), each weighted alike."""
+    from PIL import Image, ImageStat
+
+    means = [ImageStat.Stat(Image.open(io.BytesIO(p)).convert("RGB")).mean for p in pictures]
+    return tuple(sum(m[c] for m in means) / len(means) for c in range(3))
+
+
+def distance(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    return sum((x - y) ** 2 for x, y in zip(a, b)) ** 0.5
 
 
 def height(locator) -> float:
@@ -272,6 +285,9 @@ def test_twin_shows_every_final_image_after_a_reopen(open_notebook, jupyter_serv
     jv.wait_grid(kites.nth(0))
     jv.wait_grid(kites.nth(1))
     ids = [jv.task_id(v) for v in (first, kites.nth(0), kites.nth(1))]
+    live = {cell: mean_colour([png for view in views for png in jv.wait_images(
+                jv.body(view).locator("img.amj-variant-image"), 4)])
+            for cell, views in ((1, [first]), (2, [kites.nth(0), kites.nth(1)]))}
     twins = nb.panel.locator("figure.amj-twin")
     expect(twins).to_have_count(2, timeout=60_000)   # one twin per cell, there ...
     expect(twins.nth(0)).to_be_hidden()              # ... and hidden by the live views
@@ -288,7 +304,14 @@ def test_twin_shows_every_final_image_after_a_reopen(open_notebook, jupyter_serv
         caption = jpegs[0]["data"]["text/plain"]
         for task in expected:
             assert task in caption, f"task {task} missing from the twin's caption {caption!r}"
-        assert not is_blank(base64.b64decode(jpegs[0]["data"]["image/jpeg"]))
+        picture = base64.b64decode(jpegs[0]["data"]["image/jpeg"])
+        assert not is_blank(picture)
+        # the twin shows its own cell's pictures: its colours are nearer to them than to the other's
+        other = 3 - index
+        twin = mean_colour([picture])
+        assert distance(twin, live[index]) < distance(twin, live[other]), (
+            f"cell {index}'s twin {twin} looks like cell {other}'s images {live[other]}, "
+            f"not its own {live[index]}")
 
     reopened = open_notebook(name, None, ui)
     images = reopened.panel.locator("figure.amj-twin img")
