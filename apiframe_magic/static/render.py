@@ -196,13 +196,12 @@ def job_bundle(job, max_side: int = DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
     """(data, metadata) for the twin of one job in its current state."""
     has_text = job.result is not None and bool(job.result.content)
     picture = twin_image(job) if job.state == "finished" and not has_text else None
-    paths = [] if has_text else list((job.image_paths or {}).values())
-    text = caption(job, paths)
+    text = caption(job, list((job.image_paths or {}).values()))
     if picture is not None:
         try:
             jpeg, size = jpeg_within(Path(picture), max_side)
         except Exception:  # noqa: BLE001 - an unreadable file falls back to text
-            picture = None
+            pass
         else:
             return picture_bundle(jpeg, size, alt_text(job), caption_html(job), text)
     state = "failed" if job.done and job.state != "finished" else job.state
@@ -226,7 +225,7 @@ def group_bundle(jobs, max_side: int = DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
         markup = (f"<b>{len(jobs)} jobs</b> "
                   f'<span class="amj-prompt">{html.escape(prompt)}</span><br>'
                   + " · ".join(f"{html.escape(tile_label(job))} <code title="
-                               f'"{html.escape(job.task_id or "", quote=True)}">'
+                               f'"{html.escape(job.task_id or "")}">'
                                f"{html.escape(short_id(job.task_id) or 'not sent')}</code>"
                                for job in jobs))
         alt = "Midjourney results side by side: " + ", ".join(tile_label(job) for job in jobs) \
