@@ -59,7 +59,7 @@ groups=(
   "keys|apiframe_magic/ipython/keys.py|*|tests/test_keys.py tests/test_keyring.py"
   "submission|apiframe_magic/submission.py|*|tests/test_submission.py tests/test_imagine_validation.py"
   "credits|apiframe_magic/credits.py|*|tests/test_credits.py"
-  "twin-budget|apiframe_magic/static/render.py|*jpeg_within* *job_bundle* *group_bundle*|tests/test_twin_budget.py tests/test_matrix.py"
+  "twin-budget|apiframe_magic/static/render.py|*jpeg_within* *job_bundle* *group_bundle* *x_task_codes__mutmut*|tests/test_twin_budget.py tests/test_matrix.py"
   "matrix-budget|apiframe_magic/static/matrix.py|*composite_jpeg* *matrix_bundle*|tests/test_twin_budget.py tests/test_matrix.py"
   "frontend|apiframe_magic/ipython/frontend.py|*|tests/test_frontend.py"
   "wait-policy|apiframe_magic/ipython/commands.py apiframe_magic/settings.py|*x__should_wait__mutmut* *x_forced_wait__mutmut*|tests/test_frontend.py tests/test_settings.py"
