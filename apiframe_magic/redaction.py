@@ -3,9 +3,10 @@
 Nothing should put a key into a message in the first place; this catches it if something does,
 in the forms a key takes inside other text: as is, repr- or JSON-escaped (a key with a control
 character or non-ASCII letter), URL-encoded, base64-encoded (a Basic header echoed back), or cut
-into pieces at the characters that escaping or a header parser would break it on. Keys are known from `APIFRAME_API_KEY` and from every
-`ApiframeClient` built in this process (`remember_key`). A password written into a URL
-(`https://user:pass@host`, say in APIFRAME_BASE_URL) is redacted wherever it appears too.
+into pieces at the characters that escaping or a header parser would break it on. Keys are known
+from `APIFRAME_API_KEY` and from every `ApiframeClient` built in this process (`remember_key`).
+A password written into a URL (`https://user:pass@host`, say in APIFRAME_BASE_URL) is redacted
+wherever it appears too.
 
 `printable` is for text headed to a terminal or a text/plain output: what `redact` does, plus
 control characters from the service made visible, so a title, a clear screen, an OSC 52
