@@ -31,7 +31,7 @@
 #   holds), "jpeg" for "JPEG" (Pillow's format names are case-insensitive), group_bundle
 #   looking up the picture of a job that did not finish (it has none).
 # - matrix-budget (matrix.composite_jpeg, matrix_bundle): `max_width` 2401 (the limit moves to
-#   2201 px, which no cell side times a column count equals), "jpeg" for "JPEG".
+#   2201 px: every cell side is even, so no row of cells is 2201 px wide), "jpeg" for "JPEG".
 # - prompt-validation: _repeat_of's "XXXX" for a --repeat without a value (not digits, as ""),
 #   `spec.low < int(raw)` (a refused --repeat 1 falls back to 1 job all the same).
 # Any other survivor is a missing test.
