@@ -653,20 +653,20 @@ class JobManager:
                                                         str(secret).encode()):
                 log.warning("webhook payload with a wrong or missing x-webhook-secret ignored")
                 return False
-        return self._apply(job, task, in_order=False)
+        return self._apply(job, task, may_be_late=True)
 
     # ---------------------------------------------------------------- applying updates
 
-    def _apply(self, job: Job, task: Task, *, in_order: bool = True) -> bool:
+    def _apply(self, job: Job, task: Task, *, may_be_late: bool = False) -> bool:
         """Take one observation of a task; fire callbacks. Returns True when anything changed.
 
-        A poll answer is always current. Webhook payloads (`in_order=False`) can arrive late, so
+        A poll answer is always current. Webhook payloads (`may_be_late`) can arrive late, so
         one that goes back in status or percentage is ignored.
         """
         with self._lock:
             if job.done:
                 return False
-            if not in_order and _is_older(task, job):
+            if may_be_late and _is_older(task, job):
                 return False
             changed = task.status != job.status or task.percentage != job.percentage
             job.status, job.percentage = task.status, task.percentage
@@ -779,10 +779,10 @@ class JobManager:
 
 
 def _is_older(task: Task, job: Job) -> bool:
-    old_rank = _STATUS_RANK.get(job.status or "", 0)
-    new_rank = _STATUS_RANK.get(task.status, 0)
-    return new_rank < old_rank or (
-        new_rank == old_rank and (task.percentage or 0) < (job.percentage or 0))
+    """`task` goes back in status, or in percentage at the same stage (unknown statuses are the
+    earliest stage)."""
+    return ((_STATUS_RANK.get(task.status, 0), task.percentage or 0)
+            < (_STATUS_RANK.get(job.status, 0), job.percentage or 0))
 
 
 

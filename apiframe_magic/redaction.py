@@ -2,10 +2,11 @@
 
 Nothing should put a key into a message in the first place; this catches it if something does,
 in the forms a key takes inside other text: as is, repr- or JSON-escaped (a key with a control
-character or non-ASCII letter), URL-encoded, base64-encoded (a Basic header echoed back), or cut into pieces at the characters that escaping
-or a header parser would break it on. Keys are known from `APIFRAME_API_KEY` and from every
-`ApiframeClient` built in this process (`remember_key`). A password written into a URL
-(`https://user:pass@host`, say in APIFRAME_BASE_URL) is redacted wherever it appears too.
+character or non-ASCII letter), URL-encoded, base64-encoded (a Basic header echoed back), or cut
+into pieces at the characters that escaping or a header parser would break it on. Keys are known
+from `APIFRAME_API_KEY` and from every `ApiframeClient` built in this process (`remember_key`).
+A password written into a URL (`https://user:pass@host`, say in APIFRAME_BASE_URL) is redacted
+wherever it appears too.
 
 `printable` is for text headed to a terminal or a text/plain output: what `redact` does, plus
 control characters from the service made visible, so a title, a clear screen, an OSC 52
@@ -48,33 +49,34 @@ class HiddenKey(str):
 
 def remember_key(key: str) -> None:
     """Redact this key from now on (ApiframeClient calls it with the key it was given)."""
-    if isinstance(key, str) and len(key.strip()) >= MIN_SECRET_LENGTH:
+    if _is_key(key):
         with _lock:
             _known.add(str(key))
+
+
+def _is_key(value) -> bool:
+    return isinstance(value, str) and len(value.strip()) >= MIN_SECRET_LENGTH
 
 
 def secret_forms(key: str) -> set[str]:
     """Every spelling of `key` that may appear inside a text, longest first when sorted."""
     key = str(key)   # a HiddenKey's repr would hide the escaped spelling
+    # Its bytes: an undecodable byte of the environment's value (a lone surrogate) is itself again.
+    data = key.encode(errors="surrogateescape")
+    encoded = base64.b64encode(data).decode()
     forms = {key, key.strip(), repr(key)[1:-1], json.dumps(key)[1:-1],
-             json.dumps(key, ensure_ascii=False)[1:-1], quote(key, safe=""), quote(key),
-             quote_plus(key), _base64(key), _base64(key).rstrip("="),
-             _base64(key).replace("+", "-").replace("/", "_"),
-             key.encode("unicode_escape").decode("ascii"),
-             repr(key.encode("utf-8", "backslashreplace"))[2:-1]}
+             json.dumps(key, ensure_ascii=False)[1:-1], key.encode("unicode_escape").decode(),
+             quote(data, safe=""), quote(data), quote_plus(data), repr(data)[2:-1],
+             encoded, encoded.rstrip("="), base64.urlsafe_b64encode(data).decode()}
     forms.update(piece for piece in _BREAKS.split(key))
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
-
-
-def _base64(key: str) -> str:
-    return base64.b64encode(key.encode()).decode()
 
 
 def _patterns() -> tuple[str, ...]:
     with _lock:
         keys = set(_known)
-    env = os.environ.get("APIFRAME_API_KEY", "")
-    if len(env.strip()) >= MIN_SECRET_LENGTH:
+    env = os.environ.get("APIFRAME_API_KEY")
+    if _is_key(env):
         keys.add(env)
     return _patterns_for(frozenset(keys))
 
@@ -102,4 +104,4 @@ def redact(text: str | None) -> str | None:
 def printable(text) -> str:
     """`text` redacted, its control characters shown as escapes (ESC -> "\\u001b", which is
     also a valid escape inside JSON output): safe to print."""
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", redact(str(text)) or "")
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", redact(str(text)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .credits import credits_for
+from .credits import COSTS
 from .prompt import PromptError, count_jobs, validate
 from .settings import is_http_url
 
@@ -35,7 +35,7 @@ def count(prompts: Sequence) -> Count:
     """The jobs and credits of validated prompts: one job per permutation, times its `--repeat`,
     each job one imagine (`a fox --repeat 3` is 3 jobs, 12 credits)."""
     jobs = sum(prompt.jobs for prompt in prompts)
-    return Count(jobs, jobs * credits_for("imagine"))
+    return Count(jobs, jobs * COSTS["imagine"])
 
 
 @dataclass
@@ -132,13 +132,7 @@ def submit(plan: Plan, manager, client) -> list:
 
 
 def _plain_params(prompt) -> dict:
-    """Prompt parameters as JSON-friendly values for the history."""
-    out = {}
-    for name, value in prompt.params.items():
-        if isinstance(value, (list, tuple)):
-            out[name] = [str(v) for v in value]
-        elif isinstance(value, (str, int, float, bool)) or value is None:
-            out[name] = value
-        else:
-            out[name] = str(value)
-    return out
+    """Prompt parameters as JSON values for the history: single values are str, int, float or
+    bool already; lists (`--sref` references, `--no` words) become their texts."""
+    return {name: [str(item) for item in value] if isinstance(value, (list, tuple)) else value
+            for name, value in prompt.params.items()}

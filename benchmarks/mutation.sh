@@ -14,36 +14,26 @@
 # mutants, killed, survived (and timeouts / others), then the names of the survivors:
 # `cd $MUTATION_WORK/GROUP && mutmut show NAME` shows one as a diff.
 #
-# Known equivalent survivors (changes no caller can observe), by group:
-# - redaction: secret_forms lists overlapping spellings on purpose (repr, JSON, unicode_escape and
-#   the bytes repr coincide for most keys; quote(safe="") and quote_plus coincide without spaces),
-#   so dropping or bending one that another still covers survives: `ensure_ascii=None` (falsy, as
-#   False), `quote(key, safe="XXXX")` (letters are safe anyway), `quote(key, )` (then the same as
-#   quote(key); quote_plus still gives the %2F spelling), codec and error-handler names in
-#   another case ("UTF-8", "ASCII", "BACKSLASHREPLACE") or unknown ones that only matter for a lone
-#   surrogate, `rstrip("XX=XX")` (base64 never ends in X here); `_patterns`' default "XXXX" for
-#   an unset variable is shorter than MIN_SECRET_LENGTH, so it is dropped like "".
-# - keys: `_login_key = ""` instead of None (both falsy wherever it is read).
+# Known equivalent survivors (changes no caller can observe), by group; where one could be
+# written away without making the code less clear or less correct, it was:
+# - redaction: `json.dumps(key, ensure_ascii=None)` (falsy, as False), `quote(data,
+#   safe="XXXX")` (letters are always safe), `key.encode("UNICODE_ESCAPE")` (codec names are
+#   case-insensitive).
+# - keys: `_login_key = ""` instead of None, in __init__ and logout (both falsy wherever it is
+#   read; whichever of the two is written, the other is its mutant).
 # - credits: `credits_for`'s default "2X" for a missing highres type (lower-cased right after).
-# - submission: `credits_for('IMAGINE')` (lower-cased), `matrix_of`'s final check (no prompt
-#   today has jobs without axes or a different count), `_plain_params`' last branch (no parameter
-#   value is anything but str/int/float/bool/None or a list).
-# - wait-policy: the default "XXXX" of $APIFRAME_MAGIC_WAIT (neither a yes nor a no word, as "").
-# - ingest: `in_order=None` (falsy, as False).
-# - twin-budget, matrix-budget: the mutants of the budget functions only (jpeg_within, job_bundle,
-#   group_bundle, composite_jpeg, matrix_bundle); the drawing inside contact_sheet and _draw
-#   (positions, colours, fonts) is layout, checked by test_matrix's pixel tests, not budget, and so
-#   are group_bundle's notes drawn into the contact sheet. Equivalent: thumbnail's resampling
-#   filter, "JPEG"/"jpeg", "ascii"/"ASCII", the JPEG `optimize` flag and qualities one step off
-#   (sizes move, every budget still holds), a wider `max_width` by one pixel, `min(257, ...)` or
-#   `max(2, columns)` (the same cell size is tried first), true division for the largest cell
-#   (compared, never used as a size), pictures looked up for unfinished jobs (they have none),
-#   status words for a finished job (they are its state), job_bundle's `picture = ""` after a
-#   failed read and its "failed" class for states that are already "failed".
-# - prompt-validation: count_jobs' shortcut for prompts without braces (the general path gives the
-#   same count), the guards for a missing --repeat in _too_many_jobs (a run over the limit always
-#   has one: more permutations than the limit are refused before), _repeat_of's "XXXX" for a flag
-#   without a value and `low < int(raw)` (a refused 1 falls back to 1).
+# - submission: none.
+# - wait-policy (commands._should_wait, settings.forced_wait): none.
+# - ingest (JobManager.ingest, jobs._is_older): none.
+# - twin-budget (render.jpeg_within, job_bundle, group_bundle, task_codes; the drawing inside
+#   contact_sheet is layout, checked by test_matrix's pixel tests, not budget): thumbnail's
+#   resampling filter dropped or None (Pillow's default filter: sizes move, every budget
+#   holds), "jpeg" for "JPEG" (Pillow's format names are case-insensitive), group_bundle
+#   looking up the picture of a job that did not finish (it has none).
+# - matrix-budget (matrix.composite_jpeg, matrix_bundle): `max_width` 2401 (the limit moves to
+#   2201 px: every cell side is even, so no row of cells is 2201 px wide), "jpeg" for "JPEG".
+# - prompt-validation: _repeat_of's "XXXX" for a --repeat without a value (not digits, as ""),
+#   `spec.low < int(raw)` (a refused --repeat 1 falls back to 1 job all the same).
 # Any other survivor is a missing test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,11 +49,11 @@ groups=(
   "keys|apiframe_magic/ipython/keys.py|*|tests/test_keys.py tests/test_keyring.py"
   "submission|apiframe_magic/submission.py|*|tests/test_submission.py tests/test_imagine_validation.py"
   "credits|apiframe_magic/credits.py|*|tests/test_credits.py"
-  "twin-budget|apiframe_magic/static/render.py|*jpeg_within* *job_bundle* *group_bundle*|tests/test_twin_budget.py tests/test_matrix.py"
+  "twin-budget|apiframe_magic/static/render.py|*jpeg_within* *job_bundle* *group_bundle* *x_task_codes__mutmut*|tests/test_twin_budget.py tests/test_matrix.py"
   "matrix-budget|apiframe_magic/static/matrix.py|*composite_jpeg* *matrix_bundle*|tests/test_twin_budget.py tests/test_matrix.py"
   "frontend|apiframe_magic/ipython/frontend.py|*|tests/test_frontend.py"
-  "wait-policy|apiframe_magic/ipython/commands.py|*x__should_wait__mutmut*|tests/test_frontend.py"
-  "ingest|apiframe_magic/jobs.py|*ingest*|tests/test_webhooks.py tests/test_jobs.py::test_ingest_checks_the_secret_dedupes_and_ignores_late_progress tests/test_jobs.py::test_webhooks_finish_a_job_without_polling"
+  "wait-policy|apiframe_magic/ipython/commands.py apiframe_magic/settings.py|*x__should_wait__mutmut* *x_forced_wait__mutmut*|tests/test_frontend.py tests/test_settings.py"
+  "ingest|apiframe_magic/jobs.py|*ingest* *x__is_older__mutmut*|tests/test_webhooks.py tests/test_jobs.py::test_ingest_checks_the_secret_dedupes_and_ignores_late_progress tests/test_jobs.py::test_webhooks_finish_a_job_without_polling"
   "prompt-validation|apiframe_magic/prompt/validation.py|*|tests/test_prompt_counts.py tests/test_prompt_rules.py tests/test_prompt.py"
 )
 

@@ -248,3 +248,9 @@ def test_matrix_bundle_of_finished_jobs(tmp_path, store, images):
     assert Image.open(io.BytesIO(jpeg)).size == (metadata["image/jpeg"]["width"],
                                                  metadata["image/jpeg"]["height"])
     assert all(job.task_id in data["text/plain"] for job in jobs)
+    first, second = (job.task_id for job in jobs)
+    assert ('alt="Permutation matrix of Midjourney grids (calm, stormy) for: '
+            'a {calm, stormy} lake"') in data["text/html"]
+    assert ('<b>Permutation matrix 1 × 2</b> <span class="amj-prompt">a {calm, stormy} lake'
+            f'</span><br>calm <code title="{first}">{first[:8]}</code> · '
+            f'stormy <code title="{second}">{second[:8]}</code></figcaption>') in data["text/html"]

@@ -53,6 +53,14 @@ def test_too_many_jobs_names_the_repeat_token_and_the_limit():
         validate("a fox --r 30", max_jobs=20)
 
 
+def test_too_many_jobs_from_a_repeat_made_by_permutations_points_at_no_token():
+    with pytest.raises(PromptError) as info:
+        validate("a fox --{r 30, r 20}", max_jobs=40)     # no --repeat as typed
+    (problem,) = info.value.problems
+    assert problem.message == "2 permutations with --repeat make 50 jobs; the limit is 40"
+    assert (problem.token, problem.position) == ("", None)
+
+
 def test_relax_in_a_permutation_warns_once_per_job():
     prompts = validate("a {red, blue} fox --relax")
     assert [p.warnings[-1] for p in prompts] == [

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from apiframe_magic import redaction
-from apiframe_magic.redaction import REDACTED, redact, remember_key, secret_forms
+from apiframe_magic.redaction import (REDACTED, HiddenKey, printable, redact, remember_key,
+                                      secret_forms)
 
 KEY = "sk-Ab+/cd=12"     # base64 of it has "+" and "/", so base64 and url-safe base64 differ
 
@@ -119,6 +120,24 @@ SPELLED_OUT = {
         "c2stw6kiMDEyMzQ1Njc4OX8=", "c2stw6kiMDEyMzQ1Njc4OX8",
         '"0123456789',                                   # the piece after the break
     },
+    "sk-a/b c/d+e": {                                    # a space: its URL spellings all differ
+        "sk-a/b c/d+e",                                  # as is, repr, JSON, escapes
+        "sk-a%2Fb%20c%2Fd%2Be",                          # quote(safe="")
+        "sk-a/b%20c/d%2Be",                              # quote(), keeping "/"
+        "sk-a%2Fb+c%2Fd%2Be",                            # quote_plus
+        "c2stYS9iIGMvZCtl",                              # base64: no padding, nothing url-unsafe
+    },
+    "sk-01234W": {"sk-01234W", "c2stMDEyMzRX"},          # base64 ending in "X", no padding
+    # An undecodable byte (0xff) of the environment's value, as os.environ gives it.
+    "sk-abcdefgh\udcffijklmnop": {
+        "sk-abcdefgh\udcffijklmnop",                    # as is, JSON (UTF-8)
+        "sk-abcdefgh\\udcffijklmnop",                  # repr, JSON (ASCII), unicode_escape
+        "sk-abcdefgh\\xffijklmnop",                    # repr of its bytes
+        "sk-abcdefgh%FFijklmnop",                        # every URL spelling
+        "c2stYWJjZGVmZ2j/aWprbG1ub3A=", "c2stYWJjZGVmZ2j/aWprbG1ub3A",
+        "c2stYWJjZGVmZ2j_aWprbG1ub3A=",
+        "sk-abcdefgh", "ijklmnop",                       # the pieces around the break
+    },
 }
 
 
@@ -129,3 +148,30 @@ def test_secret_forms_are_every_spelling_and_nothing_cut_short(key):
 
 def test_a_key_with_surrounding_spaces_has_its_stripped_form():
     assert "sk-0123456789" in secret_forms("  sk-0123456789  ")
+
+
+def test_a_key_with_an_undecodable_byte_in_the_environment_is_redacted_and_breaks_nothing(
+        monkeypatch):
+    monkeypatch.setenv("APIFRAME_API_KEY", "sk-abcdefgh\udcffijklmnop")   # the byte 0xff
+    assert redact("nothing secret here") == "nothing secret here"
+    assert redact("b'sk-abcdefgh\\xffijklmnop'") == f"b'{REDACTED}'"
+
+
+def test_a_password_written_into_a_url_is_redacted():
+    assert redact("via https://me:pa55-word@proxy.example:8080/v1 failed") == \
+        f"via https://me:{REDACTED}@proxy.example:8080/v1 failed"
+    assert redact("mail me@example.com, see https://example.com/a:b") == \
+        "mail me@example.com, see https://example.com/a:b"
+
+
+def test_printable_redacts_and_shows_control_characters_as_escapes(monkeypatch):
+    monkeypatch.setenv("APIFRAME_API_KEY", "sk-0123456789")
+    assert printable("\x1b]52;c;ZXZpbA==\x07 sk-0123456789\u202e!\n\t") == \
+        f"\\u001b]52;c;ZXZpbA==\\u0007 {REDACTED}\\u202e!\n\t"
+    assert printable(42) == "42" and printable("") == ""
+
+
+def test_a_hidden_key_is_the_key_but_its_repr_hides_it():
+    key = HiddenKey("sk-0123456789")
+    assert key == "sk-0123456789" and f"Bearer {key}" == "Bearer sk-0123456789"
+    assert repr(key) == "'<api key hidden>'" and "0123" not in repr({"api_key": key})

@@ -3,12 +3,15 @@ more than 200), the counts (permutations times --repeat) and credits, checked ag
 written here; the request bodies; a failure part-way keeps the jobs already sent."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from apiframe_magic import submission
+from apiframe_magic.errors import InvalidArgumentError
 from apiframe_magic.jobs import JobManager
 from apiframe_magic.prompt import PromptError
-from apiframe_magic.spend import SpendLedger
+from apiframe_magic.spend import BudgetExceeded, SpendLedger
 from apiframe_magic.static.matrix import matrix_of
 from apiframe_magic.submission import NeedsConfirmation, Plan, plan, submit
 
@@ -159,8 +162,36 @@ def test_a_failure_part_way_keeps_the_jobs_sent_on_the_error():
 
 
 def test_plain_params_are_json_values():
-    params = submission._plain_params(plan("a fox --sref 12 34 --chaos 5 --tile").prompts[0])
-    assert params["sref"] == ["12", "34"] and params["chaos"] == 5 and params["tile"] is True
+    made = plan("a fox --sref 12::2 https://x/s.png --chaos 5 --tile --ar 3:2 --stylize 250 "
+                "--iw 1.5 --no cats, dogs --v 6.1")
+    params = submission._plain_params(made.prompts[0])
+    assert params == {"sref": ["12::2", "https://x/s.png"], "chaos": 5, "tile": True,
+                      "aspect": "3:2", "stylize": 250, "iw": 1.5, "no": ["cats", "dogs"],
+                      "version": "6.1"}
+    assert json.loads(json.dumps(params)) == params
+
+
+def test_submit_past_the_budget_uploads_and_sends_nothing(client, sim, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(tmp_path / "ref.png")
+    made = plan("a {red, blue} fox", image_prompts=[tmp_path / "ref.png"])   # 2 jobs, 8 credits
+    with JobManager(client) as manager:
+        manager.spend.budget = 7
+        with pytest.raises(BudgetExceeded, match=r"\+ 8 for this run = 8, above the budget of 7"):
+            submit(made, manager, client)
+        assert sim.request_counts == {}
+        manager.spend.budget = 8
+        assert len(submit(made, manager, client)) == 2
+
+
+def test_submit_refuses_an_image_prompt_that_is_not_an_image_and_sends_nothing(client, sim,
+                                                                             tmp_path):
+    (tmp_path / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    with JobManager(client) as manager:
+        with pytest.raises(InvalidArgumentError, match=r"^--image: id_rsa is not an image"):
+            submit(plan("a fox", image_prompts=[tmp_path / "id_rsa"]), manager, client)
+    assert sim.request_counts == {}
 
 
 def test_plan_dataclass_counts_nothing_without_prompts():

@@ -186,6 +186,7 @@ def test_a_finished_grid_is_a_jpeg_with_its_caption_and_size(done_jobs):
     assert data["text/plain"].splitlines()[:2] == [
         "imagine: a <b>bold</b> fox", f"task {grid.task_id} · {words.describe(grid).words}"]
     assert all(str(path) in data["text/plain"] for path in grid.image_paths.values())
+    assert '<span class="amj-prompt">a &lt;b&gt;bold&lt;/b&gt; fox</span>' in data["text/html"]
 
 
 def test_a_text_result_is_its_lines_without_a_picture(done_jobs):
@@ -225,6 +226,52 @@ def test_a_group_is_one_contact_sheet_and_a_table_once_all_are_done(done_jobs):
     assert lines[2].startswith(f"{'grid':<14} {failed.task_id} Failed")
     width, height = _decoded_size(data)
     assert width > 1.5 * height          # the two tiles side by side in one labelled row
+
+
+def cancelled_unsent(client):
+    """A job cancelled while it waited for a slot: ended, never sent."""
+    from apiframe_magic.jobs import JobManager, PollingPolicy
+
+    with JobManager(client, policy=PollingPolicy(max_in_flight=1)) as manager:
+        manager.imagine("sent first")
+        unsent = manager.imagine("never sent")
+        unsent.cancel()
+    assert (unsent.state, unsent.task_id) == ("cancelled", None)
+    return unsent
+
+
+def test_a_job_that_ended_without_a_result_has_the_failed_look(client):
+    data, _ = render.job_bundle(cancelled_unsent(client))
+    assert 'class="amj-twin amj-failed"' in data["text/html"]
+
+
+def test_a_finished_groups_figure_names_each_tile_its_task_and_the_prompt(done_jobs, client):
+    grid, described, failed = done_jobs
+    failed.task_id = 'id"><b>x'                     # what a hostile service could send
+    data, _ = render.group_bundle([grid, cancelled_unsent(client), failed], max_side=256)
+    assert (f'<b>3 jobs</b> <span class="amj-prompt">a &lt;b&gt;bold&lt;/b&gt; fox</span><br>'
+            f'grid <code title="{grid.task_id}">{grid.task_id[:8]}</code> · '
+            'grid <code title="">not sent</code> · '
+            'grid <code title="id&quot;&gt;&lt;b&gt;x">id&quot;&gt;&lt;b&gt;x</code>'
+            '</figcaption>') in data["text/html"]
+    assert ('alt="Midjourney results side by side: grid, grid, grid, for: '
+            'a &lt;b&gt;bold&lt;/b&gt; fox"') in data["text/html"]
+    # A first job without a prompt is named by its kind, in the figure and in its row.
+    data, _ = render.group_bundle([described, grid])
+    assert '<span class="amj-prompt">describe</span>' in data["text/html"]
+    assert data["text/plain"].splitlines()[1] == \
+        f"{'Describe':<14} {described.task_id:<36} {words.describe(described).words}  "
+
+
+def test_a_group_sheet_has_each_tiles_label_and_what_became_of_a_job_without_a_picture(
+        done_jobs):
+    grid, _, failed = done_jobs
+    picture = grid.image_paths["grid"]
+    picture.unlink()                                 # a finished tile says "image missing"
+    data, _ = render.group_bundle([grid, failed], max_side=256)
+    expected, _ = render.contact_sheet([picture, None], ["", words.describe(failed).words], 256,
+                                       labels=["grid", "grid"])
+    assert base64.b64decode(data["image/jpeg"]) == expected
 
 
 @pytest.fixture

@@ -73,6 +73,35 @@ def test_malformed_and_unknown_updates_are_ignored(manager):
     assert job.state == "finished"
 
 
+def test_an_update_that_goes_back_is_ignored_and_a_newer_one_taken(manager):
+    job = manager.imagine("a fox")          # no secret anywhere: updates are trusted
+    steps = [("processing", 1, True), ("processing", 0, False),     # back in percentage
+             ("processing", 60, True), ("processing", 60, False),   # a duplicate
+             ("processing", 50, False), ("starting", 70, False),    # back in status
+             ("a-new-status", 80, False)]                           # unknown: the earliest
+    for status, percentage, taken in steps:
+        update = {"task_id": job.task_id, "status": status, "percentage": percentage}
+        assert (status, percentage, manager.ingest(update)) == (status, percentage, taken)
+    assert (job.status, job.percentage) == ("processing", 60)
+    assert manager.ingest({"task_id": job.task_id, "status": "finished",
+                           "original_image_url": "http://127.0.0.1:9/g.png"}) is True
+    assert job.state == "finished"
+
+
+def test_unknown_statuses_are_the_earliest_stage(manager):
+    first, second = manager.imagine("a fox"), manager.imagine("a cat")
+    assert (first.status, second.status) == ("pending", "pending")   # as sent
+    assert manager.ingest({"task_id": second.task_id, "status": "starting"}) is True
+    # Same stage as pending: a new status there is news, and so is pending again after it.
+    assert manager.ingest({"task_id": first.task_id, "status": "a-new-status"}) is True
+    assert first.status == "a-new-status"
+    assert manager.ingest({"task_id": first.task_id, "status": "pending"}) is True
+    assert first.status == "pending"
+    # Before starting: ignored.
+    assert manager.ingest({"task_id": second.task_id, "status": "a-new-status"}) is False
+    assert second.status == "starting"
+
+
 class _Receiver(BaseHTTPRequestHandler):
     """The user's webhook endpoint: hands every POST to the manager."""
 

@@ -64,8 +64,6 @@ def count_jobs(text: str) -> int:
     raises PromptError on unbalanced braces like `count_permutations`. Beyond a few thousand
     permutations the count is a lower bound (each counted once)."""
     permutations = count_permutations(text)
-    if permutations == 1 and "{" not in text:
-        return _repeat_of(text)
     if permutations > _COUNT_EXPANSION_LIMIT:
         return permutations
     return sum(_repeat_of(job) for job in expand_permutations(text, max_jobs=permutations))

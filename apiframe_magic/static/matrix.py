@@ -166,10 +166,8 @@ def matrix_bundle(matrix: MatrixLayout, jobs: Sequence, *,
     alt = f"Permutation matrix of Midjourney grids ({labels}) for: {matrix.prompt}"
     markup = (f"<b>Permutation matrix {matrix.rows} × {matrix.columns}</b> "
               f'<span class="amj-prompt">{html.escape(matrix.prompt)}</span><br>'
-              + " · ".join(f"{html.escape(_cell_name(matrix, index))} <code title="
-                           f'"{html.escape(job.task_id or "", quote=True)}">'
-                           f"{html.escape(render.short_id(job.task_id) or 'not sent')}</code>"
-                           for index, job in enumerate(jobs)))
+              + render.task_codes((_cell_name(matrix, index), job)
+                                  for index, job in enumerate(jobs)))
     return render.picture_bundle(jpeg, size, alt, markup, data["text/plain"])
 
 
@@ -230,8 +228,9 @@ def composite_jpeg(layout: MatrixLayout,
     until the file is at most `max_bytes`."""
     failures = dict(failures_by_job or {})
     sources = _load_images(images_by_job, failures)
-    largest = max(_CELL_SIDES[-1], min(256, (max_width - 200) // max(1, layout.columns)))
-    for cell in (side for side in _CELL_SIDES if side <= largest):
+    # The cell sides whose row fits `max_width` (200 px kept for row labels), else the smallest.
+    fitting = [side for side in _CELL_SIDES if side * layout.columns <= max_width - 200]
+    for cell in fitting or _CELL_SIDES[-1:]:
         canvas, _boxes = _draw(layout, sources, failures, cell)
         for quality in _QUALITIES:  # one drawing per cell size, saved at falling quality
             output = io.BytesIO()

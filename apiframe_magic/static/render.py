@@ -14,7 +14,7 @@ import base64
 import html
 import io
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..redaction import printable
 from ..words import describe, status_words
@@ -98,6 +98,14 @@ def alt_text(job) -> str:
 
 def short_id(task_id: str | None) -> str:
     return (task_id or "")[:SHORT_ID]
+
+
+def task_codes(named_jobs: Iterable[tuple[str, Any]]) -> str:
+    """Which tile is which task, for a caption: "name <code>short id</code>" per job, the full id
+    in its title ("not sent" for a job without one), joined by " · "."""
+    return " · ".join(f'{html.escape(name)} <code title="{html.escape(job.task_id or "")}">'
+                      f"{html.escape(short_id(job.task_id) or 'not sent')}</code>"
+                      for name, job in named_jobs)
 
 
 def caption_html(job) -> str:
@@ -196,13 +204,12 @@ def job_bundle(job, max_side: int = DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
     """(data, metadata) for the twin of one job in its current state."""
     has_text = job.result is not None and bool(job.result.content)
     picture = twin_image(job) if job.state == "finished" and not has_text else None
-    paths = [] if has_text else list((job.image_paths or {}).values())
-    text = caption(job, paths)
+    text = caption(job, list((job.image_paths or {}).values()))
     if picture is not None:
         try:
             jpeg, size = jpeg_within(Path(picture), max_side)
         except Exception:  # noqa: BLE001 - an unreadable file falls back to text
-            picture = None
+            pass
         else:
             return picture_bundle(jpeg, size, alt_text(job), caption_html(job), text)
     state = "failed" if job.done and job.state != "finished" else job.state
@@ -225,10 +232,7 @@ def group_bundle(jobs, max_side: int = DEFAULT_TWIN_SIZE) -> tuple[dict, dict]:
         prompt = jobs[0].prompt or jobs[0].kind
         markup = (f"<b>{len(jobs)} jobs</b> "
                   f'<span class="amj-prompt">{html.escape(prompt)}</span><br>'
-                  + " · ".join(f"{html.escape(tile_label(job))} <code title="
-                               f'"{html.escape(job.task_id or "", quote=True)}">'
-                               f"{html.escape(short_id(job.task_id) or 'not sent')}</code>"
-                               for job in jobs))
+                  + task_codes((tile_label(job), job) for job in jobs))
         alt = "Midjourney results side by side: " + ", ".join(tile_label(job) for job in jobs) \
             + f", for: {prompt}"
         return picture_bundle(jpeg, size, alt, markup, text)
