@@ -82,7 +82,7 @@ class SpendLedger:
     def words(self, cost: int | None = None) -> str:
         """One line for a form: spent, the budget, and whether `cost` more would pass it."""
         spent = self.spent
-        line = f"{spent} spent this session"
+        line = f"{spent} credits spent this session"
         if self.budget is not None:
             line += f" · budget {self.budget}"
             if cost is not None and spent + cost > self.budget:

@@ -140,7 +140,7 @@ def test_a_dry_run_says_when_the_run_would_pass_the_budget(ip, capsys):
     ip.run_line_magic("config", "Imagine.budget = 10")
     ip.run_cell_magic("imagine", "--dry-run", "a {red, green, blue} fox")
     out = capsys.readouterr().out
-    assert "0 spent this session · budget 10 · over budget: nothing would be sent" \
+    assert "0 credits spent this session · budget 10 · over budget: nothing would be sent" \
         in out
 
 
@@ -195,9 +195,9 @@ def test_the_panel_shows_spent_and_budget_and_sends_nothing_past_it(ip):
 
         panel = ImaginePanel(magics.ui_context(), view_factory=lambda job, ctx: HTML(job.prompt))
         panel.set_prompt("a red fox")
-        assert "1 job · 4 credits · 0 spent this session · budget 4" in panel.summary.value
+        assert "1 job · 4 credits · 0 credits spent this session · budget 4" in panel.summary.value
         assert len(panel.imagine()) == 1
-        assert "4 spent this session · budget 4 · over budget" in panel.summary.value
+        assert "4 credits spent this session · budget 4 · over budget" in panel.summary.value
         sim = magics.runtime.simulator
         before = submits(sim)
         panel.set_prompt("a blue fox")
