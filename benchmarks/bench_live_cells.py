@@ -19,25 +19,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.browser.harness import (CHROME_ARGS, JupyterServer, NotebookPage,  # noqa: E402
-                                   find_chromium)
+from tests.browser.harness import (CHROME_ARGS, KEY_TO_FRAME, LONG_TASKS,  # noqa: E402
+                                   JupyterServer, NotebookPage, find_chromium)
 
 LOAD = "%load_ext apiframe_magic"
-LONG_TASKS = """
-window.__amjLong = [];
-new PerformanceObserver(list => list.getEntries().forEach(e => window.__amjLong.push(e.duration)))
-  .observe({type: 'longtask', buffered: true});
-"""
-KEY_TO_FRAME = """async editor => {
-  const times = [];
-  for (let i = 0; i < 10; i++) {
-    const start = performance.now();
-    editor.dispatchEvent(new KeyboardEvent('keydown', {key: 'a', bubbles: true}));
-    await new Promise(r => requestAnimationFrame(() => r()));
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[5];
-}"""
 PAGE_FIGURES = """() => ({nodes: document.getElementsByTagName('*').length,
     live: document.querySelectorAll('.amj-job').length,
     long: window.__amjLong.length, longest: Math.max(0, ...window.__amjLong)})"""

@@ -58,6 +58,24 @@ KERNEL_IDLE = """() => {
   return e && e.getAttribute('data-status') === 'idle';
 }"""
 
+# What a page feels like: every long task (over 50 ms) the browser reports, and the time from a
+# key press in a cell's editor to the next frame drawn (median of 10, in milliseconds).
+LONG_TASKS = """
+window.__amjLong = [];
+new PerformanceObserver(list => list.getEntries().forEach(e => window.__amjLong.push(e.duration)))
+  .observe({type: 'longtask', buffered: true});
+"""
+KEY_TO_FRAME = """async editor => {
+  const times = [];
+  for (let i = 0; i < 10; i++) {
+    const start = performance.now();
+    editor.dispatchEvent(new KeyboardEvent('keydown', {key: 'a', bubbles: true}));
+    await new Promise(r => requestAnimationFrame(() => r()));
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b)[5];
+}"""
+
 
 def find_chromium() -> str | None:
     """The first Chromium found (see CHROMIUM_PATHS), or None."""

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from . import jobviews as jv
-from .harness import UIS, is_blank, save_screenshot
+from .harness import KEY_TO_FRAME, LONG_TASKS, UIS, is_blank, save_screenshot
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -318,24 +318,6 @@ def test_twin_shows_every_final_image_after_a_reopen(open_notebook, jupyter_serv
     jv.wait_images(images, 2)
     expect(reopened.panel.locator(".amj-job")).to_have_count(0)
     save_screenshot(reopened.outputs(1), screenshots / f"{ui}-twin-after-reopen.png")
-
-
-LONG_TASKS = """
-window.__amjLong = [];
-new PerformanceObserver(list => list.getEntries().forEach(e => window.__amjLong.push(e.duration)))
-  .observe({type: 'longtask', buffered: true});
-"""
-# From a key press in a cell's editor to the next frame drawn, in milliseconds.
-KEY_TO_FRAME = """async editor => {
-  const times = [];
-  for (let i = 0; i < 10; i++) {
-    const start = performance.now();
-    editor.dispatchEvent(new KeyboardEvent('keydown', {key: 'a', bubbles: true}));
-    await new Promise(r => requestAnimationFrame(() => r()));
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[5];
-}"""
 
 
 @pytest.mark.parametrize("ui", ["lab"])
