@@ -53,7 +53,7 @@ groups=(
   "matrix-budget|apiframe_magic/static/matrix.py|*composite_jpeg* *matrix_bundle*|tests/test_twin_budget.py tests/test_matrix.py"
   "frontend|apiframe_magic/ipython/frontend.py|*|tests/test_frontend.py"
   "wait-policy|apiframe_magic/ipython/commands.py apiframe_magic/settings.py|*x__should_wait__mutmut* *x_forced_wait__mutmut*|tests/test_frontend.py tests/test_settings.py"
-  "ingest|apiframe_magic/jobs.py|*ingest* *x__is_older__mutmut*|tests/test_webhooks.py tests/test_jobs.py::test_ingest_checks_the_secret_dedupes_and_ignores_late_progress tests/test_jobs.py::test_webhooks_finish_a_job_without_polling"
+  "ingest|apiframe_magic/jobs.py|*ingest* *x__is_older__mutmut*|tests/test_webhooks.py tests/test_jobs.py::test_ingest_checks_the_secret_dedupes_and_ignores_late_progress"
   "prompt-validation|apiframe_magic/prompt/validation.py|*|tests/test_prompt_counts.py tests/test_prompt_rules.py tests/test_prompt.py"
 )
 
