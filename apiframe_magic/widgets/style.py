@@ -6,8 +6,8 @@ kernel, re-created if something closed them, and never closed by a view's recurs
 
 The CSS only targets the project's own classes (rule 10): `var(--jp-..., fallback)` colours with
 overrides for JupyterLab's and VS Code's dark themes. The focus ring is `!important` because
-ipywidgets removes the outline of its inputs that way (leaving a 1-px border, 2.2:1 on white). It also holds the rule that hides a job's
-static twin while its live view is on the page.
+ipywidgets removes the outline of its inputs that way (leaving a 1-px border, 2.2:1 on white).
+It also holds the rule that hides a job's static twin while its live view is on the page.
 """
 from __future__ import annotations
 
