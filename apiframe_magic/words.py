@@ -24,6 +24,7 @@ from .errors import (
 from .redaction import printable, redact
 
 # Where each service status puts the bar, and its words; "processing" runs from 0.2 to 0.95.
+# The bar only moves forward along a job's life: queued 0.02, sending 0.05, sent 0.08, then these.
 SERVICE_STEPS = {
     "staged": (0.10, "Staged: the service accepted the task and will queue it"),
     "pending": (0.15, "Pending: waiting for a Midjourney slot"),
@@ -61,7 +62,9 @@ def describe(job, *, percentage: bool = True) -> Progress:
     if state == "submitting":
         return Progress(0.05, "Sending to the service")
     if state == "active":
-        status = (job.status or "pending").lower()
+        if not job.status:   # sent; the service has not said where the task stands yet
+            return Progress(0.08, "Sent: waiting for the service's first answer")
+        status = job.status.lower()
         if status == "processing":
             words = f"Processing {job.percentage or 0}%" if percentage else "Processing"
             return Progress(_processing_fraction(job.percentage or 0), words)

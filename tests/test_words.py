@@ -114,3 +114,19 @@ def test_a_failure_says_what_to_do_with_the_key_redacted(monkeypatch):
     said = words.describe(job).words
     assert said.startswith("Not sent: HTTP 401") and "%imagine login" in said
     assert "Nothing was created or charged" in said and "secret-key-123456" not in said
+
+
+def test_the_bar_only_moves_forward_along_a_jobs_life():
+    """Queued, sending, sent (no status yet), then the service's order (spec: staged -> pending
+    -> starting -> processing -> finished): a job that is sent and then staged must not go back
+    (it did: a job without a status read as "pending", 15%, then its first poll said staged)."""
+    life = [("queued", None, None), ("submitting", None, None), ("active", None, None),
+            ("active", "staged", None), ("active", "pending", None),
+            ("active", "starting", None), ("active", "processing", 0),
+            ("active", "processing", 50), ("active", "processing", 100),
+            ("finished", "finished", 100)]
+    fractions = [words.describe(FakeJob(state, status, percentage, None)).fraction
+                 for state, status, percentage in life]
+    assert fractions == sorted(fractions), fractions
+    sent = words.describe(FakeJob("active", None, None, None))
+    assert sent.words == "Sent: waiting for the service's first answer"
