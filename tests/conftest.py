@@ -5,11 +5,20 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config):
+    """Tests send Ctrl-C (SIGINT). A run started in the background by a non-interactive shell
+    (`cmd &`, nohup) inherits SIGINT ignored, and Python keeps it ignored: give it back Python's
+    handler, so the tests and the processes they start see Ctrl-C as a terminal sends it."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
