@@ -100,8 +100,8 @@ class Sender:
             if job.task_id is None:
                 manager._auth_error = None  # the key works (again): queued jobs may go out
                 job.task_id = task_id
-                job.state = ACTIVE
-                job.status = "pending"
+                job.state = ACTIVE   # no status until the service gives one: "Sent", not
+                                     # "pending", which its first answer ("staged") would undo
                 job.updated_at = time.time()
                 tracked = manager._by_task.setdefault(task_id, job)
                 if tracked is job:
