@@ -329,6 +329,7 @@ def test_twin_shows_every_final_image_after_a_reopen(open_notebook, jupyter_serv
     save_screenshot(reopened.outputs(1), screenshots / f"{ui}-twin-after-reopen.png")
 
 
+@pytest.mark.timeout(900)   # its waits' own deadlines (each with a diagnosis) come first
 @pytest.mark.parametrize("ui", ["lab"])
 def test_thirty_live_cells_stay_within_max_live_views(open_notebook, ui):
     cells = [LOAD] + [f"%%imagine\na paper boat number {n} --ar 3:2" for n in range(30)]
@@ -339,7 +340,7 @@ def test_thirty_live_cells_stay_within_max_live_views(open_notebook, ui):
     # every job finished (on a loaded machine the page may still be catching up with the updates
     # of 30 views: wait for what matters, not for the kernel indicator)
     expect(nb.panel.locator(".amj-job [role=progressbar]")).to_have_count(0, timeout=300_000)
-    nb.wait_idle(timeout=300_000)
+    nb.wait_idle(timeout=120_000)   # every cell ran and every job ended: nothing left to do
     # one more cell closes the oldest views (their twins stay)
     nb.panel.locator(".jp-Cell").last.locator(".cm-content").click()
     nb.page.keyboard.press("Shift+Enter")
