@@ -48,6 +48,65 @@ new MutationObserver(() => {
 }).observe(document, {subtree: true, childList: true, attributes: true,
                       attributeFilter: ['data-status']});
 """
+# Records what the page's kernel websockets carry, so a page whose indicator stays busy while the
+# server says idle can say why: execute requests sent without an idle status received for them,
+# sockets closed and opened again, and the last status messages (jupyter_server's v1 binary frames,
+# or the older JSON text frames).
+SOCKET_RECORDER = """
+window.__ws = {sent: {}, idle: {}, events: [], frames: 0, last: []};
+(() => {
+  const Native = window.WebSocket, text = new TextDecoder(), rec = window.__ws;
+  const now = () => Math.round(performance.now());
+  const parse = data => {
+    if (typeof data === 'string') {
+      const m = JSON.parse(data);
+      return {channel: m.channel, header: m.header, parent: m.parent_header, content: m.content};
+    }
+    const buffer = ArrayBuffer.isView(data) ? data.buffer : data, view = new DataView(buffer);
+    const count = Number(view.getBigUint64(0, true)), at = [];
+    for (let i = 1; i <= count; i++) at.push(Number(view.getBigUint64(8 * i, true)));
+    const part = i => text.decode(new Uint8Array(buffer, at[i], at[i + 1] - at[i]));
+    const m = {channel: part(0), header: JSON.parse(part(1))};
+    if (['status', 'execute_request', 'execute_input'].includes(m.header.msg_type)) {
+      m.parent = JSON.parse(part(2));
+      m.content = JSON.parse(part(4));
+    }
+    return m;
+  };
+  const note = (m, way) => {
+    const type = m.header.msg_type, id = m.header.msg_id;
+    if (type === 'execute_request' && way === 'sent') {
+      rec.sent[id] = {code: String(m.content.code).slice(0, 40), at: now()};
+    } else if (type === 'status') {
+      const parent = m.parent || {}, pid = parent.msg_id;
+      if (m.content.execution_state === 'idle' && pid) rec.idle[pid] = now();
+      rec.last.push([now(), m.content.execution_state, parent.msg_type, (pid || '').slice(0, 8)]);
+      if (rec.last.length > 12) rec.last.shift();
+    }
+  };
+  class RecordedSocket extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (!String(url).includes('/channels')) return;
+      rec.events.push(['opening', now()]);
+      this.addEventListener('open', () => rec.events.push(['open', now()]));
+      this.addEventListener('close', e => rec.events.push(['closed', e.code, now()]));
+      this.addEventListener('message', e => {
+        rec.frames += 1;
+        try { note(parse(e.data), 'received'); } catch (err) { rec.events.push(['unreadable', now()]); }
+      });
+      this.__recorded = true;
+    }
+    send(data) {
+      if (this.__recorded) {
+        try { note(parse(data), 'sent'); } catch (err) { rec.events.push(['unreadable', now()]); }
+      }
+      return super.send(data);
+    }
+  }
+  window.WebSocket = RecordedSocket;
+})();
+"""
 KERNEL_READY = """() => {
   const l = window.__kstat || [];
   const e = document.querySelector('.jp-Notebook-ExecutionIndicator');
@@ -237,11 +296,14 @@ class NotebookPage:
         self.errors: list[str] = []
         self.closed = False
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.console_errors: list[str] = []   # what Lab logs when a message handler fails
+        self.page.on("console", lambda m: self.console_errors.append(m.text[:200])
+                     if m.type == "error" else None)
         # Nothing on the page may reach past this machine (no CDN, no remote widget code).
         self.external_requests: list[str] = []
         self.page.on("request", lambda r: None if r.url.startswith(LOCAL_URLS)
                      else self.external_requests.append(r.url))
-        for script in (STATUS_RECORDER, *init_scripts):
+        for script in (STATUS_RECORDER, SOCKET_RECORDER, *init_scripts):
             self.page.add_init_script(script)
 
     @property
@@ -289,7 +351,17 @@ class NotebookPage:
             seen = self.page.evaluate("window.__kstat")
             raise AssertionError(f"the page's kernel indicator stayed busy for {timeout} ms; "
                                  f"the server says the kernels are {kernels}; the page saw "
-                                 f"{seen[-6:]}") from None
+                                 f"{seen[-6:]}; {self.socket_report()}") from None
+
+    def socket_report(self) -> str:
+        """What the page's kernel sockets carried: requests still waiting for their idle status."""
+        rec = self.page.evaluate("window.__ws")
+        waiting = [request["code"] for msg_id, request in rec["sent"].items()
+                   if msg_id not in rec["idle"]]
+        return (f"{len(rec['sent'])} execute requests sent, {len(waiting)} without an idle "
+                f"status received: {waiting[:5]}; {rec['frames']} frames received; socket "
+                f"events {rec['events'][-6:]}; last statuses {rec['last'][-6:]}; console "
+                f"errors {self.console_errors[-3:]}")
 
     def save(self, timeout: float = 30) -> None:
         """File > Save, then wait until the file on disk has outputs."""

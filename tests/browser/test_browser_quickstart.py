@@ -55,6 +55,11 @@ def test_run_all_of_the_quickstart_ends_with_images_and_no_error(
     nb.wait_idle(timeout=300_000)
 
     sources = _sources(QUICKSTART)
+    code_cells = sum(cell.cell_type == "code"
+                     for cell in nbformat.read(QUICKSTART, as_version=4).cells)
+    # every code cell was sent once and the kernel said it was done with each
+    assert nb.socket_report().startswith(f"{code_cells} execute requests sent, 0 without"), \
+        nb.socket_report()
     errors = nb.panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
     assert errors.count() == 0, errors.all_text_contents()[:1]
 
