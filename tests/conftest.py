@@ -72,6 +72,12 @@ def slow_client(slow_sim):
 
 
 @pytest.fixture
+def frozen_client(frozen_sim):
+    with _client_of(frozen_sim) as c:
+        yield c
+
+
+@pytest.fixture
 def store(tmp_path):
     """A real history on disk (a module may define its own)."""
     from apiframe_magic.store import HistoryStore

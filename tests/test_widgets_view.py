@@ -690,3 +690,31 @@ def test_a_burst_past_the_limit_is_trimmed_after_the_next_cell(tmp_path, monkeyp
         assert [v.job for v in context.views] == jobs[3:]
     finally:
         shell.extension_manager.unload_extension("apiframe_magic")
+
+
+# ---------------------------------------------------------------------- messages to the page
+
+
+def updates(view) -> list[tuple[str, tuple]]:
+    """(widget class, traits) of every update message the view's widgets sent after their
+    comm_open."""
+    return [(type(widget).__name__, tuple(sorted(  # binary traits (a picture) go as buffers
+                [*data["state"], *(path[0] for path in data.get("buffer_paths", []))])))
+            for widget in {id(w): w for w in view._owned}.values()
+            for data, _ in widget.comm.messages
+            if isinstance(data, dict) and data.get("method") == "update"]
+
+
+def test_a_views_widgets_are_sent_with_their_classes_layouts_and_disabled_state(ctx):
+    """Every message after a widget's comm_open is one more in the kernel's output queue, and
+    thirty views at once overflowed it: the page lost the kernel's idle statuses (README,
+    decisions). Classes, layouts and the disabled state travel in the comm_open; a grid's whole
+    life sends 67 updates in a real kernel (214 before this rule)."""
+    view = settled(imagine(ctx, "a fox --ar 3:2"))
+    sent = updates(view)
+    assert [s for s in sent if "_dom_classes" in s[1]] == []
+    assert len([s for s in sent if "disabled" in s[1]]) <= 34   # each button once: enabled
+    assert len([s for s in sent if "layout" in s[1]]) <= 3      # bar and Cancel hidden at the end
+    # each image's format and picture travel in one message
+    assert [s for s in sent if s[0] == "Image"] == [("Image", ("format", "value"))] * 4
+    assert len(sent) <= 80, sent

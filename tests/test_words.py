@@ -133,13 +133,13 @@ def test_the_bar_only_moves_forward_along_a_jobs_life():
     assert sent.words == "Sent: waiting for the service's first answer"
 
 
-def test_a_real_jobs_bar_never_goes_back_from_its_submit_to_its_end(frozen_sim, store):
+def test_a_real_jobs_bar_never_goes_back_from_its_submit_to_its_end(frozen_sim, frozen_client,
+                                                                    store):
     """The engine's own path, not a made-up job: submitted to a simulator whose clock stands
     still, the task is `staged` at its first poll. The engine once set "pending" on every sent
     job, so the bar went 15% (pending), 10% (staged), 15% in the browser."""
     import dataclasses
 
-    from apiframe_magic import ApiframeClient
     from apiframe_magic.jobs import JobManager
     from history_fixtures import FAST
 
@@ -151,9 +151,8 @@ def test_a_real_jobs_bar_never_goes_back_from_its_submit_to_its_end(frozen_sim, 
             staged.set()
 
     first_poll_late = dataclasses.replace(FAST, first_poll=1.0)   # after `record` is attached
-    with ApiframeClient(frozen_sim.api_key, base_url=frozen_sim.url, backoff=0.01) as client, \
-            JobManager(client, store=store, policy=first_poll_late,
-                       download_images=False) as manager:
+    with JobManager(frozen_client, store=store, policy=first_poll_late,
+                    download_images=False) as manager:
         job = manager.imagine("a lighthouse on a cliff at dawn")
         job.on_progress(record)
         record(job)                            # as the cell shows it, right after the submit

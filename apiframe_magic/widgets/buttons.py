@@ -69,11 +69,9 @@ def remix_switch(layout) -> "widgets.ToggleButton":
     """The Remix switch: while on, Reroll, Vary and V1-V4 open their prompt for editing."""
     import ipywidgets as widgets
 
-    switch = widgets.ToggleButton(description="Remix", layout=layout,
-                                  tooltip="Reroll, Vary and V1-V4 open the prompt for editing "
-                                  "before they are sent")
-    switch.add_class("amj-remix-switch")
-    return switch
+    return widgets.ToggleButton(description="Remix", layout=layout,
+                                tooltip="Reroll, Vary and V1-V4 open the prompt for editing "
+                                "before they are sent", _dom_classes=("amj-remix-switch",))
 
 
 def remix_starter(key: str):

@@ -55,10 +55,10 @@ class Tile(widgets.Box):
     def __init__(self, image: widgets.Image, opener: widgets.Button, actions: list,
                  more: list, row_layout):
         self.image, self.opener, self.more = image, opener, more
-        self.row = widgets.HBox([*actions, *more], layout=row_layout)
-        self.row.add_class("amj-tile-actions")
-        super().__init__([image, opener, self.row], layout=shared("auto_layout"))
-        self.add_class("amj-tile")
+        self.row = widgets.HBox([*actions, *more], layout=row_layout,
+                                _dom_classes=("amj-tile-actions",))
+        super().__init__([image, opener, self.row], layout=shared("auto_layout"),
+                         _dom_classes=("amj-tile",))
 
 
 class JobView(widgets.VBox):
@@ -121,13 +121,11 @@ class JobView(widgets.VBox):
         self.details_button.on_click(lambda _b: self._safely("Details", self.toggle_details))
         self.header = self._box(widgets.HBox, [self.title, self.bar, self.status, self.control,
                                                self.details_button], "amj-header", "auto_layout")
-        self.details = self._html("amj-details")
-        self.details.layout = shared("hidden_layout")
+        self.details = self._html("amj-details", "hidden_layout")
         self.body = self._box(widgets.VBox, self._build_result_slots(), "amj-body")
         self.children_box = self._box(widgets.VBox, [], "amj-children")
-        super().__init__(self._sections(), layout=shared("box_layout"))
-        self.add_class("amj-live")
-        self.add_class("amj-job")
+        super().__init__(self._sections(), layout=shared("box_layout"),
+                         _dom_classes=("amj-live", "amj-job"))
         if compact:
             self._apply_compact()
 
@@ -142,22 +140,23 @@ class JobView(widgets.VBox):
         self._owned.append(widget)
         return widget
 
+    # Every widget is made with its classes, layout and disabled state as constructor
+    # arguments, so they travel in its one comm_open: each change made after it is one more
+    # message, and a burst of them can overflow the kernel's output queue (README, decisions).
+
     def _html(self, css_class: str, layout: str = "box_layout") -> widgets.HTML:
-        widget = self._own(widgets.HTML("", style=shared("html_style"), layout=shared(layout)))
-        widget.add_class(css_class)
-        return widget
+        return self._own(widgets.HTML("", style=shared("html_style"), layout=shared(layout),
+                                      _dom_classes=(css_class,)))
 
     def _box(self, kind, children, css_class: str, layout: str = "box_layout"):
-        box = self._own(kind(children, layout=shared(layout)))
-        box.add_class(css_class)
-        return box
+        return self._own(kind(children, layout=shared(layout), _dom_classes=(css_class,)))
 
-    def _button(self, key: str, label: str, tooltip: str) -> widgets.Button:
-        button = self._own(widgets.Button(description=label, tooltip=tooltip,
-                                          style=shared("button_style"),
-                                          layout=shared("button_layout")))
-        button.add_class("amj-button")
-        button.add_class(f"amj-action-{key}".replace(".", "_"))
+    def _button(self, key: str, label: str, tooltip: str, *, disabled: bool = False,
+                layout: str = "button_layout", classes: tuple = ()) -> widgets.Button:
+        button = self._own(widgets.Button(
+            description=label, tooltip=tooltip, disabled=disabled, style=shared("button_style"),
+            layout=shared(layout),
+            _dom_classes=("amj-button", f"amj-action-{key}".replace(".", "_"), *classes)))
         self.buttons[key] = button
         return button
 
@@ -166,21 +165,21 @@ class JobView(widgets.VBox):
         ipywidgets 8.1 (the frontend reads a `description` it lacks): a grid's images are
         named by the button laid over each one, an upscale's by its caption."""
         placeholder = placeholder_png(self.ratio) if layout.startswith("size:") else b""
-        image = self._own(widgets.Image(value=placeholder, format="png" if placeholder
-                                        else "jpeg", layout=shared(layout)))
-        image.add_class("amj-image")
-        image.add_class(css_class)
-        return image
+        return self._own(widgets.Image(value=placeholder, format="png" if placeholder
+                                       else "jpeg", layout=shared(layout),
+                                       _dom_classes=("amj-image", css_class)))
 
-    def _action_button(self, action: act.Action) -> widgets.Button:
-        button = self._button(action.key, action.label, action.tooltip)
+    def _action_button(self, action: act.Action, layout: str = "button_layout"
+                       ) -> widgets.Button:
+        # disabled until the job has finished (Save...: until its files are on disk)
+        button = self._button(action.key, action.label, action.tooltip, disabled=True,
+                              layout=layout)
         self._actions[action.key] = action
         button.on_click(lambda _b, key=action.key: self.click(key))
-        button.disabled = True  # until the job has finished (Save...: until its files are on disk)
         return button
 
-    def _nav_button(self, key: str, label: str, tooltip: str, fn) -> widgets.Button:
-        button = self._button(key, label, tooltip)
+    def _nav_button(self, key: str, label: str, tooltip: str, fn, **options) -> widgets.Button:
+        button = self._button(key, label, tooltip, **options)
         button.on_click(lambda _b: self._safely(label, fn))
         return button
 
@@ -208,24 +207,22 @@ class JobView(widgets.VBox):
                 image = self._image(size, "amj-variant-image")
                 opener = self._nav_button(f"open{k}", f"Enlarge image {k}",
                                           f"Image {k} of 4: {prompt}"[:300],
-                                          lambda k=k: self._open(k))
-                opener.add_class("amj-open")
-                opener.disabled = True  # until the image is there
-                extra = [self._action_button(a)   # Use, Save: while the tile is large
+                                          lambda k=k: self._open(k),
+                                          disabled=True,  # until the image is there
+                                          classes=("amj-open",))
+                extra = [self._action_button(a, "hidden_layout")  # Use, Save: tile large
                          for a in act.enlarged_tile_actions(k) + more.tile_actions(k)]
-                for button in extra:
-                    button.layout = shared("hidden_layout")
                 tile = Tile(image, opener, [self._action_button(a) for a in act.tile_actions(k)],
                             extra, shared("auto_layout"))
                 self._owned += [tile, tile.row]
                 self.tiles.append(tile)
             self.tiles_box = self._box(widgets.Box, self.tiles, "amj-tiles", "auto_layout")
             pager = [self._nav_button("previous", "◀ Previous", "Show the previous image large",
-                                      lambda: self.enlarge(self.enlarged - 1 or 4)),
+                                      lambda: self.enlarge(self.enlarged - 1 or 4),
+                                      layout="hidden_layout"),
                      self._nav_button("next", "Next ▶", "Show the next image large",
-                                      lambda: self.enlarge(self.enlarged % 4 + 1))]
-            for button in pager:
-                button.layout = shared("hidden_layout")
+                                      lambda: self.enlarge(self.enlarged % 4 + 1),
+                                      layout="hidden_layout")]
             self.toolbar = self._toolbar(act.grid_actions() + act.style_actions(kind)
                                          + more.use_actions(kind, False))
             self.toolbar.children = (*pager, *self.toolbar.children, self._remix_switch())
@@ -459,8 +456,9 @@ class JobView(widgets.VBox):
         def show():
             for image, data in values:
                 if data:
-                    image.format = "jpeg"
-                    image.value = data
+                    with image.hold_sync():   # one message, not two
+                        image.format = "jpeg"
+                        image.value = data
             for tile in self.tiles:
                 tile.opener.disabled = not tile.image.value
             self._images_state = "ready" if paths else "missing"

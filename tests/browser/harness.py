@@ -346,12 +346,17 @@ class NotebookPage:
 
         try:
             self.page.wait_for_function(KERNEL_IDLE, timeout=timeout)
-        except PlaywrightTimeout:   # say whether the kernel or the page is behind
-            kernels = [k.get("execution_state") for k in self.server.api("/api/kernels")]
-            seen = self.page.evaluate("window.__kstat")
+        except PlaywrightTimeout:
             raise AssertionError(f"the page's kernel indicator stayed busy for {timeout} ms; "
-                                 f"the server says the kernels are {kernels}; the page saw "
-                                 f"{seen[-6:]}; {self.socket_report()}") from None
+                                 f"{self.diagnosis()}") from None
+
+    def diagnosis(self) -> str:
+        """Whether the kernel or the page is behind: what each says, and what the sockets carried."""
+        kernels = [(k.get("execution_state"), k.get("last_activity"))
+                   for k in self.server.api("/api/kernels")]
+        seen = self.page.evaluate("window.__kstat")
+        return (f"the server says the kernels are {kernels} (now {time.strftime('%H:%M:%S')}); "
+                f"the page's indicator went {seen[-6:]}; {self.socket_report()}")
 
     def socket_report(self) -> str:
         """What the page's kernel sockets carried: requests still waiting for their idle status."""

@@ -336,7 +336,10 @@ def test_thirty_live_cells_stay_within_max_live_views(open_notebook, ui):
     nb = open_notebook(f"thirty-{ui}.ipynb", cells + ["1 + 1"], ui, init_scripts=[LONG_TASKS])
     nb.page.set_viewport_size(WINDOW)
     nb.run_all()
-    expect(nb.outputs(31)).to_contain_text("2", timeout=120_000)
+    try:
+        expect(nb.outputs(31)).to_contain_text("2", timeout=120_000)
+    except AssertionError as error:
+        raise AssertionError(f"the last cell did not run: {nb.diagnosis()}") from error
     # every job finished (on a loaded machine the page may still be catching up with the updates
     # of 30 views: wait for what matters, not for the kernel indicator)
     expect(nb.panel.locator(".amj-job [role=progressbar]")).to_have_count(0, timeout=300_000)

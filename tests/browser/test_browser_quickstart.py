@@ -49,7 +49,8 @@ def test_run_all_of_the_quickstart_ends_with_images_and_no_error(
             + " ".join((p or "").strip() for p in
                        nb.panel.locator(".jp-Cell .jp-InputPrompt").all_text_contents())
             + " outputs: " + " | ".join(t[:300] for t in
-                                      nb.panel.locator(".jp-Cell .jp-OutputArea-output").all_text_contents()[-6:]))
+                                      nb.panel.locator(".jp-Cell .jp-OutputArea-output").all_text_contents()[-6:])
+            + "; " + nb.diagnosis())
         last.scroll_into_view_if_needed()
         time.sleep(1)
     nb.wait_idle(timeout=300_000)
