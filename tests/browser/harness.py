@@ -358,12 +358,18 @@ class NotebookPage:
         return (f"the server says the kernels are {kernels} (now {time.strftime('%H:%M:%S')}); "
                 f"the page's indicator went {seen[-6:]}; {self.socket_report()}")
 
+    def requests(self) -> tuple[int, list[str]]:
+        """How many execute requests the page sent, and the code of those whose idle status
+        never reached it."""
+        rec = self.page.evaluate("window.__ws")
+        return len(rec["sent"]), [request["code"] for msg_id, request in rec["sent"].items()
+                                  if msg_id not in rec["idle"]]
+
     def socket_report(self) -> str:
         """What the page's kernel sockets carried: requests still waiting for their idle status."""
         rec = self.page.evaluate("window.__ws")
-        waiting = [request["code"] for msg_id, request in rec["sent"].items()
-                   if msg_id not in rec["idle"]]
-        return (f"{len(rec['sent'])} execute requests sent, {len(waiting)} without an idle "
+        sent, waiting = self.requests()
+        return (f"{sent} execute requests sent, {len(waiting)} without an idle "
                 f"status received: {waiting[:5]}; {rec['frames']} frames received; socket "
                 f"events {rec['events'][-6:]}; last statuses {rec['last'][-6:]}; console "
                 f"errors {self.console_errors[-3:]}")
